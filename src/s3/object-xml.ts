@@ -1,0 +1,55 @@
+// Object-level response bodies: multipart upload start/finish, copy results, multi-object delete.
+
+import { isoDate } from './time';
+import { S3_XMLNS, XmlWriter } from './xml';
+
+export function initiateMultipartUploadXml(bucket: string, key: string, uploadId: string): string {
+  return new XmlWriter()
+    .start('InitiateMultipartUploadResult', S3_XMLNS)
+    .text('Bucket', bucket)
+    .text('Key', key)
+    .text('UploadId', uploadId)
+    .end()
+    .toString();
+}
+
+/** etag unquoted, e.g. "<md5 of part md5s>-N"; location is the object's URL. */
+export function completeMultipartUploadXml(location: string, bucket: string, key: string, etag: string): string {
+  return new XmlWriter()
+    .start('CompleteMultipartUploadResult', S3_XMLNS)
+    .text('Location', location)
+    .text('Bucket', bucket)
+    .text('Key', key)
+    .text('ETag', '"' + etag + '"')
+    .end()
+    .toString();
+}
+
+/** CopyObjectResult (CopyObject) or CopyPartResult (UploadPartCopy); etag unquoted. */
+export function copyResultXml(root: 'CopyObjectResult' | 'CopyPartResult', mtimeMs: number, etag: string): string {
+  return new XmlWriter()
+    .start(root, S3_XMLNS)
+    .text('LastModified', isoDate(mtimeMs))
+    .text('ETag', '"' + etag + '"')
+    .end()
+    .toString();
+}
+
+export interface DeletedEntry {
+  key: string;
+  versionId?: string;
+}
+
+export interface DeleteErrorEntry {
+  key: string;
+  code: string;
+  message: string;
+}
+
+/** DeleteResult of DeleteObjects. In quiet mode the caller passes no `deleted` entries (S3 lists only errors). */
+export function deleteResultXml(deleted: readonly DeletedEntry[], errors: readonly DeleteErrorEntry[]): string {
+  const w = new XmlWriter().start('DeleteResult', S3_XMLNS);
+  for (const d of deleted) w.start('Deleted').text('Key', d.key).maybe('VersionId', d.versionId).end();
+  for (const e of errors) w.start('Error').text('Key', e.key).text('Code', e.code).text('Message', e.message).end();
+  return w.end().toString();
+}
