@@ -1,0 +1,187 @@
+/**
+ * TypeScript face of the C++ addon (build/Release/tais.node, built by `npm run build:native`).
+ * This file is the only importer of the .node file; everything else imports from here.
+ *
+ * Hashing: XXH64 and CRC-32C are implemented in the addon; MD5, SHA-256 and SHA-512 use the
+ * OpenSSL that is linked into (and exported by) the node binary. Streaming states are plain
+ * bytes: copy them, post them to a worker, keep them in a SharedArrayBuffer — any thread
+ * can continue any hash.
+ */
+import * as path from 'node:path';
+
+export type HashKind = 'xxhash' | 'md5' | 'sha256' | 'sha512' | 'crc32c';
+
+export const HASH_KINDS: readonly HashKind[] = Object.freeze([
+  'xxhash',
+  'md5',
+  'sha256',
+  'sha512',
+  'crc32c',
+] as const);
+
+/** Shape of the addon's exports (kinds are passed as ids: index in HASH_KINDS). */
+interface NativeAddon {
+  hashInit(kind: number): Uint8Array;
+  hashUpdate(kind: number, state: Uint8Array, data: Uint8Array): void;
+  hashDigest(kind: number, state: Uint8Array): string;
+  hashDigestBytes(kind: number, state: Uint8Array): Buffer;
+  xxh64(data: Uint8Array, seed?: bigint): bigint;
+  xxh64String(s: string, seed?: bigint): bigint;
+  readonly crc32cHardware: boolean;
+  addressMod(view: Uint8Array): number;
+  setDirect(fd: number, on: boolean): void;
+  probeDirectIO(dir: string): boolean;
+  fsetxattr(fd: number, name: string, value: Uint8Array): void;
+  fgetxattr(fd: number, name: string): Buffer | undefined;
+  getxattr(path: string, name: string): Buffer | undefined;
+  readHash(fd: number, buf: Uint8Array, position: number, kind: number | null, state: Uint8Array | null): Promise<number>;
+  readHashSync(fd: number, buf: Uint8Array, position: number, kind: number | null, state: Uint8Array | null): number;
+  writeHashSync(fd: number, data: Uint8Array, position: number, kinds: number[], states: Uint8Array[]): void;
+}
+
+const ADDON_PATH = path.join(__dirname, '../../../build/Release/tais.node');
+
+function loadAddon(): NativeAddon {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(ADDON_PATH) as NativeAddon;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'MODULE_NOT_FOUND') {
+      throw new Error(`tais native addon not found at ${ADDON_PATH}: run \`npm run build:native\` first`, {
+        cause: err,
+      });
+    }
+    throw new Error(
+      `tais native addon at ${ADDON_PATH} failed to load (rebuild it with \`npm run build:native\`): ${String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+const addon: NativeAddon = loadAddon();
+
+const KIND_IDS: ReadonlyMap<string, number> = new Map(HASH_KINDS.map((k, i) => [k, i]));
+
+function kindId(kind: unknown): number {
+  const id = typeof kind === 'string' ? KIND_IDS.get(kind) : undefined;
+  if (id === undefined) {
+    throw new TypeError(`unknown hash kind ${JSON.stringify(kind)} (expected one of ${HASH_KINDS.join(', ')})`);
+  }
+  return id;
+}
+
+/** Fresh streaming state. The state is plain bytes (fixed size per kind) so it can be copied,
+ *  posted to another worker thread, or live inside a SharedArrayBuffer: any thread continues any hash. */
+export function hashInit(kind: HashKind): Uint8Array {
+  return addon.hashInit(kindId(kind));
+}
+
+/** Update `state` in place with `data` (any Uint8Array view, including views on SharedArrayBuffer). */
+export function hashUpdate(kind: HashKind, state: Uint8Array, data: Uint8Array): void {
+  addon.hashUpdate(kindId(kind), state, data);
+}
+
+/** Hex digest (lowercase) of the bytes seen so far; does not change `state`.
+ *  xxhash → 16 hex digits (XXH64, seed 0, big-endian like AIStore's), crc32c → 8 hex digits. */
+export function hashDigest(kind: HashKind, state: Uint8Array): string {
+  return addon.hashDigest(kindId(kind), state);
+}
+
+/** Raw digest bytes (big-endian for xxhash and crc32c), e.g. for S3 multipart ETags and base64 checksums. */
+export function hashDigestBytes(kind: HashKind, state: Uint8Array): Buffer {
+  return addon.hashDigestBytes(kindId(kind), state);
+}
+
+/** One-shot XXH64 with a seed (default 0n), as a bigint (HRW uses seed 1103515245). */
+export function xxh64(data: Uint8Array, seed?: bigint): bigint {
+  return addon.xxh64(data, seed);
+}
+
+/** One-shot XXH64 of the UTF-8 bytes of `s` (short strings are encoded without allocating). */
+export function xxh64String(s: string, seed?: bigint): bigint {
+  return addon.xxh64String(s, seed);
+}
+
+const DIRECT_ALIGN = 4096;
+
+/** Bytes to skip from the start of `buf` so that the address is 4096-aligned
+ *  (for O_DIRECT buffers carved out of a SharedArrayBuffer). */
+export function alignOffset(buf: ArrayBuffer | SharedArrayBuffer): number {
+  if (buf.byteLength === 0) return 0;
+  // Node-API (Node 20) cannot inspect a SharedArrayBuffer directly, but it can a view on one.
+  const mod = addon.addressMod(new Uint8Array(buf, 0, 1));
+  return (DIRECT_ALIGN - mod) % DIRECT_ALIGN;
+}
+
+/** fcntl(F_SETFL) toggling O_DIRECT on an open fd (used to write the unaligned tail of a file buffered). */
+export function setDirect(fd: number, on: boolean): void {
+  addon.setDirect(fd, on);
+}
+
+/** Probe at start: can files in `dir` be opened with O_DIRECT and written with aligned buffers?
+ *  (Some file systems say no.) Creates and removes a probe file; throws if `dir` is unusable. */
+export function probeDirectIO(dir: string): boolean {
+  return addon.probeDirectIO(dir);
+}
+
+/** Set an extended attribute on an open fd (errors carry errno code in err.code, like Node's fs). */
+export function fsetxattr(fd: number, name: string, value: Uint8Array): void {
+  addon.fsetxattr(fd, name, value);
+}
+
+/** Extended attribute of an open fd; undefined when absent (ENODATA), throws on other errors. */
+export function fgetxattr(fd: number, name: string): Buffer | undefined {
+  return addon.fgetxattr(fd, name);
+}
+
+/** Extended attribute of a path; undefined when absent (ENODATA), throws on other errors. */
+export function getxattr(path: string, name: string): Buffer | undefined {
+  return addon.getxattr(path, name);
+}
+
+/** Async pread on the libuv thread pool of up to buf.length bytes at `position`, fused with a hash
+ *  update over exactly the bytes read when kind/state are given. Resolves with the number of bytes
+ *  read (0 at EOF). JS must not touch buf/state until it resolves. */
+export function readHash(
+  fd: number,
+  buf: Uint8Array,
+  position: number,
+  kind: HashKind | null,
+  state: Uint8Array | null,
+): Promise<number> {
+  try {
+    return addon.readHash(fd, buf, position, kind === null ? null : kindId(kind), state);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Sync version of readHash, for worker threads (piscina tasks) and small objects. */
+export function readHashSync(
+  fd: number,
+  buf: Uint8Array,
+  position: number,
+  kind: HashKind | null,
+  state: Uint8Array | null,
+): number {
+  return addon.readHashSync(fd, buf, position, kind === null ? null : kindId(kind), state);
+}
+
+/** Sync pwrite of the whole of `data` at `position` (partial writes and EINTR retried), fused with
+ *  hash updates of several states in one pass over the bytes. The states are updated only if the
+ *  write succeeds. */
+export function writeHashSync(
+  fd: number,
+  data: Uint8Array,
+  position: number,
+  hashes: ReadonlyArray<{ kind: HashKind; state: Uint8Array }>,
+): void {
+  const kinds: number[] = [];
+  const states: Uint8Array[] = [];
+  for (const h of hashes) {
+    kinds.push(kindId(h.kind));
+    states.push(h.state);
+  }
+  addon.writeHashSync(fd, data, position, kinds, states);
+}
