@@ -1,0 +1,81 @@
+// What a handler needs of a uWS request, captured synchronously (uWS request objects die when the
+// handler returns), and the small response helpers every handler shares.
+import type { HttpRequest, HttpResponse } from '../util/uws';
+
+export interface Req {
+  readonly method: string;
+  /** Path as received, still percent-encoded. */
+  readonly url: string;
+  /** Raw query string without '?'. */
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Set by onAborted: the client is gone, stop writing to `res`. */
+  aborted: boolean;
+  /** Called once when the client goes away mid-request (set by streaming handlers). */
+  onAbort?: () => void;
+  readonly id: string;
+}
+
+let seq = 0;
+const bootId = Date.now().toString(36).toUpperCase();
+
+export function captureRequest(res: HttpResponse, req: HttpRequest): Req {
+  const headers: Record<string, string> = {};
+  req.forEach((k, v) => {
+    headers[k] = k in headers ? `${headers[k]},${v}` : v;
+  });
+  const r: Req = {
+    method: req.getMethod().toUpperCase(),
+    url: req.getUrl(),
+    query: req.getQuery() ?? '',
+    headers,
+    aborted: false,
+    id: `${bootId}${(++seq).toString(36).toUpperCase()}`,
+  };
+  res.onAborted(() => {
+    r.aborted = true;
+    r.onAbort?.();
+  });
+  return r;
+}
+
+export function header(req: Req, name: string): string {
+  return req.headers[name] ?? '';
+}
+
+export type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+/** Writes a complete response in one corked burst. */
+export function reply(res: HttpResponse, req: Req, status: string, headers: HeaderList, body?: string | Uint8Array): void {
+  if (req.aborted) return;
+  res.cork(() => {
+    res.writeStatus(status);
+    for (const [k, v] of headers) res.writeHeader(k, v);
+    res.writeHeader('x-amz-request-id', req.id);
+    if (req.method === 'HEAD') res.endWithoutBody(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+    else res.end(body ?? '');
+  });
+}
+
+export const STATUS: Record<number, string> = {
+  200: '200 OK',
+  204: '204 No Content',
+  206: '206 Partial Content',
+  304: '304 Not Modified',
+  400: '400 Bad Request',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  409: '409 Conflict',
+  411: '411 Length Required',
+  412: '412 Precondition Failed',
+  416: '416 Range Not Satisfiable',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  501: '501 Not Implemented',
+  503: '503 Service Unavailable',
+};
+
+export function statusLine(code: number): string {
+  return STATUS[code] ?? `${code} Status`;
+}

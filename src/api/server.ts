@@ -1,0 +1,44 @@
+// The HTTP front end of a node (uWebSockets.js): S3 under /s3 (and at the root with the S3-API-via-Root
+// feature), the native API under /v1.
+import { uws, type TemplatedApp, type us_listen_socket } from '../util/uws';
+import { captureRequest, reply } from './http';
+import { handleS3 } from '../proxy/prxs3';
+import { handleBucketsV1 } from './buckets';
+import type { Node } from '../cluster/node';
+
+export interface Server {
+  app: TemplatedApp;
+  port: number;
+  close(): void;
+}
+
+export function startServer(node: Node, host: string, port: number): Promise<Server> {
+  const app = uws.App();
+  app.any('/s3', (res, req) => {
+    const r = captureRequest(res, req);
+    handleS3(node, res, r, '/');
+  });
+  app.any('/s3/*', (res, req) => {
+    const r = captureRequest(res, req);
+    handleS3(node, res, r, r.url.slice(3));
+  });
+  app.get('/v1/health', (res, req) => {
+    const r = captureRequest(res, req);
+    reply(res, r, '200 OK', []);
+  });
+  app.any('/v1/buckets/*', (res, req) => {
+    const r = captureRequest(res, req);
+    handleBucketsV1(node, res, r);
+  });
+  app.any('/*', (res, req) => {
+    const r = captureRequest(res, req);
+    if (node.config.features.includes('S3-API-via-Root')) return handleS3(node, res, r, r.url);
+    reply(res, r, '404 Not Found', [['Content-Type', 'application/json']], JSON.stringify({ message: `no such path: ${r.url} (S3 is served under /s3)`, status: 404 }));
+  });
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (sock: us_listen_socket | false) => {
+      if (!sock) return reject(new Error(`cannot listen on ${host}:${port}`));
+      resolve({ app, port: uws.us_socket_local_port(sock), close: () => uws.us_listen_socket_close(sock) });
+    });
+  });
+}

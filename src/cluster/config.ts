@@ -1,0 +1,89 @@
+// Cluster-wide configuration and bucket properties. Names follow AIStore's config sections
+// (`checksum.type`, `checksum.validate_warm_get`, `features`) so `ais config` users recognise them.
+import type { HashKind } from '../native';
+
+export type ChecksumType = HashKind | 'none';
+export const CHECKSUM_TYPES: readonly ChecksumType[] = ['xxhash', 'md5', 'sha256', 'sha512', 'crc32c', 'none'];
+
+export interface ChecksumConf {
+  type: ChecksumType;
+  /** Verify the stored checksum while streaming a whole-object GET (AIStore: validate_warm_get). */
+  validate_warm_get: boolean;
+  /** ETag = MD5 of the content, as S3 clients expect. Off: the ETag derives from the checksum (AIStore's way). */
+  md5_etag: boolean;
+}
+
+export interface IoConf {
+  /** O_DIRECT for large writes where the mountpath supports it: 'auto' probes each mountpath at start. */
+  direct: 'auto' | 'off';
+  /** fsync the work file before it is renamed into place, so a power loss cannot leave a torn object. */
+  fsync_put: boolean;
+  /** Size of the pooled buffers that body bytes travel in (bytes, multiple of 4096). */
+  buffer_size: number;
+}
+
+export interface ClusterConfig {
+  version: number;
+  checksum: ChecksumConf;
+  io: IoConf;
+  features: string[];
+}
+
+export interface BucketProps {
+  provider: 'ais';
+  created: number;
+  checksum: ChecksumConf;
+}
+
+export function defaultClusterConfig(): ClusterConfig {
+  return {
+    version: 1,
+    checksum: { type: 'xxhash', validate_warm_get: true, md5_etag: true },
+    io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20 },
+    features: [],
+  };
+}
+
+export function newBucketProps(conf: ClusterConfig, now = Date.now()): BucketProps {
+  return { provider: 'ais', created: now, checksum: { ...conf.checksum } };
+}
+
+/** Applies `section.key=value` pairs to bucket props; throws a message listing valid values. */
+export function setBucketProps(props: BucketProps, changes: Record<string, unknown>): BucketProps {
+  const out: BucketProps = { ...props, checksum: { ...props.checksum } };
+  for (const [k, raw] of Object.entries(flatten(changes))) {
+    switch (k) {
+      case 'checksum.type': {
+        const v = String(raw) as ChecksumType;
+        if (!CHECKSUM_TYPES.includes(v)) throw new Error(`invalid checksum.type "${v}" (valid: ${CHECKSUM_TYPES.join(', ')})`);
+        out.checksum.type = v;
+        break;
+      }
+      case 'checksum.validate_warm_get':
+        out.checksum.validate_warm_get = toBool(k, raw);
+        break;
+      case 'checksum.md5_etag':
+        out.checksum.md5_etag = toBool(k, raw);
+        break;
+      default:
+        throw new Error(`unknown or read-only bucket property "${k}"`);
+    }
+  }
+  return out;
+}
+
+function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key));
+    else out[key] = v;
+  }
+  return out;
+}
+
+function toBool(k: string, v: unknown): boolean {
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw new Error(`invalid ${k} "${String(v)}" (valid: true, false)`);
+}

@@ -1,0 +1,73 @@
+// LOM: the local object's metadata, kept with the object itself in the xattr `user.tais.lom`, so that
+// the rename that publishes a new object publishes its metadata in the same atomic step (a sidecar file
+// would need a second rename and could tear). Format: byte 0 = version, bytes 1..8 = XXH64 (AIStore's
+// seed) of the msgpack payload, then the payload: metadata on disk is never trusted without its checksum.
+import { pack, unpack } from 'msgpackr';
+import { xxh64, fgetxattr, getxattr } from '../native';
+import type { ChecksumType } from '../cluster/config';
+
+export const LOM_XATTR = 'user.tais.lom';
+const LOM_VERSION = 1;
+const SEED = 1103515245n;
+
+export interface Lom {
+  /** Object name; stored only for objects kept under a hashed path (%ln). */
+  name?: string;
+  size: number;
+  cksumType: ChecksumType;
+  cksumValue: string;
+  /** Hex MD5 of the content when the bucket computes MD5 ETags. */
+  md5?: string;
+  /** Explicit ETag (unquoted), e.g. S3 multipart "<md5 of md5s>-N"; wins over md5 and checksum. */
+  etag?: string;
+  /** Last-Modified, ms since epoch. */
+  mtime: number;
+  contentType?: string;
+  /** User metadata (x-amz-meta-*), keys lower-case without the prefix. */
+  meta?: Record<string, string>;
+}
+
+export class LomError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LomError';
+  }
+}
+
+export function encodeLom(lom: Lom): Buffer {
+  const payload = pack(lom);
+  const out = Buffer.allocUnsafe(9 + payload.length);
+  out[0] = LOM_VERSION;
+  out.writeBigUInt64BE(xxh64(payload, SEED), 1);
+  payload.copy(out, 9);
+  return out;
+}
+
+export function decodeLom(buf: Buffer): Lom {
+  if (buf.length < 10 || buf[0] !== LOM_VERSION) throw new LomError('object metadata: unknown version or truncated');
+  const payload = buf.subarray(9);
+  if (buf.readBigUInt64BE(1) !== xxh64(payload, SEED)) throw new LomError('object metadata: checksum mismatch');
+  const lom = unpack(payload) as Lom;
+  if (typeof lom?.size !== 'number' || typeof lom.mtime !== 'number') throw new LomError('object metadata: malformed');
+  return lom;
+}
+
+/** Reads the LOM of an open object file; undefined when the file has none (not one of our objects). */
+export function loadLomFd(fd: number): Lom | undefined {
+  const raw = fgetxattr(fd, LOM_XATTR);
+  return raw === undefined ? undefined : decodeLom(raw);
+}
+
+export function loadLomPath(path: string): Lom | undefined {
+  const raw = getxattr(path, LOM_XATTR);
+  return raw === undefined ? undefined : decodeLom(raw);
+}
+
+/** The ETag clients see (unquoted): explicit > MD5 > derived from the checksum, as AIStore derives it. */
+export function etagOf(lom: Lom): string | undefined {
+  if (lom.etag) return lom.etag;
+  if (lom.md5) return lom.md5;
+  if (lom.cksumType === 'md5') return lom.cksumValue;
+  if (lom.cksumType === 'none') return undefined;
+  return `v1-${lom.cksumValue}-${(BigInt(Math.round(lom.mtime)) * 1_000_000n).toString(36)}`;
+}

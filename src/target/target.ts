@@ -1,0 +1,154 @@
+// The target: owns mountpaths and the objects HRW assigns to it. This file holds placement and the
+// object/bucket primitives; the streaming data path is in put.ts and get.ts.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Piscina } from 'piscina';
+import { hrwSelect, objectUname } from '../cluster/hrw';
+import type { ClusterConfig } from '../cluster/config';
+import { Mountpath } from '../fs/mountpath';
+import { objectPath, CT_OBJ, CT_WORK, CT_LONG } from '../fs/fqn';
+import { loadLomFd, LomError, type Lom } from '../fs/lom';
+import { BufferPool } from './bufpool';
+import { TargetStats } from './stats';
+import { log } from '../util/log';
+
+export interface ObjectHandle {
+  fd: number;
+  lom: Lom;
+  path: string;
+}
+
+export class Target {
+  readonly putBufs: BufferPool;
+  readonly getBufs: BufferPool;
+  readonly stats = new TargetStats();
+
+  constructor(
+    readonly mountpaths: readonly Mountpath[],
+    readonly config: ClusterConfig,
+    readonly pool: Piscina,
+  ) {
+    this.putBufs = new BufferPool(config.io.buffer_size, 64, true);
+    this.getBufs = new BufferPool(config.io.buffer_size, 64, false);
+  }
+
+  mountpathFor(bucket: string, objName: string): Mountpath {
+    return hrwSelect(this.mountpaths, objectUname('ais', bucket, objName))!;
+  }
+
+  objectFile(mp: Mountpath, bucket: string, objName: string): string {
+    return path.join(mp.bucketDir(bucket), objectPath(objName).rel);
+  }
+
+  workFile(mp: Mountpath, bucket: string, tag: string): string {
+    return path.join(mp.bucketDir(bucket), CT_WORK, `${tag}.${process.pid.toString(16)}.${randomBytes(8).toString('hex')}`);
+  }
+
+  createBucket(bucket: string): void {
+    for (const mp of this.mountpaths) {
+      for (const ct of [CT_OBJ, CT_WORK, CT_LONG]) fs.mkdirSync(path.join(mp.bucketDir(bucket), ct), { recursive: true });
+    }
+  }
+
+  /** Moves the bucket's folders aside at once (the name is free again), then deletes them in the background. */
+  destroyBucket(bucket: string): void {
+    for (const mp of this.mountpaths) {
+      const dir = mp.bucketDir(bucket);
+      if (!fs.existsSync(dir)) continue;
+      const trash = path.join(mp.path, '.trash', `${bucket}.${Date.now()}.${randomBytes(4).toString('hex')}`);
+      fs.mkdirSync(path.dirname(trash), { recursive: true });
+      fs.renameSync(dir, trash);
+      fs.promises.rm(trash, { recursive: true, force: true }).catch((err: Error) => log.warn(`removing ${trash}: ${err.message}`));
+    }
+  }
+
+  /**
+   * Opens an object and loads its metadata, or undefined when it does not exist. Looks on the HRW
+   * mountpath first and then on the others (an object may sit elsewhere after a mountpath change).
+   * A file without valid metadata is reported, counted and treated as absent: never served.
+   */
+  openObject(bucket: string, objName: string): ObjectHandle | undefined {
+    const first = this.mountpathFor(bucket, objName);
+    const h = this.openOn(first, bucket, objName);
+    if (h || this.mountpaths.length === 1) return h;
+    for (const mp of this.mountpaths) {
+      if (mp === first) continue;
+      const other = this.openOn(mp, bucket, objName);
+      if (other) return other;
+    }
+    return undefined;
+  }
+
+  private openOn(mp: Mountpath, bucket: string, objName: string): ObjectHandle | undefined {
+    const file = this.objectFile(mp, bucket, objName);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOATIME);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPERM') return this.openPlain(file, bucket, objName);
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
+      throw err;
+    }
+    return this.withLom(fd, file, bucket, objName);
+  }
+
+  // O_NOATIME is refused for files we do not own; fall back to a plain open.
+  private openPlain(file: string, bucket: string, objName: string): ObjectHandle | undefined {
+    try {
+      return this.withLom(fs.openSync(file, 'r'), file, bucket, objName);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  private withLom(fd: number, file: string, bucket: string, objName: string): ObjectHandle | undefined {
+    try {
+      const lom = loadLomFd(fd);
+      if (!lom || (lom.name !== undefined && lom.name !== objName)) {
+        fs.closeSync(fd);
+        return undefined; // a folder (EISDIR-like: no xattr) or a hashed-name collision
+      }
+      return { fd, lom, path: file };
+    } catch (err) {
+      fs.closeSync(fd);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENODATA' || code === 'EISDIR') return undefined;
+      if (err instanceof LomError) {
+        this.stats.errCksum++;
+        log.error(`${bucket}/${objName}: ${err.message} (${file}); not served`);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  /** Deletes an object; false when it did not exist. Empty folders above it are pruned. */
+  async deleteObject(bucket: string, objName: string): Promise<boolean> {
+    const h = this.openObject(bucket, objName);
+    if (!h) return false;
+    fs.closeSync(h.fd);
+    try {
+      await fs.promises.unlink(h.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    await pruneEmptyDirs(path.dirname(h.path), CT_OBJ);
+    return true;
+  }
+}
+
+/** Removes empty folders from `dir` upwards, stopping at the content-type folder (%ob). */
+async function pruneEmptyDirs(dir: string, stopAt: string): Promise<void> {
+  while (path.basename(dir) !== stopAt) {
+    try {
+      await fs.promises.rmdir(dir);
+    } catch {
+      return; // not empty, or already gone: either way, done
+    }
+    dir = path.dirname(dir);
+  }
+}

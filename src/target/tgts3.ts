@@ -1,0 +1,170 @@
+// The target's S3 object operations: PUT, GET, HEAD, DELETE. Protocol details (headers, ranges, error
+// codes) live here; the byte streaming lives in put.ts and get.ts.
+import fs from 'node:fs';
+import type { HttpResponse } from '../util/uws';
+import { header, reply, type Req, type HeaderList } from '../api/http';
+import type { BucketProps } from '../cluster/config';
+import { etagOf, type Lom } from '../fs/lom';
+import type { GetObjectOp, HeadObjectOp, PutObjectOp, DeleteObjectOp } from '../s3/ops';
+import { s3err, noSuchKey, invalidRange, S3Error } from '../s3/errors';
+import { sendS3Error } from '../s3/reply';
+import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
+import { httpDate } from '../s3/time';
+import { validateObjectKey } from '../s3/names';
+import { PutStream, PutError } from './put';
+import { streamObject, ChecksumMismatch } from './get';
+import type { Target } from './target';
+
+const META_PREFIX = 'x-amz-meta-';
+/** S3 limits user metadata to 2 KiB; our xattr holds 4 KiB with everything else. */
+const MAX_META_BYTES = 2048;
+
+export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: PutObjectOp, props: BucketProps): void {
+  try {
+    validateObjectKey(op.key);
+    const lenHeader = header(req, 'content-length');
+    if (lenHeader === '' && !header(req, 'transfer-encoding').includes('chunked')) throw s3err('MissingContentLength');
+    const size = lenHeader === '' ? -1 : Number(lenHeader);
+    if (!Number.isSafeInteger(size) || size < -1) throw s3err('InvalidArgument', 'Content-Length is not a valid size');
+    const meta = userMeta(req);
+    const stream = new PutStream(target, res, req, { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta }, (err, lom) => {
+      if (err) {
+        target.stats.errPutCount++;
+        if (!req.aborted) sendS3Error(res, req, putErrorToS3(err, op));
+        return;
+      }
+      target.stats.putCount++;
+      target.stats.putBytes += lom!.size;
+      const etag = etagOf(lom!);
+      reply(res, req, '200 OK', etag ? [['ETag', `"${etag}"`]] : []);
+    });
+    res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
+  } catch (err) {
+    sendS3Error(res, req, err);
+  }
+}
+
+function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
+  switch (err.code) {
+    case 'ENAMECONFLICT':
+      return s3err('XTaisObjectNameConflict', `"${op.key}" cannot be stored: an object and a folder of objects would share a name (e.g. "a" and "a/b")`, { Key: op.key });
+    case 'IncompleteBody':
+      return s3err('IncompleteBody', err.message);
+    case 'InvalidRequest':
+      return s3err('InvalidRequest', err.message);
+    case 'ENOSPC':
+      return s3err('ServiceUnavailable', 'no space left on the mountpath');
+    case 'ENAMETOOLONG':
+      return s3err('KeyTooLongError');
+    default:
+      return new S3Error('InternalError', `PUT failed: ${err.code}`);
+  }
+}
+
+function userMeta(req: Req): Record<string, string> {
+  const meta: Record<string, string> = {};
+  let bytes = 0;
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (!k.startsWith(META_PREFIX)) continue;
+    const name = k.slice(META_PREFIX.length);
+    meta[name] = v;
+    bytes += name.length + v.length;
+  }
+  if (bytes > MAX_META_BYTES) throw s3err('InvalidArgument', `user metadata is ${bytes} bytes, the limit is ${MAX_META_BYTES}`);
+  return meta;
+}
+
+export function objectHeaders(lom: Lom, contentType?: string): [string, string][] {
+  const h: [string, string][] = [
+    ['Accept-Ranges', 'bytes'],
+    ['Last-Modified', httpDate(lom.mtime)],
+    ['Content-Type', contentType ?? lom.contentType ?? 'application/octet-stream'],
+  ];
+  const etag = etagOf(lom);
+  if (etag) h.push(['ETag', `"${etag}"`]);
+  if (lom.meta) for (const [k, v] of Object.entries(lom.meta)) h.push([META_PREFIX + k, v]);
+  return h;
+}
+
+export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: GetObjectOp | HeadObjectOp, props: BucketProps): void {
+  let h;
+  try {
+    validateObjectKey(op.key);
+    h = target.openObject(op.bucket, op.key);
+    if (!h) throw noSuchKey(op.bucket, op.key);
+    const size = h.lom.size;
+    if (op.partNumber !== undefined && op.partNumber !== 1) throw s3err('InvalidPartNumber');
+    const headers = objectHeaders(h.lom, op.kind === 'GetObject' ? op.responseOverrides.contentType : undefined);
+    if (op.kind === 'GetObject') addOverrides(headers, op);
+    const rangeHeader = header(req, 'range');
+    const range = rangeHeader && op.partNumber === undefined ? parseRange(rangeHeader, size) : null;
+    if (range === 'unsatisfiable') {
+      throw Object.assign(invalidRange(rangeHeader, size), { headers: [['Content-Range', contentRangeUnsatisfied(size)]] });
+    }
+    if (op.kind === 'HeadObject') {
+      target.stats.headCount++;
+      const fd = h.fd;
+      h = undefined;
+      closeQuietly(fd);
+      if (req.aborted) return;
+      res.cork(() => {
+        res.writeStatus('200 OK');
+        for (const [k, v] of headers) res.writeHeader(k, v);
+        res.writeHeader('x-amz-request-id', req.id);
+        res.endWithoutBody(size);
+      });
+      return;
+    }
+    headers.push(['x-amz-request-id', req.id]);
+    let status = '200 OK';
+    let start = 0;
+    let length = size;
+    if (range) {
+      status = '206 Partial Content';
+      start = range.start;
+      length = range.end - range.start + 1;
+      headers.push(['Content-Range', contentRange(range.start, range.end, size)]);
+    }
+    const verify = props.checksum.validate_warm_get && length === size;
+    const handle = h;
+    h = undefined;
+    streamObject(target, res, req, handle, { status, headers, start, length, verify }, (err) => {
+      target.stats.errGetCount++;
+      sendS3Error(res, req, err instanceof ChecksumMismatch ? new S3Error('InternalError', err.message) : err);
+    });
+  } catch (err) {
+    if (h) closeQuietly(h.fd);
+    const extra = (err as { headers?: HeaderList }).headers ?? [];
+    sendS3Error(res, req, err, extra);
+  }
+}
+
+function addOverrides(headers: [string, string][], op: GetObjectOp): void {
+  const o = op.responseOverrides;
+  const set = (name: string, v: string | undefined): void => {
+    if (v === undefined) return;
+    const i = headers.findIndex(([k]) => k.toLowerCase() === name.toLowerCase());
+    if (i >= 0) headers.splice(i, 1);
+    headers.push([name, v]);
+  };
+  set('Content-Language', o.contentLanguage);
+  set('Expires', o.expires);
+  set('Cache-Control', o.cacheControl);
+  set('Content-Disposition', o.contentDisposition);
+  set('Content-Encoding', o.contentEncoding);
+}
+
+function closeQuietly(fd: number): void {
+  fs.close(fd, () => {});
+}
+
+export async function deleteObjectS3(target: Target, res: HttpResponse, req: Req, op: DeleteObjectOp): Promise<void> {
+  try {
+    validateObjectKey(op.key);
+    // S3: deleting a key that does not exist succeeds (204), unlike AIStore's 404.
+    if (await target.deleteObject(op.bucket, op.key)) target.stats.delCount++;
+    reply(res, req, '204 No Content', []);
+  } catch (err) {
+    sendS3Error(res, req, err);
+  }
+}

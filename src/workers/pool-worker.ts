@@ -1,0 +1,2 @@
+// The Piscina worker entry: one exported function per task kind, dispatched by name.
+export { putChunk } from './put-chunk';

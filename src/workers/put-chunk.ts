@@ -1,0 +1,92 @@
+// Piscina task: write one buffer of a PUT body at its offset while updating the object's checksums, and,
+// on the last buffer, finalize: digests -> LOM xattr -> fsync -> close -> rename into place.
+// The hash states live in a SharedArrayBuffer owned by the upload, so whichever worker runs the next
+// buffer continues the same hashes. Expected failures come back as `{ error }` (a code): thrown errors
+// lose their `code` when cloned across threads.
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeHashSync, setDirect, hashDigest, fsetxattr, type HashKind } from '../native';
+import { encodeLom, LOM_XATTR, type Lom } from '../fs/lom';
+
+export interface HashSlot {
+  kind: HashKind;
+  /** View on the upload's SharedArrayBuffer of hash states. */
+  state: Uint8Array;
+}
+
+export interface PutFinal {
+  dst: string;
+  /** LOM fields known before the body: everything but size and digests. */
+  lom: Omit<Lom, 'size' | 'cksumValue' | 'md5'>;
+  /** Index in `hashes` of the bucket checksum (-1: none) and of the MD5 for the ETag (-1: none). */
+  cksumSlot: number;
+  md5Slot: number;
+  fsync: boolean;
+}
+
+export interface PutChunkTask {
+  workPath: string;
+  /** -1 on the first buffer: the task creates the work file. */
+  fd: number;
+  direct: boolean;
+  buf: Uint8Array;
+  len: number;
+  position: number;
+  hashes: HashSlot[];
+  final?: PutFinal;
+}
+
+export type PutChunkResult =
+  | { fd: number; done?: { lom: Lom }; error?: undefined }
+  | { fd: number; error: string; message: string };
+
+export function putChunk(t: PutChunkTask): PutChunkResult {
+  let fd = t.fd;
+  try {
+    if (fd < 0) fd = fs.openSync(t.workPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | (t.direct ? fs.constants.O_DIRECT : 0), 0o644);
+    if (t.len > 0) {
+      const data = t.buf.subarray(0, t.len);
+      // O_DIRECT needs block-aligned lengths: the tail of the object goes through the page cache.
+      if (t.direct && t.len % 4096 !== 0) setDirect(fd, false);
+      writeHashSync(fd, data, t.position, t.hashes);
+    }
+    if (!t.final) return { fd };
+    const f = t.final;
+    const size = t.position + t.len;
+    const lom: Lom = { ...f.lom, size, cksumValue: f.cksumSlot < 0 ? '' : hashDigest(t.hashes[f.cksumSlot].kind, t.hashes[f.cksumSlot].state) };
+    if (f.md5Slot >= 0) lom.md5 = hashDigest('md5', t.hashes[f.md5Slot].state);
+    fsetxattr(fd, LOM_XATTR, encodeLom(lom));
+    if (f.fsync) fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = -1;
+    const err = publish(t.workPath, f.dst);
+    if (err) {
+      fs.rmSync(t.workPath, { force: true });
+      return { fd: -1, error: err, message: `cannot store object: ${err}` };
+    }
+    return { fd: -1, done: { lom } };
+  } catch (err) {
+    if (fd >= 0) fs.closeSync(fd);
+    fs.rmSync(t.workPath, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    return { fd: -1, error: e.code ?? 'EIO', message: e.message };
+  }
+}
+
+/** Renames the complete work file over the object. A concurrent DELETE may remove the parent folder
+ *  between mkdir and rename (it prunes empty folders): retry a few times. */
+function publish(work: string, dst: string): string | undefined {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.mkdirSync(path.dirname(dst), { recursive: true });
+      fs.renameSync(work, dst);
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      if (code === 'ENOENT' && attempt < 5) continue;
+      // A folder where the object goes, or an object where a folder must go ("a" vs "a/b").
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') return 'ENAMECONFLICT';
+      return code;
+    }
+  }
+}
