@@ -175,6 +175,11 @@ export class PutStream {
     this.pump();
   }
 
+  /** The body turned out to be invalid (e.g. malformed aws-chunked framing): drop the upload. */
+  abort(code: string, message: string): void {
+    this.fail(new PutError(code, message));
+  }
+
   private fail(err: PutError): void {
     if (this.failed) return;
     this.failed = true;

@@ -12,6 +12,7 @@ import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
 import { validateObjectKey } from '../s3/names';
 import { PutStream, PutError } from './put';
+import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked, checkDecodedLength, parseDecodedContentLength } from '../s3/aws-chunked';
 import { streamObject, ChecksumMismatch } from './get';
 import type { Target } from './target';
 
@@ -24,8 +25,13 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
     validateObjectKey(op.key);
     const lenHeader = header(req, 'content-length');
     if (lenHeader === '' && !header(req, 'transfer-encoding').includes('chunked')) throw s3err('MissingContentLength');
-    const size = lenHeader === '' ? -1 : Number(lenHeader);
+    const chunked = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding'));
+    let size = lenHeader === '' ? -1 : Number(lenHeader);
     if (!Number.isSafeInteger(size) || size < -1) throw s3err('InvalidArgument', 'Content-Length is not a valid size');
+    if (chunked) {
+      const decoded = header(req, 'x-amz-decoded-content-length');
+      size = decoded === '' ? -1 : parseDecodedContentLength(decoded);
+    }
     const meta = userMeta(req);
     const stream = new PutStream(target, res, req, { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta }, (err, lom) => {
       if (err) {
@@ -38,14 +44,35 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
       const etag = etagOf(lom!);
       reply(res, req, '200 OK', etag ? [['ETag', `"${etag}"`]] : []);
     });
-    res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
+    if (!chunked) {
+      res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
+      return;
+    }
+    // aws-chunked (what current SDKs send for streams): decode the framing on the way in.
+    const decoder = new AwsChunkedDecoder({ onData: (data) => stream.onData(data, false) });
+    res.onData((chunk, isLast) => {
+      try {
+        decoder.push(new Uint8Array(chunk));
+        if (!isLast) return;
+        decoder.end();
+        checkDecodedLength(decoder, header(req, 'x-amz-decoded-content-length') || undefined);
+        stream.onData(EMPTY, true);
+      } catch (err) {
+        const e = err as AwsChunkedError;
+        stream.abort(e.s3Code ?? 'InvalidRequest', e.message);
+      }
+    });
   } catch (err) {
     sendS3Error(res, req, err);
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
   switch (err.code) {
+    case 'InvalidArgument':
+      return s3err('InvalidArgument', err.message);
     case 'ENAMECONFLICT':
       return s3err('XTaisObjectNameConflict', `"${op.key}" cannot be stored: an object and a folder of objects would share a name (e.g. "a" and "a/b")`, { Key: op.key });
     case 'IncompleteBody':
