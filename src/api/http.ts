@@ -52,9 +52,19 @@ export function reply(res: HttpResponse, req: Req, status: string, headers: Head
     res.writeStatus(status);
     for (const [k, v] of headers) res.writeHeader(k, v);
     res.writeHeader('x-amz-request-id', req.id);
-    if (req.method === 'HEAD') res.endWithoutBody(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+    if (req.method === 'HEAD') endHead(res, body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
     else res.end(body ?? '');
   });
+}
+
+/**
+ * Ends a HEAD response announcing `length` bytes. uWS v20.30's endWithoutBody(n) with n > 0 leaves the
+ * response waiting for n body bytes, and the next request on the keep-alive connection dies; writing
+ * Content-Length ourselves and ending without a reported length avoids that. Call inside cork.
+ */
+export function endHead(res: HttpResponse, length: number): void {
+  if (length > 0) res.writeHeader('Content-Length', String(length));
+  res.endWithoutBody();
 }
 
 export const STATUS: Record<number, string> = {

@@ -2,7 +2,7 @@
 // codes) live here; the byte streaming lives in put.ts and get.ts.
 import fs from 'node:fs';
 import type { HttpResponse } from '../util/uws';
-import { header, reply, type Req, type HeaderList } from '../api/http';
+import { header, reply, endHead, type Req, type HeaderList } from '../api/http';
 import type { BucketProps } from '../cluster/config';
 import { etagOf, type Lom } from '../fs/lom';
 import type { GetObjectOp, HeadObjectOp, PutObjectOp, DeleteObjectOp } from '../s3/ops';
@@ -138,7 +138,7 @@ export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: Get
         res.writeStatus('200 OK');
         for (const [k, v] of headers) res.writeHeader(k, v);
         res.writeHeader('x-amz-request-id', req.id);
-        res.endWithoutBody(size);
+        endHead(res, size);
       });
       return;
     }
