@@ -4,6 +4,7 @@ import { uws, type TemplatedApp, type us_listen_socket } from '../util/uws';
 import { captureRequest, reply } from './http';
 import { handleS3 } from '../proxy/prxs3';
 import { handleBucketsV1 } from './buckets';
+import { prometheusText } from './metrics';
 import type { Node } from '../cluster/node';
 
 export interface Server {
@@ -25,6 +26,10 @@ export function startServer(node: Node, host: string, port: number): Promise<Ser
   app.get('/v1/health', (res, req) => {
     const r = captureRequest(res, req);
     reply(res, r, '200 OK', []);
+  });
+  app.get('/metrics', (res, req) => {
+    const r = captureRequest(res, req);
+    reply(res, r, '200 OK', [['Content-Type', 'text/plain; version=0.0.4']], prometheusText(node.target.stats, `t${port}`));
   });
   app.any('/v1/buckets/*', (res, req) => {
     const r = captureRequest(res, req);

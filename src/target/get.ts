@@ -148,11 +148,16 @@ class GetStream {
       [ok] = this.res.tryEnd(chunk, total);
     });
     if (ok) return sent();
+    // uWS keeps calling this handler on every writable event until another replaces it: once the
+    // chunk is out, later calls must neither write nor report it sent a second time.
+    let out = false;
     this.res.onWritable((offset) => {
-      if (this.closed) return true;
-      const [done] = this.res.tryEnd(chunk.subarray(offset - base), total);
-      if (done) queueMicrotask(sent);
-      return done;
+      if (this.closed || out) return true;
+      [out] = this.res.tryEnd(chunk.subarray(offset - base), total);
+      // Continue outside the uWS callback: promise reactions queued in here would wait for the next
+      // event, and a write issued from inside the writable handler can lose its re-armed poll.
+      if (out) setImmediate(sent);
+      return out;
     });
   }
 

@@ -1,9 +1,10 @@
 // PUT: body chunks from uWS are copied into pooled shared buffers (they are only valid inside the
-// callback); each full buffer becomes one Piscina task that hashes it and writes it at its offset. Tasks
-// of one upload run one at a time, in order, so the hash states advance in order; while one runs the
-// socket keeps filling the next buffers, and the socket is paused when too many wait (back-pressure).
-// The last task finalizes the object (metadata, fsync, rename). The uWS thread never hashes or waits
-// on the disk.
+// callback). Each full buffer goes two ways at once: a pwrite at its offset on the libuv pool, and a
+// hash task in the Piscina pool. Hash tasks of one upload run one at a time, in order (the states must
+// advance in order); writes do not wait for them, so the disk and the hasher overlap. The last buffer
+// goes to one final task that hashes and writes it, then finalizes the object (metadata, fsync,
+// rename). The socket is paused while too many buffers are in flight. The uWS thread never hashes or
+// waits on the disk.
 import fs from 'node:fs';
 import { hashInit, type HashKind } from '../native';
 import type { BucketProps } from '../cluster/config';
@@ -11,10 +12,11 @@ import type { Lom } from '../fs/lom';
 import type { HttpResponse } from '../util/uws';
 import type { Req } from '../api/http';
 import type { PutChunkTask, PutChunkResult, HashSlot } from '../workers/put-chunk';
+import type { HashChunkTask } from '../workers/hash-chunk';
 import type { Target } from './target';
 
-const MAX_QUEUED = 4;
-const RESUME_AT = 1;
+const MAX_INFLIGHT = 8;
+const RESUME_AT = 2;
 
 export interface PutParams {
   bucket: string;
@@ -37,6 +39,13 @@ export class PutError extends Error {
 
 type Done = (err: PutError | undefined, lom?: Lom) => void;
 
+/** A full buffer on its two ways: it returns to the pool when both are done. */
+interface Chunk {
+  buf: Uint8Array;
+  position: number;
+  pending: number;
+}
+
 export class PutStream {
   private readonly workPath: string;
   private readonly dst: string;
@@ -44,15 +53,23 @@ export class PutStream {
   private readonly hashes: HashSlot[];
   private readonly cksumSlot: number;
   private readonly md5Slot: number;
+  /** -1 until the first full buffer opens the work file; objects of one buffer never open it here. */
   private fd = -1;
+  private opening = false;
   private buf: Uint8Array | undefined;
   private fill = 0;
   private position = 0;
-  private readonly queue: PutChunkTask[] = [];
-  private inflight = false;
+  private readonly toWrite: Chunk[] = [];
+  private readonly toHash: Chunk[] = [];
+  private hashing = false;
+  private writes = 0;
+  private inflight = 0;
+  private final: PutChunkTask | undefined;
+  private finalizing = false;
   private paused = false;
   private ended = false;
   private failed = false;
+  private succeeded = false;
   private received = 0;
 
   constructor(
@@ -76,7 +93,7 @@ export class PutStream {
     req.onAbort = () => this.fail(new PutError('Aborted', 'client went away'));
   }
 
-  /** uWS onData: copy out of the transient chunk, hand full buffers to the pool. */
+  /** uWS onData: copy out of the transient chunk, send full buffers on their way. */
   onData(chunk: Uint8Array, isLast: boolean): void {
     if (this.failed || this.ended) return;
     this.received += chunk.length;
@@ -92,31 +109,24 @@ export class PutStream {
       this.buf.set(chunk.subarray(off, off + n), this.fill);
       this.fill += n;
       off += n;
-      if (this.fill === size && !(isLast && off === chunk.length)) this.submit(false);
+      // A full buffer that ends the body is kept for the final task.
+      if (this.fill === size && !(isLast && off === chunk.length)) this.dispatchFull();
     }
-    if (isLast) {
-      if (this.p.size >= 0 && this.received !== this.p.size) {
-        this.fail(new PutError('IncompleteBody', `received ${this.received} of ${this.p.size} bytes`));
-        return;
-      }
-      this.ended = true;
-      this.submit(true);
+    if (!isLast) return;
+    if (this.p.size >= 0 && this.received !== this.p.size) {
+      this.fail(new PutError('IncompleteBody', `received ${this.received} of ${this.p.size} bytes`));
+      return;
     }
-  }
-
-  private submit(last: boolean): void {
-    const buf = this.buf ?? this.target.putBufs.get();
-    const task: PutChunkTask = {
+    this.ended = true;
+    this.final = {
       workPath: this.workPath,
       fd: -1,
       direct: this.direct,
-      buf,
+      buf: this.buf ?? this.target.putBufs.get(),
       len: this.fill,
       position: this.position,
       hashes: this.hashes,
-    };
-    if (last) {
-      task.final = {
+      final: {
         dst: this.dst,
         lom: {
           cksumType: this.p.props.checksum.type,
@@ -128,51 +138,10 @@ export class PutStream {
         cksumSlot: this.cksumSlot,
         md5Slot: this.md5Slot,
         fsync: this.target.config.io.fsync_put,
-      };
-    }
-    this.position += this.fill;
+      },
+    };
     this.buf = undefined;
-    this.fill = 0;
-    this.queue.push(task);
-    if (!this.paused && !last && this.queue.length >= MAX_QUEUED) {
-      this.paused = true;
-      this.res.pause();
-    }
-    this.pump();
-  }
-
-  private pump(): void {
-    if (this.inflight || this.queue.length === 0) return;
-    const task = this.queue.shift()!;
-    task.fd = this.fd;
-    this.inflight = true;
-    (this.target.pool.run(task, { name: 'putChunk' }) as Promise<PutChunkResult>).then(
-      (r) => this.settled(task, r),
-      (err: Error) => this.settled(task, { fd: -1, error: 'EIO', message: err.message }),
-    );
-  }
-
-  private settled(task: PutChunkTask, r: PutChunkResult): void {
-    this.inflight = false;
-    this.target.putBufs.put(task.buf);
-    this.fd = r.fd;
-    if (r.error !== undefined) {
-      this.fail(new PutError(r.error, r.message));
-      return;
-    }
-    if (this.failed) {
-      this.cleanup();
-      return;
-    }
-    if (r.done) {
-      this.done(undefined, r.done.lom);
-      return;
-    }
-    if (this.paused && this.queue.length <= RESUME_AT && !this.req.aborted) {
-      this.paused = false;
-      this.res.resume();
-    }
-    this.pump();
+    this.maybeFinalize();
   }
 
   /** The body turned out to be invalid (e.g. malformed aws-chunked framing): drop the upload. */
@@ -180,18 +149,124 @@ export class PutStream {
     this.fail(new PutError(code, message));
   }
 
+  private dispatchFull(): void {
+    const c: Chunk = { buf: this.buf!, position: this.position, pending: 2 };
+    this.position += this.fill;
+    this.buf = undefined;
+    this.fill = 0;
+    this.inflight++;
+    if (!this.paused && this.inflight >= MAX_INFLIGHT) {
+      this.paused = true;
+      this.res.pause();
+    }
+    this.toWrite.push(c);
+    this.toHash.push(c);
+    this.pumpWrites();
+    this.pumpHash();
+  }
+
+  private pumpWrites(): void {
+    if (this.fd < 0) {
+      if (!this.opening) this.open();
+      return;
+    }
+    for (const c of this.toWrite.splice(0)) {
+      this.writes++;
+      fs.write(this.fd, c.buf, 0, c.buf.length, c.position, (err) => {
+        this.writes--;
+        if (err) this.fail(new PutError(err.code ?? 'EIO', err.message));
+        this.release(c);
+      });
+    }
+  }
+
+  private open(): void {
+    this.opening = true;
+    const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | (this.direct ? fs.constants.O_DIRECT : 0);
+    fs.open(this.workPath, flags, 0o644, (err, fd) => {
+      this.opening = false;
+      if (err) {
+        this.fail(new PutError(err.code ?? 'EIO', err.message));
+        for (const c of this.toWrite.splice(0)) this.release(c);
+        return;
+      }
+      this.fd = fd;
+      if (this.failed) return this.cleanup();
+      this.pumpWrites();
+    });
+  }
+
+  private pumpHash(): void {
+    if (this.hashing || this.failed) return;
+    const c = this.toHash.shift();
+    if (!c) return this.maybeFinalize();
+    this.hashing = true;
+    const task: HashChunkTask = { buf: c.buf, len: c.buf.length, hashes: this.hashes };
+    this.target.pool.run(task, { name: 'hashChunk' }).then(
+      () => {
+        this.hashing = false;
+        this.release(c);
+        this.pumpHash();
+      },
+      (err: Error) => {
+        this.hashing = false;
+        this.fail(new PutError('EIO', err.message));
+        this.release(c);
+      },
+    );
+  }
+
+  private release(c: Chunk): void {
+    if (--c.pending > 0) return;
+    this.target.putBufs.put(c.buf);
+    this.inflight--;
+    if (this.paused && this.inflight <= RESUME_AT && !this.req.aborted && !this.failed) {
+      this.paused = false;
+      this.res.resume();
+    }
+    if (this.failed) {
+      if (this.inflight === 0) this.cleanup();
+      return;
+    }
+    this.maybeFinalize();
+  }
+
+  /** The final task runs once every earlier buffer is hashed and written. */
+  private maybeFinalize(): void {
+    if (!this.final || this.finalizing || this.failed || this.inflight > 0 || this.opening) return;
+    this.finalizing = true;
+    const task = this.final;
+    task.fd = this.fd;
+    (this.target.pool.run(task, { name: 'putChunk' }) as Promise<PutChunkResult>).then(
+      (r) => this.finalized(task, r),
+      (err: Error) => this.finalized(task, { fd: -1, error: 'EIO', message: err.message }),
+    );
+  }
+
+  private finalized(task: PutChunkTask, r: PutChunkResult): void {
+    this.target.putBufs.put(task.buf);
+    this.fd = r.fd; // the task closed it (or removed the work file on error)
+    if (r.error !== undefined) return this.fail(new PutError(r.error, r.message));
+    if (this.failed) return this.cleanup();
+    this.succeeded = true;
+    this.done(undefined, r.done?.lom);
+  }
+
   private fail(err: PutError): void {
-    if (this.failed) return;
+    if (this.failed || this.succeeded) return;
     this.failed = true;
-    for (const t of this.queue.splice(0)) this.target.putBufs.put(t.buf);
     if (this.buf) this.target.putBufs.put(this.buf);
     this.buf = undefined;
-    if (!this.inflight) this.cleanup();
+    if (this.final && !this.finalizing) this.target.putBufs.put(this.final.buf);
+    // Buffers still being written or hashed come back through release(); cleanup runs when none are left.
+    for (const c of this.toHash.splice(0)) this.release(c);
+    if (this.inflight === 0 && !this.finalizing) this.cleanup();
     this.done(err);
   }
 
   /** Nothing half-written survives a failed PUT: the work file goes, the old object stays. */
   private cleanup(): void {
+    if (this.opening || this.writes > 0) return; // called again when they settle
     const fd = this.fd;
     this.fd = -1;
     if (fd >= 0) fs.close(fd, () => fs.rm(this.workPath, { force: true }, () => {}));

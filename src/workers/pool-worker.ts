@@ -1,2 +1,3 @@
 // The Piscina worker entry: one exported function per task kind, dispatched by name.
 export { putChunk } from './put-chunk';
+export { hashChunk } from './hash-chunk';

@@ -1,0 +1,25 @@
+// Prometheus text exposition of a node's counters, named as AIStore names them (ais_target_get_count,
+// ais_target_err_cksum_count, ...) so existing dashboards and `ais show performance` can read them.
+import type { TargetStats } from '../target/stats';
+
+const COUNTERS: ReadonlyArray<readonly [keyof TargetStats, string, string]> = [
+  ['getCount', 'get_count', 'GET requests served'],
+  ['getBytes', 'get_bytes', 'bytes sent by GET'],
+  ['putCount', 'put_count', 'objects written by PUT'],
+  ['putBytes', 'put_bytes', 'bytes written by PUT'],
+  ['headCount', 'head_count', 'HEAD requests served'],
+  ['delCount', 'del_count', 'objects deleted'],
+  ['lstCount', 'lst_count', 'list-objects pages served'],
+  ['errGetCount', 'err_get_count', 'failed GET requests'],
+  ['errPutCount', 'err_put_count', 'failed PUT requests'],
+  ['errCksum', 'err_cksum_count', 'objects or metadata that failed checksum validation'],
+];
+
+export function prometheusText(stats: TargetStats, nodeId: string): string {
+  let out = '';
+  for (const [field, name, help] of COUNTERS) {
+    const metric = `ais_target_${name}`;
+    out += `# HELP ${metric} ${help}\n# TYPE ${metric} counter\n${metric}{node_id="${nodeId}"} ${stats[field]}\n`;
+  }
+  return out;
+}
