@@ -63,7 +63,7 @@ export function reply(res: HttpResponse, req: Req, status: string, headers: Head
  * Content-Length ourselves and ending without a reported length avoids that. Call inside cork.
  */
 export function endHead(res: HttpResponse, length: number): void {
-  if (length > 0) res.writeHeader('Content-Length', String(length));
+  res.writeHeader('Content-Length', String(length));
   res.endWithoutBody();
 }
 

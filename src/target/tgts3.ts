@@ -128,21 +128,6 @@ export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: Get
     if (range === 'unsatisfiable') {
       throw Object.assign(invalidRange(rangeHeader, size), { headers: [['Content-Range', contentRangeUnsatisfied(size)]] });
     }
-    if (op.kind === 'HeadObject') {
-      target.stats.headCount++;
-      const fd = h.fd;
-      h = undefined;
-      closeQuietly(fd);
-      if (req.aborted) return;
-      res.cork(() => {
-        res.writeStatus('200 OK');
-        for (const [k, v] of headers) res.writeHeader(k, v);
-        res.writeHeader('x-amz-request-id', req.id);
-        endHead(res, size);
-      });
-      return;
-    }
-    headers.push(['x-amz-request-id', req.id]);
     let status = '200 OK';
     let start = 0;
     let length = size;
@@ -152,6 +137,21 @@ export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: Get
       length = range.end - range.start + 1;
       headers.push(['Content-Range', contentRange(range.start, range.end, size)]);
     }
+    if (op.kind === 'HeadObject') {
+      target.stats.headCount++;
+      const fd = h.fd;
+      h = undefined;
+      closeQuietly(fd);
+      if (req.aborted) return;
+      res.cork(() => {
+        res.writeStatus(status);
+        for (const [k, v] of headers) res.writeHeader(k, v);
+        res.writeHeader('x-amz-request-id', req.id);
+        endHead(res, length);
+      });
+      return;
+    }
+    headers.push(['x-amz-request-id', req.id]);
     const verify = props.checksum.validate_warm_get && length === size;
     const handle = h;
     h = undefined;
