@@ -1,0 +1,472 @@
+#!/usr/bin/env bash
+# Real S3 clients against a real tais node: the commands of the seed document our users follow
+# (shared/seed/aistore-s3-compatibility.md: Quick Start, the s3cmd one-liner and .s3cfg, PUT/GET/HEAD,
+# Range reads, the Boto3 examples) run with aws CLI, s3cmd, rclone and boto3, checking exit codes and
+# bytes. Needs a build (`npm run build`) and the clients (.ci/run installs them from Debian).
+#
+#   bash test/clients/run.sh            # every client
+#   CLIENTS=aws,s3cmd bash test/clients/run.sh
+#   CLIENTS_DEBUG=1 ...                 # clients' --debug output and the node's debug log, shown on failures
+#   CLIENTS_KEEP=1 ...                  # keep the temp dir (node log, every command's output)
+#
+# Prints `ok: <client> <check>` or `FAIL: <client> <check>: why` per check, then
+# `clients: N passed, M failed`; exits 1 when M > 0.
+# Check predicates are single-quoted on purpose (evaluated later, in check); locals they use look unused.
+# shellcheck disable=SC2016,SC2034
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE="$ROOT/test/clients"
+AISNODE="$ROOT/dist/src/cmd/aisnode.js"
+CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3}
+DEBUG=${CLIENTS_DEBUG:-}
+
+if [[ ! -f $AISNODE ]]; then
+  echo "run.sh: $AISNODE is missing: run 'npm run build' first" >&2
+  echo "clients: 0 passed, 1 failed"
+  exit 1
+fi
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/tais-clients.XXXXXX")
+NODE_PID=
+cleanup() {
+  local rc=$?
+  if [[ -n $NODE_PID ]] && kill -0 "$NODE_PID" 2>/dev/null; then
+    kill "$NODE_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$NODE_PID" 2>/dev/null || true
+    wait "$NODE_PID" 2>/dev/null || true
+  fi
+  if [[ -n ${CLIENTS_KEEP:-} ]]; then echo "# kept $W" >&2; else rm -rf "$W"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- counting and running
+
+PASS=0
+FAIL=0
+SEQ=0
+OUT='' ERR='' RC=0 LASTCMD=''
+
+ok() {
+  PASS=$((PASS + 1))
+  echo "ok: $1"
+}
+
+# fail CHECK WHY [show]: counts a failure; with show, prints the last command and its output.
+fail() {
+  FAIL=$((FAIL + 1))
+  echo "FAIL: $1: $2"
+  if [[ ${3:-} == show ]]; then
+    echo "    \$ ${LASTCMD}"
+    echo "    exit status $RC"
+    if [[ -s $OUT ]]; then echo "    stdout:"; tail -n 25 "$OUT" | sed 's/^/    | /'; fi
+    if [[ -s $ERR ]]; then echo "    stderr:"; tail -n "$([[ -n $DEBUG ]] && echo 200 || echo 25)" "$ERR" | sed 's/^/    | /'; fi
+  fi
+}
+
+# runc CMD...: runs CMD with its stdout in $OUT and stderr in $ERR and its status in $RC.
+runc() {
+  SEQ=$((SEQ + 1))
+  OUT="$W/log/$SEQ.out"
+  ERR="$W/log/$SEQ.err"
+  LASTCMD="$*"
+  RC=0
+  "$@" >"$OUT" 2>"$ERR" </dev/null || RC=$?
+  { echo "\$ $*"; echo "exit $RC"; } >"$W/log/$SEQ.cmd"
+}
+
+# check NAME PRED CMD...: runs CMD; passes when it exits 0 and PRED (a shell snippet, evaluated after
+# the command with $OUT/$ERR set; '' for none) prints nothing. PRED prints why it is unhappy.
+check() {
+  local name=$1 pred=$2 why=''
+  shift 2
+  runc "$@"
+  if ((RC != 0)); then
+    why="exit status $RC"
+  elif [[ -n $pred ]]; then
+    why=$(eval "$pred" 2>&1) || true
+    why=${why//$'\n'/; }
+  fi
+  if [[ -z $why ]]; then ok "$name"; else fail "$name" "$why" show; fi
+}
+
+# Predicates: print a reason when unhappy.
+has() { grep -Eq -- "$2" "$1" || echo "no line matching /$2/ in $(basename "$1")"; }
+hasnt() { ! grep -Eq -- "$2" "$1" || echo "unexpected line matching /$2/: $(grep -E -m1 -- "$2" "$1")"; }
+same() { # same FILE WANT_FILE: sha256 of both
+  [[ -f $1 ]] || { echo "$1 was not written"; return; }
+  local a b
+  a=$(sha256sum <"$1" | cut -d' ' -f1)
+  b=$(sha256sum <"$2" | cut -d' ' -f1)
+  [[ $a == "$b" ]] || echo "sha256 of $(basename "$1") ($(stat -c %s "$1") bytes) $a != source's $b ($(stat -c %s "$2") bytes)"
+}
+# jget FILE FIELD: a top-level field of a JSON document, "<absent>" if missing.
+jget() {
+  node -e '
+    const fs = require("fs");
+    let o;
+    try { o = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch { process.stdout.write("<not json>"); process.exit(0); }
+    const v = o[process.argv[2]];
+    process.stdout.write(v === undefined ? "<absent>" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  ' "$1" "$2"
+}
+jeq() { # jeq FILE FIELD WANT...
+  local f=$1 k=$2 got
+  shift 2
+  got=$(jget "$f" "$k")
+  [[ $got == "$*" ]] || echo "$k is '$got', want '$*'"
+}
+jnonempty() {
+  local got
+  got=$(jget "$1" "$2")
+  [[ -n $got && $got != '<absent>' && $got != '<not json>' ]] || echo "$2 is '$got', want a value"
+}
+md5of() { md5sum <"$1" | cut -d' ' -f1; }
+sizeof() { stat -c %s "$1"; }
+
+# ---------------------------------------------------------------- the node
+
+# listen_port PID: the TCP port PID listens on (from /proc, so no log format is relied upon).
+listen_port() {
+  local inodes hex
+  inodes=" $(for f in /proc/"$1"/fd/*; do readlink "$f" 2>/dev/null || true; done | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' | tr '\n' ' ') "
+  [[ $inodes != "  " ]] || return 1
+  hex=$(awk -v inodes="$inodes" '$4 == "0A" && index(inodes, " " $10 " ") { split($2, a, ":"); print a[2]; exit }' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+  [[ -n $hex ]] || return 1
+  echo $((16#$hex))
+}
+
+start_node() {
+  mkdir -p "$W/log" "$W/node"
+  local env=()
+  [[ -n $DEBUG ]] && env=(TAIS_LOG=debug)
+  # --port 0: the kernel picks a free port. uWS listens with SO_REUSEPORT, so a port that merely
+  # looked free could end up shared with someone else's node; a kernel-assigned one cannot.
+  env "${env[@]}" node "$AISNODE" --host 127.0.0.1 --port 0 --confdir "$W/node/conf" \
+    --mountpath "$W/node/mp1" --mountpath "$W/node/mp2" >"$W/node.log" 2>&1 &
+  NODE_PID=$!
+  PORT=
+  for _ in $(seq 200); do
+    kill -0 "$NODE_PID" 2>/dev/null || break
+    PORT=$(listen_port "$NODE_PID") && break
+    sleep 0.1
+  done
+  if [[ -z $PORT ]]; then
+    echo "run.sh: the node did not start; its log:" >&2
+    cat "$W/node.log" >&2
+    echo "clients: 0 passed, 1 failed"
+    exit 1
+  fi
+  # Listening is not serving yet on every server: wait for the health endpoint too.
+  for _ in $(seq 100); do
+    node -e 'require("http").get(process.argv[1], (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on("error", () => process.exit(1))' \
+      "http://127.0.0.1:$PORT/v1/health" && break
+    sleep 0.1
+  done
+  echo "# tais node pid $NODE_PID on 127.0.0.1:$PORT, data in $W/node"
+}
+
+# ---------------------------------------------------------------- test data
+
+make_data() {
+  D="$W/data"
+  mkdir -p "$D" "$W/dl"
+  # README.md: text of the seed's size (10493 bytes); file.txt: 1 KiB; big7.bin: 7 MiB, below every
+  # client's multipart threshold (aws 8 MiB, s3cmd 15 MiB, rclone 200 MiB, boto3 8 MiB).
+  head -c 7869 /dev/urandom | base64 -w 76 | head -c 10493 >"$D/README.md"
+  head -c 768 /dev/urandom | base64 -w 64 | head -c 1024 >"$D/file.txt"
+  head -c $((7 * 1024 * 1024)) /dev/urandom >"$D/big7.bin"
+  # a tree for rclone
+  mkdir -p "$D/tree/sub/deeper"
+  cp "$D/README.md" "$D/tree/"
+  echo "a small file" >"$D/tree/a.txt"
+  head -c 1048577 /dev/urandom >"$D/tree/sub/b.bin"
+  : >"$D/tree/sub/empty.txt"
+  head -c 5000 /dev/urandom | base64 >"$D/tree/sub/deeper/c.txt"
+}
+
+# ---------------------------------------------------------------- aws CLI
+
+aws_commands() {
+  # "path|label" of each aws CLI: Debian's v2 first, then whatever else is first in PATH (pyenv's v1).
+  local seen=() p v
+  for p in /usr/bin/aws "$(command -v aws 2>/dev/null || true)"; do
+    [[ -n $p && -x $p ]] || continue
+    local real
+    real=$(readlink -f "$p")
+    [[ " ${seen[*]-} " == *" $real "* ]] && continue
+    v=$("$p" --version 2>&1 </dev/null | head -n1 | sed -n 's|^aws-cli/\([^ ]*\).*|\1|p') || true
+    [[ -n $v ]] || continue
+    seen+=("$real")
+    echo "$p|aws-$v"
+  done
+}
+
+AWSCMD=
+EP=
+awsx() { "$AWSCMD" --endpoint-url "$EP" ${DEBUG:+--debug} "$@"; }
+
+run_aws() { # run_aws AWS LABEL HOST BUCKET
+  AWSCMD=$1
+  local L="$2@$3" B=$4 H=$3
+  EP="http://$H:$PORT/s3"
+  local dl="$W/dl/$L" size md5
+  mkdir -p "$dl"
+  echo "== $L: $AWSCMD --endpoint-url $EP, bucket $B"
+  cd "$D"
+  # Quick Start
+  check "$L s3 mb" 'has "$OUT" "^make_bucket: $B\$"' awsx s3 mb "s3://$B"
+  check "$L s3 cp README.md" 'has "$OUT" "upload: \./README\.md to s3://$B/README\.md"' awsx s3 cp README.md "s3://$B/"
+  check "$L s3 cp 7MiB" 'has "$OUT" "upload: \./big7\.bin to s3://$B/big7\.bin"' awsx s3 cp big7.bin "s3://$B/big7.bin"
+  check "$L s3 cp to a nested key" '' awsx s3 cp file.txt "s3://$B/dir/file.txt"
+  check "$L s3 ls (buckets)" 'has "$OUT" " $B\$"' awsx s3 ls
+  check "$L s3 ls s3://$B" 'has "$OUT" "[0-9:] +10493 README\.md\$"; has "$OUT" " 7340032 big7\.bin\$"; has "$OUT" "PRE dir/\$"; hasnt "$OUT" "file\.txt"' \
+    awsx s3 ls "s3://$B"
+  check "$L s3 ls --recursive" 'has "$OUT" " 10493 README\.md\$"; has "$OUT" " 7340032 big7\.bin\$"; has "$OUT" " 1024 dir/file\.txt\$"' \
+    awsx s3 ls --recursive "s3://$B"
+  check "$L s3 cp download README.md" 'same "$dl/README.md" "$D/README.md"' awsx s3 cp "s3://$B/README.md" "$dl/README.md"
+  check "$L s3 cp download 7MiB" 'same "$dl/big7.bin" "$D/big7.bin"' awsx s3 cp "s3://$B/big7.bin" "$dl/big7.bin"
+
+  # PUT / GET / HEAD
+  md5=$(md5of file.txt)
+  size=$(sizeof file.txt)
+  check "$L s3api put-object" 'jeq "$OUT" ETag "\"$md5\""' awsx s3api put-object --bucket "$B" --key obj --body file.txt
+  check "$L s3api get-object" 'same "$dl/output.txt" "$D/file.txt"; jeq "$OUT" ContentLength "$size"; jeq "$OUT" ETag "\"$md5\""' \
+    awsx s3api get-object --bucket "$B" --key obj "$dl/output.txt"
+  check "$L s3api head-object" 'jeq "$OUT" AcceptRanges bytes; jeq "$OUT" ContentLength "$size"; jeq "$OUT" ETag "\"$md5\""; jnonempty "$OUT" ContentType; jnonempty "$OUT" LastModified' \
+    awsx s3api head-object --bucket "$B" --key obj
+  check "$L s3api head-object ContentType of s3 cp'd .txt" 'jeq "$OUT" ContentType text/plain; jeq "$OUT" ContentLength 1024' \
+    awsx s3api head-object --bucket "$B" --key dir/file.txt
+
+  # Range reads (the seed's argument order)
+  check "$L s3api get-object --range bytes=0-99" \
+    'jeq "$OUT" ContentRange "bytes 0-99/10493"; jeq "$OUT" ContentLength 100; jeq "$OUT" AcceptRanges bytes; head -c 100 "$D/README.md" >"$dl/want-part.txt"; same "$dl/part.txt" "$dl/want-part.txt"' \
+    "$AWSCMD" s3api get-object --range bytes=0-99 --bucket "$B" --key README.md "$dl/part.txt" --endpoint-url "$EP" ${DEBUG:+--debug}
+
+  # delete
+  check "$L s3api delete-object (missing key)" '' awsx s3api delete-object --bucket "$B" --key no-such-key
+  check "$L s3 rm" 'has "$OUT" "^delete: s3://$B/README\.md\$"' awsx s3 rm "s3://$B/README.md"
+  check "$L s3 rm --recursive" 'has "$OUT" "delete: s3://$B/big7\.bin"; has "$OUT" "delete: s3://$B/dir/file\.txt"; has "$OUT" "delete: s3://$B/obj"' \
+    awsx s3 rm --recursive "s3://$B/"
+  check "$L s3 ls (emptied bucket)" '[[ ! -s $OUT ]] || echo "bucket not empty: $(head -c 300 "$OUT")"' awsx s3 ls "s3://$B"
+  check "$L s3 rb" 'has "$OUT" "^remove_bucket: $B\$"' awsx s3 rb "s3://$B"
+  check "$L s3 ls (bucket gone)" 'hasnt "$OUT" " $B\$"' awsx s3 ls
+  cd "$ROOT"
+}
+
+section_aws() {
+  local cmds line path label n=0
+  cmds=$(aws_commands)
+  if [[ -z $cmds ]]; then
+    fail "aws installed" "no aws CLI (Debian: apt-get install awscli)"
+    return
+  fi
+  [[ -x /usr/bin/aws ]] || fail "aws Debian awscli (v2) installed" "/usr/bin/aws is missing (apt-get install awscli)"
+  while IFS= read -r line; do
+    path=${line%%|*}
+    label=${line#*|}
+    n=$((n + 1))
+    # The first run uses the seed's own bucket name.
+    if ((n == 1)); then run_aws "$path" "$label" 127.0.0.1 demo; else run_aws "$path" "$label" 127.0.0.1 "demo-aws$n-ip"; fi
+    run_aws "$path" "$label" localhost "demo-aws$n-lh"
+  done <<<"$cmds"
+}
+
+# ---------------------------------------------------------------- s3cmd
+
+S3CMD_ARGS=()
+s3c() { s3cmd "${S3CMD_ARGS[@]}" ${DEBUG:+--debug} "$@"; }
+
+run_s3cmd() { # run_s3cmd LABEL BUCKET ARGS... (host and auth options)
+  local L=$1 B=$2
+  shift 2
+  S3CMD_ARGS=("$@")
+  local dl="$W/dl/$L" errs0=$SEQ i
+  mkdir -p "$dl"
+  echo "== $L: s3cmd ${S3CMD_ARGS[*]}, bucket $B"
+  cd "$D"
+  check "$L mb" 'has "$OUT" "Bucket .s3://$B/. created"' s3c mb "s3://$B"
+  # the seed's one-liner: s3cmd put README.md s3://demo --no-ssl --host=... --host-bucket=...
+  check "$L put README.md" 'has "$OUT" "upload: .README\.md. -> .s3://$B/README\.md."' s3c put README.md "s3://$B"
+  check "$L put 7MiB" 'has "$OUT" "upload: .big7\.bin. -> .s3://$B/big7\.bin."' s3c put big7.bin "s3://$B/big7.bin"
+  check "$L ls (buckets)" 'has "$OUT" " s3://$B\$"' s3c ls
+  check "$L ls s3://$B" 'has "$OUT" " 10493 +s3://$B/README\.md\$"; has "$OUT" " 7340032 +s3://$B/big7\.bin\$"' s3c ls "s3://$B"
+  check "$L get README.md" 'same "$dl/README.md" "$D/README.md"' s3c get --force "s3://$B/README.md" "$dl/README.md"
+  check "$L get 7MiB" 'same "$dl/big7.bin" "$D/big7.bin"' s3c get --force "s3://$B/big7.bin" "$dl/big7.bin"
+  local md5
+  md5=$(md5of README.md)
+  check "$L info" 'has "$OUT" "File size: +10493\$"; has "$OUT" "MD5 sum: +$md5\$"' s3c info "s3://$B/README.md"
+  check "$L del" 'has "$OUT" "delete: .s3://$B/README\.md."' s3c del "s3://$B/README.md"
+  check "$L del 7MiB" '' s3c del "s3://$B/big7.bin"
+  check "$L rb" 'has "$OUT" "Bucket .s3://$B/. removed"' s3c rb "s3://$B"
+  check "$L ls (bucket gone)" 'hasnt "$OUT" " s3://$B\$"' s3c ls
+  # No "MD5 sum mismatch" (or any other) warning on stderr in the whole run.
+  local warn="$W/log/$L.warnings"
+  : >"$warn"
+  for ((i = errs0 + 1; i <= SEQ; i++)); do grep -h '^WARNING' "$W/log/$i.err" >>"$warn" || true; done
+  if grep -qi 'md5' "$warn"; then
+    fail "$L no MD5 mismatch warnings" "$(grep -i -m3 md5 "$warn" | tr '\n' ' ')"
+  else
+    ok "$L no MD5 mismatch warnings"
+  fi
+  if [[ -s $warn ]]; then
+    fail "$L no WARNING on stderr" "$(sort "$warn" | uniq -c | sort -rn | head -5 | sed 's/^ *//' | tr '\n' ';')"
+  else
+    ok "$L no WARNING on stderr"
+  fi
+  cd "$ROOT"
+}
+
+section_s3cmd() {
+  if ! command -v s3cmd >/dev/null; then
+    fail "s3cmd installed" "no s3cmd (Debian: apt-get install s3cmd)"
+    return
+  fi
+  echo "# $(s3cmd --version)"
+  local keys=(--access_key=FAKEKEY --secret_key=FAKESECRET)
+  # HOME without a .s3cfg so that a user's own config cannot interfere with the one-liner.
+  mkdir -p "$W/home"
+  # The seed's one-liner (localhost, as in the seed), signature v4 (s3cmd's default).
+  HOME="$W/home" run_s3cmd "s3cmd-v4@localhost" demo --no-ssl --host="localhost:$PORT/s3" --host-bucket="localhost:$PORT/s3/%(bucket)" "${keys[@]}"
+  # The same with signature v2.
+  HOME="$W/home" run_s3cmd "s3cmd-v2@127.0.0.1" demo-s3cmd-v2 --no-ssl --host="127.0.0.1:$PORT/s3" --host-bucket="127.0.0.1:$PORT/s3/%(bucket)" "${keys[@]}" --signature-v2
+  # The seed's "Example .s3cfg".
+  cat >"$W/s3cfg" <<EOF
+[default]
+host_base = 127.0.0.1:$PORT/s3
+host_bucket = 127.0.0.1:$PORT/s3/%(bucket)
+access_key = FAKEKEY
+secret_key = FAKESECRET
+signature_v2 = False
+use_https = False
+EOF
+  HOME="$W/home" run_s3cmd "s3cmd-s3cfg@127.0.0.1" demo-s3cmd-cfg -c "$W/s3cfg"
+}
+
+# ---------------------------------------------------------------- rclone
+
+rcl() { rclone --config "$W/rclone.conf" ${DEBUG:+-vv --dump headers} "$@"; }
+
+run_rclone() { # run_rclone REMOTE HOST BUCKET
+  local R=$1 H=$2 B=$3 L="rclone@$2"
+  local dl="$W/dl/$L"
+  echo "== $L: remote $R (endpoint http://$H:$PORT/s3), bucket $B"
+  check "$L mkdir" '' rcl mkdir "$R:$B"
+  check "$L lsd (buckets)" 'has "$OUT" " $B\$"' rcl lsd "$R:"
+  check "$L copy a directory" '' rcl copy "$D/tree" "$R:$B/tree"
+  check "$L ls" 'has "$OUT" "^ +10493 tree/README\.md\$"; has "$OUT" "^ +13 tree/a\.txt\$"; has "$OUT" "^ +1048577 tree/sub/b\.bin\$"; has "$OUT" "^ +0 tree/sub/empty\.txt\$"; has "$OUT" " tree/sub/deeper/c\.txt\$"' \
+    rcl ls "$R:$B"
+  check "$L lsjson -R --hash" 'node "$HERE/lsjson-check.js" "$OUT" "$D/tree"' rcl lsjson -R --hash --files-only "$R:$B/tree"
+  check "$L cat" 'cmp -s "$OUT" "$D/tree/a.txt" || echo "cat output differs from a.txt"' rcl cat "$R:$B/tree/a.txt"
+  check "$L cat 1MiB" 'same "$OUT" "$D/tree/sub/b.bin"' rcl cat "$R:$B/tree/sub/b.bin"
+  # check compares sizes and MD5s (the ETag); it must have compared every hash.
+  check "$L check (MD5)" 'has "$ERR" "0 differences found"; has "$ERR" "5 matching files"; hasnt "$ERR" "hashes could not be checked|hash(es)? (is|are) missing|no hashes in common"' \
+    rcl check "$D/tree" "$R:$B/tree"
+  check "$L copy back" 'diff -r "$D/tree" "$dl" >/dev/null || echo "downloaded tree differs: $(diff -rq "$D/tree" "$dl" 2>&1 | head -3 | tr "\n" " ")"' \
+    rcl copy "$R:$B/tree" "$dl"
+  check "$L delete" '' rcl delete "$R:$B"
+  check "$L ls after delete" '[[ ! -s $OUT ]] || echo "still listed: $(head -c 300 "$OUT")"' rcl ls "$R:$B"
+  check "$L rmdir" '' rcl rmdir "$R:$B"
+  check "$L lsd (bucket gone)" 'hasnt "$OUT" " $B\$"' rcl lsd "$R:"
+}
+
+section_rclone() {
+  if ! command -v rclone >/dev/null; then
+    fail "rclone installed" "no rclone (Debian: apt-get install rclone)"
+    return
+  fi
+  echo "# $(rclone version 2>/dev/null | head -n1)"
+  local h
+  : >"$W/rclone.conf"
+  for h in 127.0.0.1 localhost; do
+    cat >>"$W/rclone.conf" <<EOF
+[tais-$h]
+type = s3
+provider = Other
+endpoint = http://$h:$PORT/s3
+access_key_id = FAKEKEY
+secret_access_key = FAKESECRET
+force_path_style = true
+
+EOF
+  done
+  run_rclone tais-127.0.0.1 127.0.0.1 rclone-ip
+  run_rclone tais-localhost localhost rclone-lh
+}
+
+# ---------------------------------------------------------------- boto3
+
+run_boto3() { # run_boto3 PYTHON LABEL HOST BUCKET
+  local L="$2@$3"
+  echo "== $L: $1 test/clients/boto3_seed.py, endpoint http://$3:$PORT/s3, bucket $4"
+  runc "$1" "$HERE/boto3_seed.py" "$L" "http://$3:$PORT/s3" "$4" "$D/big7.bin"
+  local n_ok n_fail
+  n_ok=$(grep -c '^ok: ' "$OUT" || true)
+  n_fail=$(grep -c '^FAIL: ' "$OUT" || true)
+  cat "$OUT"
+  PASS=$((PASS + n_ok))
+  FAIL=$((FAIL + n_fail))
+  if ((RC != 0)) || ((n_ok + n_fail == 0)); then
+    fail "$L script" "boto3_seed.py exited $RC after $n_ok ok, $n_fail failed" show
+  elif [[ -n $DEBUG ]] && ((n_fail > 0)); then
+    tail -n 100 "$ERR" | sed 's/^/    | /'
+  fi
+}
+
+section_boto3() {
+  # Every distinct python3 that has boto3: the one first in PATH (pyenv's, boto3 1.43) and Debian's
+  # (python3-boto3).
+  local seen=() p real n=0 v
+  for p in "$(command -v python3 2>/dev/null || true)" /usr/bin/python3; do
+    [[ -n $p && -x $p ]] || continue
+    real=$(readlink -f "$p")
+    [[ " ${seen[*]-} " == *" $real "* ]] && continue
+    seen+=("$real")
+    v=$("$p" -c 'import boto3; print(boto3.__version__)' 2>/dev/null </dev/null) || continue
+    n=$((n + 1))
+    run_boto3 "$p" "boto3-$v" 127.0.0.1 "boto3-$n-ip"
+    run_boto3 "$p" "boto3-$v" localhost "boto3-$n-lh"
+  done
+  ((n > 0)) || fail "boto3 installed" "no python3 with boto3 (Debian: apt-get install python3-boto3)"
+}
+
+# ---------------------------------------------------------------- main
+
+export AWS_ACCESS_KEY_ID=FAKEKEY AWS_SECRET_ACCESS_KEY=FAKESECRET
+export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+export AWS_CONFIG_FILE="$W/aws-config" AWS_SHARED_CREDENTIALS_FILE="$W/aws-credentials"
+export AWS_PAGER='' AWS_DEFAULT_OUTPUT=json AWS_EC2_METADATA_DISABLED=true
+# Plain HTTP: no CA bundle. (This image exports AWS_CA_BUNDLE, which rclone's S3 SDK cannot load
+# into its own transport: "LoadCustomCABundleError ... unsupported transport", every command fails.)
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_USE_FIPS_ENDPOINT AWS_CA_BUNDLE 2>/dev/null || true
+: >"$AWS_CONFIG_FILE"
+: >"$AWS_SHARED_CREDENTIALS_FILE"
+
+start_node
+make_data
+T0=$SECONDS
+for c in ${CLIENTS//,/ }; do
+  t=$SECONDS
+  case $c in
+    aws) section_aws ;;
+    s3cmd) section_s3cmd ;;
+    rclone) section_rclone ;;
+    boto3) section_boto3 ;;
+    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3)" ;;
+  esac
+  echo "# $c: $((SECONDS - t)) s"
+done
+
+if ! kill -0 "$NODE_PID" 2>/dev/null; then
+  fail "node alive after the clients" "the tais node exited; its log ends with: $(tail -n 5 "$W/node.log" | tr '\n' ' ')"
+fi
+if grep -Eq '^[^ ]+ [EW] ' "$W/node.log"; then
+  echo "# node log errors and warnings:"
+  grep -E '^[^ ]+ [EW] ' "$W/node.log" | head -n 20 | sed 's/^/#   /'
+fi
+echo "# clients took $((SECONDS - T0)) s"
+echo "clients: $PASS passed, $FAIL failed"
+((FAIL == 0))
