@@ -27,7 +27,7 @@ test.before(async () => {
   [node, one] = await Promise.all([startNode({ name: 'integrity' }), startNode({ name: 'integrity-1mp', mountpaths: 1 })]);
   s3 = s3Client(node.url);
   for (const b of ['conflict', 'collide']) t1(await request(one.url, { method: 'PUT', path: `/s3/${b}` }));
-  for (const b of ['nul', 'keylen', 'longseg', 'conflict', 'corrupt', 'corrupt2', 'corrupt3', 'trunc', 'trunc2', 'digest', 'digest2']) await s3.send(new CreateBucketCommand({ Bucket: b }));
+  for (const b of ['encpath', 'nul', 'keylen', 'longseg', 'conflict', 'corrupt', 'corrupt2', 'corrupt3', 'trunc', 'trunc2', 'digest', 'digest2']) await s3.send(new CreateBucketCommand({ Bucket: b }));
 });
 
 test.after.always(async () => {
@@ -239,6 +239,33 @@ test('names that collide only on disk ("../.." then "../../x") are refused with 
   t.deepEqual(await listAllUrl(one, b), ['../..']);
   const mp = one.dirs.mountpaths[0]!;
   t.deepEqual(walkFiles(path.join(mp, '@ais', b)).map((f) => path.relative(mp, f)), ['@ais/collide/%ob/%2E%2E/%2E%2E']);
+});
+
+test('percent-encoded slashes and dots in the path are part of the key, and stay inside the bucket', async (t) => {
+  const b = 'encpath';
+  const cases: [string, string][] = [
+    ['p%2Fq', 'p/q'],
+    ['%2E%2E%2F%2E%2E%2Fetc%2Fpasswd', '../../etc/passwd'],
+    ['%2E%2E/%2E%2E/%2E%2E/enc-escape', '../../../enc-escape'],
+    ['%2Fabs%2Fpath', '/abs/path'],
+    ['%252F', '%2F'],
+  ];
+  for (const [raw, key] of cases) {
+    const data = random(64);
+    const put = await request(node.url, { method: 'PUT', path: `/s3/${b}/${raw}`, body: data });
+    t.is(put.status, 200, raw);
+    // The same object under its plainly encoded name.
+    const get = await request(node.url, { method: 'GET', path: objPath(b, key) });
+    t.is(get.status, 200, `${raw} as ${JSON.stringify(key)}`);
+    t.is(sha256(get.body), sha256(data));
+  }
+  t.deepEqual((await listAllUrl(node, b)).sort(), cases.map(([, k]) => k).sort());
+  for (const mp of node.dirs.mountpaths) {
+    for (const f of walkFiles(path.join(mp, '@ais', b))) t.regex(path.relative(path.join(mp, '@ais', b), f), /^%ob\//);
+  }
+  t.false(fs.existsSync(path.join(node.dirs.root, 'enc-escape')));
+  t.false(fs.existsSync(path.join(node.dirs.mountpaths[0]!, 'enc-escape')));
+  t.false(fs.existsSync(path.join(node.dirs.mountpaths[0]!, '@ais', 'enc-escape')));
 });
 
 test('NUL in a key: 400, nothing stored', async (t) => {
@@ -510,6 +537,14 @@ test('corrupted metadata (LOM xattr): 404, not served and not listed; repaired, 
   const again = await request(node.url, { method: 'GET', path: objPath(b, 'lom/victim') });
   t.is(again.status, 200);
   t.is(sha256(again.body), sha256(data));
+
+  // A file without any metadata (dropped into the bucket folder by hand) is not an object either.
+  for (const d of bucketDirs(node, b)) {
+    fs.mkdirSync(path.join(d, '%ob', 'lom'), { recursive: true });
+    fs.writeFileSync(path.join(d, '%ob', 'lom', 'stray'), 'not an object');
+  }
+  t.is((await request(node.url, { method: 'GET', path: objPath(b, 'lom/stray') })).status, 404);
+  t.deepEqual(await listAll(b, 'lom/'), ['lom/bystander', 'lom/victim']);
 });
 
 // ---------------------------------------------------------------------------------------------------
