@@ -26,6 +26,8 @@ export interface PutParams {
   size: number;
   contentType?: string;
   meta?: Record<string, string>;
+  /** Hex MD5 from the Content-MD5 header, checked before the object is published. */
+  contentMd5?: string;
 }
 
 export class PutError extends Error {
@@ -86,9 +88,9 @@ export class PutStream {
     const kinds: HashKind[] = [];
     const ck = p.props.checksum;
     if (ck.type !== 'none') kinds.push(ck.type);
-    if (ck.md5_etag && ck.type !== 'md5') kinds.push('md5');
+    if ((ck.md5_etag || p.contentMd5 !== undefined) && ck.type !== 'md5') kinds.push('md5');
     this.cksumSlot = ck.type === 'none' ? -1 : 0;
-    this.md5Slot = ck.md5_etag ? kinds.indexOf('md5') : -1;
+    this.md5Slot = kinds.indexOf('md5');
     this.hashes = sharedStates(kinds);
     req.onAbort = () => this.fail(new PutError('Aborted', 'client went away'));
   }
@@ -137,6 +139,8 @@ export class PutStream {
         },
         cksumSlot: this.cksumSlot,
         md5Slot: this.md5Slot,
+        storeMd5: this.p.props.checksum.md5_etag,
+        ...(this.p.contentMd5 !== undefined ? { expectMd5: this.p.contentMd5 } : {}),
         fsync: this.target.config.io.fsync_put,
       },
     };

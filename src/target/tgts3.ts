@@ -33,7 +33,9 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
       size = decoded === '' ? -1 : parseDecodedContentLength(decoded);
     }
     const meta = userMeta(req);
-    const stream = new PutStream(target, res, req, { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta }, (err, lom) => {
+    const contentMd5 = parseContentMd5(header(req, 'content-md5'));
+    const params = { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta, contentMd5 };
+    const stream = new PutStream(target, res, req, params, (err, lom) => {
       if (err) {
         target.stats.errPutCount++;
         if (!req.aborted) sendS3Error(res, req, putErrorToS3(err, op));
@@ -69,8 +71,18 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
 
 const EMPTY = new Uint8Array(0);
 
+/** Content-MD5 is the base64 of the 16-byte digest; anything else is InvalidDigest. */
+function parseContentMd5(value: string): string | undefined {
+  if (value === '') return undefined;
+  const raw = Buffer.from(value, 'base64');
+  if (raw.length !== 16 || raw.toString('base64') !== value.trim()) throw s3err('InvalidDigest');
+  return raw.toString('hex');
+}
+
 function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
   switch (err.code) {
+    case 'BadDigest':
+      return s3err('BadDigest', err.message);
     case 'InvalidArgument':
       return s3err('InvalidArgument', err.message);
     case 'ENAMECONFLICT':

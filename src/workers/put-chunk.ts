@@ -21,6 +21,10 @@ export interface PutFinal {
   /** Index in `hashes` of the bucket checksum (-1: none) and of the MD5 for the ETag (-1: none). */
   cksumSlot: number;
   md5Slot: number;
+  /** Keep the MD5 in the LOM (for the ETag); false when it was computed only to check Content-MD5. */
+  storeMd5: boolean;
+  /** Hex MD5 the client sent in Content-MD5: a mismatch discards the upload (BadDigest). */
+  expectMd5?: string;
   fsync: boolean;
 }
 
@@ -54,7 +58,14 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
     const f = t.final;
     const size = t.position + t.len;
     const lom: Lom = { ...f.lom, size, cksumValue: f.cksumSlot < 0 ? '' : hashDigest(t.hashes[f.cksumSlot].kind, t.hashes[f.cksumSlot].state) };
-    if (f.md5Slot >= 0) lom.md5 = hashDigest('md5', t.hashes[f.md5Slot].state);
+    const md5 = f.md5Slot >= 0 ? hashDigest('md5', t.hashes[f.md5Slot].state) : undefined;
+    if (f.expectMd5 !== undefined && md5 !== f.expectMd5) {
+      fs.closeSync(fd);
+      fd = -1;
+      fs.rmSync(t.workPath, { force: true });
+      return { fd: -1, error: 'BadDigest', message: `Content-MD5 ${f.expectMd5} does not match the body's MD5 ${md5}` };
+    }
+    if (md5 !== undefined && f.storeMd5) lom.md5 = md5;
     fsetxattr(fd, LOM_XATTR, encodeLom(lom));
     if (f.fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);
