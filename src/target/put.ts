@@ -14,6 +14,7 @@ import type { Req } from '../api/http';
 import type { PutChunkTask, PutChunkResult, HashSlot } from '../workers/put-chunk';
 import type { HashChunkTask } from '../workers/hash-chunk';
 import type { Target } from './target';
+import type { PublishCondition } from './conditions';
 
 const MAX_INFLIGHT = 8;
 const RESUME_AT = 2;
@@ -28,6 +29,8 @@ export interface PutParams {
   meta?: Record<string, string>;
   /** Hex MD5 from the Content-MD5 header, checked before the object is published. */
   contentMd5?: string;
+  /** If-None-Match: * / If-Match, checked again when the object is published (target/conditions.ts). */
+  cond?: PublishCondition;
 }
 
 export class PutError extends Error {
@@ -141,6 +144,7 @@ export class PutStream {
         md5Slot: this.md5Slot,
         storeMd5: this.p.props.checksum.md5_etag,
         ...(this.p.contentMd5 !== undefined ? { expectMd5: this.p.contentMd5 } : {}),
+        ...(this.p.cond ? { cond: this.p.cond } : {}),
         fsync: this.target.config.io.fsync_put,
       },
     };

@@ -15,6 +15,7 @@ import { PutStream, PutError } from './put';
 import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked, checkDecodedLength, parseDecodedContentLength } from '../s3/aws-chunked';
 import { streamObject, ChecksumMismatch } from './get';
 import type { Target } from './target';
+import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError } from './conditions';
 
 const META_PREFIX = 'x-amz-meta-';
 /** S3 limits user metadata to 2 KiB; our xattr holds 4 KiB with everything else. */
@@ -34,7 +35,9 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
     }
     const meta = userMeta(req);
     const contentMd5 = parseContentMd5(header(req, 'content-md5'));
-    const params = { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta, contentMd5 };
+    const cond = putCondition((n) => header(req, n), objectPaths(target, op.bucket, op.key));
+    if (cond) checkPutNow(target, op, cond);
+    const params = { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta, contentMd5, cond };
     const stream = new PutStream(target, res, req, params, (err, lom) => {
       if (err) {
         target.stats.errPutCount++;
@@ -79,8 +82,21 @@ function parseContentMd5(value: string): string | undefined {
   return raw.toString('hex');
 }
 
+/** Fail fast on a conditional PUT, before the body is read; checked again at publish time. */
+function checkPutNow(target: Target, op: PutObjectOp, cond: NonNullable<ReturnType<typeof putCondition>>): void {
+  const h = target.openObject(op.bucket, op.key);
+  if (h) closeQuietly(h.fd);
+  const bad = putConditionError(cond, h?.lom);
+  if (bad?.code === 'NoSuchKey') throw noSuchKey(op.bucket, op.key);
+  if (bad) throw preconditionFailed(bad.condition);
+}
+
 function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
   switch (err.code) {
+    case 'PreconditionFailed':
+      return preconditionFailed(err.message.startsWith('If-Match') ? 'If-Match' : 'If-None-Match');
+    case 'NoSuchKey':
+      return noSuchKey(op.bucket, op.key);
     case 'BadDigest':
       return s3err('BadDigest', err.message);
     case 'InvalidArgument':
@@ -100,7 +116,7 @@ function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
   }
 }
 
-function userMeta(req: Req): Record<string, string> {
+export function userMeta(req: Req): Record<string, string> {
   const meta: Record<string, string> = {};
   let bytes = 0;
   for (const [k, v] of Object.entries(req.headers)) {
@@ -131,6 +147,14 @@ export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: Get
     validateObjectKey(op.key);
     h = target.openObject(op.bucket, op.key);
     if (!h) throw noSuchKey(op.bucket, op.key);
+    const verdict = evaluateLom(conditionHeaders((n) => header(req, n)), h.lom);
+    if (!verdict.ok) {
+      if (verdict.status === 412) throw preconditionFailed(verdict.condition);
+      const lom = h.lom;
+      closeQuietly(h.fd);
+      h = undefined;
+      return notModified(res, req, lom);
+    }
     const size = h.lom.size;
     if (op.partNumber !== undefined && op.partNumber !== 1) throw s3err('InvalidPartNumber');
     const headers = objectHeaders(h.lom, op.kind === 'GetObject' ? op.responseOverrides.contentType : undefined);
@@ -176,6 +200,20 @@ export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: Get
     const extra = (err as { headers?: HeaderList }).headers ?? [];
     sendS3Error(res, req, err, extra);
   }
+}
+
+/** 304: no body; the validators the client caches with (S3 sends ETag and Last-Modified). */
+function notModified(res: HttpResponse, req: Req, lom: Lom): void {
+  const h: [string, string][] = [['Last-Modified', httpDate(lom.mtime)]];
+  const etag = etagOf(lom);
+  if (etag) h.push(['ETag', `"${etag}"`]);
+  if (req.aborted) return;
+  res.cork(() => {
+    res.writeStatus('304 Not Modified');
+    for (const [k, v] of h) res.writeHeader(k, v);
+    res.writeHeader('x-amz-request-id', req.id);
+    res.endWithoutBody();
+  });
 }
 
 function addOverrides(headers: [string, string][], op: GetObjectOp): void {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeHashSync, setDirect, hashDigest, fsetxattr, type HashKind } from '../native';
 import { encodeLom, LOM_XATTR, type Lom } from '../fs/lom';
+import { checkAndPublish, type PublishCondition } from '../target/conditions';
 
 export interface HashSlot {
   kind: HashKind;
@@ -26,6 +27,8 @@ export interface PutFinal {
   /** Hex MD5 the client sent in Content-MD5: a mismatch discards the upload (BadDigest). */
   expectMd5?: string;
   fsync: boolean;
+  /** Conditional write (If-None-Match: * / If-Match): checked right before the object is published. */
+  cond?: PublishCondition;
 }
 
 export interface PutChunkTask {
@@ -70,6 +73,14 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
     if (f.fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = -1;
+    if (f.cond) {
+      const bad = checkAndPublish(t.workPath, f.dst, f.cond, publish);
+      if (bad) {
+        fs.rmSync(t.workPath, { force: true });
+        return { fd: -1, ...bad };
+      }
+      return { fd: -1, done: { lom } };
+    }
     const err = publish(t.workPath, f.dst);
     if (err) {
       fs.rmSync(t.workPath, { force: true });
