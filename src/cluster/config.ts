@@ -22,10 +22,16 @@ export interface IoConf {
   buffer_size: number;
 }
 
+export interface MpuConf {
+  /** Multipart uploads with no activity for this long (seconds) are removed: at start and periodically. */
+  abandoned_age_s: number;
+}
+
 export interface ClusterConfig {
   version: number;
   checksum: ChecksumConf;
   io: IoConf;
+  mpu: MpuConf;
   features: string[];
 }
 
@@ -40,6 +46,7 @@ export function defaultClusterConfig(): ClusterConfig {
     version: 1,
     checksum: { type: 'xxhash', validate_warm_get: true, md5_etag: true },
     io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20 },
+    mpu: { abandoned_age_s: 7 * 24 * 3600 },
     features: [],
   };
 }

@@ -27,7 +27,7 @@ export class Node {
   constructor(opts: NodeOptions) {
     this.config = mergeConfig(defaultClusterConfig(), opts.config ?? {});
     this.bmd = new Bmd(path.join(opts.confDir, '.ais.bmd'));
-    const mps = initMountpaths(opts.mountpaths, this.config.io.direct);
+    const mps = initMountpaths(opts.mountpaths, this.config.io.direct, this.config.mpu.abandoned_age_s * 1000);
     const threads = opts.workers ?? Math.max(1, os.availableParallelism());
     this.pool = new Piscina({
       filename: path.join(__dirname, '..', 'workers', 'pool-worker.js'),

@@ -2,6 +2,7 @@
 //   <mountpath>/@ais/<bucket>/%ob/<object name>   objects, '/' in names become directories
 //   <mountpath>/@ais/<bucket>/%ln/<sha256(name)>  objects whose name cannot be a path (segment > 255 bytes)
 //   <mountpath>/@ais/<bucket>/%wk/<unique>        work files, renamed into %ob or %ln when complete
+//   <mountpath>/@ais/<bucket>/%mp/<uploadId>/     multipart uploads in progress (manifest, part.<n>)
 // Names are hostile input. Each '/'-separated segment is escaped so that every S3 key maps to a path that
 // stays inside %ob: '%' -> %25, '' -> %, '.' -> %2E, '..' -> %2E%2E. Escapes always start with '%', so
 // the mapping is reversible and a segment can never be '.', '..' or empty on disk.
@@ -10,6 +11,8 @@ import { createHash } from 'node:crypto';
 export const CT_OBJ = '%ob';
 export const CT_WORK = '%wk';
 export const CT_LONG = '%ln';
+/** Multipart uploads in progress: %mp/<uploadId>/{manifest,part.<n>} (target/mpu.ts). */
+export const CT_MPU = '%mp';
 const MAX_SEGMENT_BYTES = 255;
 // Keeps the object path well below PATH_MAX (4096) for any mountpath of reasonable length.
 const MAX_REL_PATH_BYTES = 3072;

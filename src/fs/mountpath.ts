@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { probeDirectIO, fsetxattr, fgetxattr } from '../native';
 import { digestOf } from '../cluster/hrw';
-import { CT_WORK } from './fqn';
+import { CT_WORK, CT_MPU } from './fqn';
 import { log } from '../util/log';
 
 export const PROVIDER_DIR = '@ais';
@@ -24,7 +24,10 @@ export class Mountpath {
   }
 }
 
-export function initMountpaths(paths: readonly string[], directIO: 'auto' | 'off'): Mountpath[] {
+/** Default of config `mpu.abandoned_age_s`, in ms. */
+export const MPU_ABANDONED_AGE_MS = 7 * 24 * 3600 * 1000;
+
+export function initMountpaths(paths: readonly string[], directIO: 'auto' | 'off', mpuAbandonedAgeMs = MPU_ABANDONED_AGE_MS): Mountpath[] {
   if (paths.length === 0) throw new Error('a target needs at least one mountpath');
   const seen = new Set<string>();
   return paths.map((p) => {
@@ -35,7 +38,11 @@ export function initMountpaths(paths: readonly string[], directIO: 'auto' | 'off
     checkXattrs(abs);
     const direct = directIO === 'auto' && probeDirectIO(abs);
     const removed = cleanWorkFiles(abs);
-    log.info(`mountpath ${abs}: ${direct ? 'O_DIRECT' : 'buffered'} writes${removed ? `, removed ${removed} leftover work file(s)` : ''}`);
+    const uploads = removeAbandonedUploads(abs, mpuAbandonedAgeMs);
+    log.info(
+      `mountpath ${abs}: ${direct ? 'O_DIRECT' : 'buffered'} writes${removed ? `, removed ${removed} leftover work file(s)` : ''}` +
+        (uploads ? `, removed ${uploads} abandoned multipart upload(s)` : ''),
+    );
     return new Mountpath(abs, direct);
   });
 }
@@ -69,6 +76,46 @@ function cleanWorkFiles(mp: string): number {
     for (const name of names) {
       fs.rmSync(path.join(wk, name), { recursive: true, force: true });
       n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * Removes multipart uploads (%mp/<uploadId>/ folders) without activity for `maxAgeMs`: a part upload
+ * renames its file into the folder, which moves the folder's mtime. Called at start and periodically
+ * (target/mpu.ts); `skip` spares uploads being completed right now.
+ */
+export function removeAbandonedUploads(mp: string, maxAgeMs: number, now = Date.now(), skip?: (uploadId: string) => boolean): number {
+  if (!(maxAgeMs > 0)) maxAgeMs = MPU_ABANDONED_AGE_MS; // a missing or broken config value never means "remove all"
+  let n = 0;
+  const root = path.join(mp, PROVIDER_DIR);
+  let buckets: string[];
+  try {
+    buckets = fs.readdirSync(root);
+  } catch {
+    return 0;
+  }
+  for (const bucket of buckets) {
+    const dir = path.join(root, bucket, CT_MPU);
+    let ids: string[];
+    try {
+      ids = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const id of ids) {
+      if (skip?.(id)) continue;
+      const p = path.join(dir, id);
+      try {
+        // A folder without a manifest is debris (a part that landed after its upload was aborted): an hour is enough.
+        const age = fs.existsSync(path.join(p, 'manifest')) ? maxAgeMs : Math.min(maxAgeMs, 3600_000);
+        if (now - fs.statSync(p).mtimeMs < age) continue;
+        fs.rmSync(p, { recursive: true, force: true });
+        n++;
+      } catch (err) {
+        log.warn(`removing abandoned upload ${p}: ${(err as Error).message}`);
+      }
     }
   }
   return n;

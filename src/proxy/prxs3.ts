@@ -13,6 +13,15 @@ import { newBucketProps, type BucketProps } from '../cluster/config';
 import { listPage, bucketIsEmpty } from '../target/list';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
 import type { Node } from '../cluster/node';
+import {
+  createMultipartUploadS3,
+  uploadPartS3,
+  completeMultipartUploadS3,
+  abortMultipartUploadS3,
+  listPartsS3,
+  listMultipartUploadsS3,
+  getObjectPartS3,
+} from '../target/mpu-s3';
 
 const OWNER: Owner = { id: 'tais', displayName: 'tais' };
 const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
@@ -76,10 +85,28 @@ async function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Prom
       return putObjectS3(t, res, req, op, bucketProps(node, op.bucket));
     case 'GetObject':
     case 'HeadObject':
+      if (op.partNumber !== undefined) return getObjectPartS3(t, res, req, op, bucketProps(node, op.bucket));
       return getObjectS3(t, res, req, op, bucketProps(node, op.bucket));
     case 'DeleteObject':
       bucketProps(node, op.bucket);
       return deleteObjectS3(t, res, req, op);
+    case 'CreateMultipartUpload':
+      bucketProps(node, op.bucket);
+      return createMultipartUploadS3(t, res, req, op);
+    case 'UploadPart':
+      bucketProps(node, op.bucket);
+      return uploadPartS3(t, res, req, op);
+    case 'CompleteMultipartUpload':
+      return completeMultipartUploadS3(t, res, req, op, bucketProps(node, op.bucket));
+    case 'AbortMultipartUpload':
+      bucketProps(node, op.bucket);
+      return abortMultipartUploadS3(t, res, req, op);
+    case 'ListParts':
+      bucketProps(node, op.bucket);
+      return listPartsS3(t, res, req, op);
+    case 'ListMultipartUploads':
+      bucketProps(node, op.bucket);
+      return listMultipartUploadsS3(t, res, req, op);
     case 'Unsupported':
       throw notImplemented(op.what);
     default:

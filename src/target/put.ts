@@ -29,6 +29,8 @@ export interface PutParams {
   meta?: Record<string, string>;
   /** Hex MD5 from the Content-MD5 header, checked before the object is published. */
   contentMd5?: string;
+  /** Where the finished file goes instead of the object's path (a multipart part, target/mpu.ts). */
+  dst?: string;
   /** If-None-Match: * / If-Match, checked again when the object is published (target/conditions.ts). */
   cond?: PublishCondition;
 }
@@ -85,7 +87,7 @@ export class PutStream {
     private readonly done: Done,
   ) {
     const mp = target.mountpathFor(p.bucket, p.objName);
-    this.dst = target.objectFile(mp, p.bucket, p.objName);
+    this.dst = p.dst ?? target.objectFile(mp, p.bucket, p.objName);
     this.workPath = target.workFile(mp, p.bucket, 'put');
     this.direct = mp.direct && p.size >= target.putBufs.size;
     const kinds: HashKind[] = [];

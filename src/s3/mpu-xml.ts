@@ -1,0 +1,204 @@
+// Multipart upload XML: the CompleteMultipartUpload request body in (streamed through sax, size-limited),
+// ListParts and ListMultipartUploads results out.
+import sax from 'sax';
+import { s3err } from './errors';
+import { isoDate } from './time';
+import { listingUrlEncode } from './uri';
+import { S3_XMLNS, XmlWriter } from './xml';
+import type { Owner } from './list-xml';
+
+/** 10000 parts with every optional checksum element fit well within this. */
+export const MAX_COMPLETE_BODY = 4 << 20;
+
+export interface CompletedPart {
+  partNumber: number;
+  /** As the client sent it, without surrounding quotes. */
+  etag: string;
+}
+
+/**
+ * Parses <CompleteMultipartUpload><Part><PartNumber/><ETag/>...</Part>...</CompleteMultipartUpload>
+ * chunk by chunk. Unknown elements inside a Part (ChecksumCRC32, ...) are ignored; anything that is not
+ * well-formed XML, a wrong root, a Part without PartNumber or ETag, or no Part at all is MalformedXML.
+ */
+export class CompleteBodyParser {
+  private readonly parser: sax.SAXParser;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  private readonly parts: CompletedPart[] = [];
+  private readonly path: string[] = [];
+  private text = '';
+  private cur: { partNumber?: string; etag?: string } | undefined;
+  private error: Error | undefined;
+  private bytes = 0;
+
+  constructor() {
+    this.parser = sax.parser(true, { trim: false, normalize: false, xmlns: false, position: false });
+    this.parser.onerror = (e: Error): void => {
+      this.error ??= malformed(e.message.split('\n')[0] ?? 'bad XML');
+    };
+    this.parser.onopentag = (tag): void => {
+      const name = localName(tag.name);
+      const depth = this.path.length;
+      if (depth === 0 && name !== 'CompleteMultipartUpload') this.error ??= malformed(`unexpected root element <${tag.name}>`);
+      if (depth === 1 && name === 'Part') this.cur = {};
+      this.path.push(name);
+      this.text = '';
+    };
+    this.parser.ontext = (t: string): void => {
+      this.text += t;
+    };
+    this.parser.oncdata = (t: string): void => {
+      this.text += t;
+    };
+    this.parser.onclosetag = (): void => {
+      const name = this.path.pop();
+      const depth = this.path.length;
+      if (depth === 2 && this.cur) {
+        if (name === 'PartNumber') this.cur.partNumber = this.text.trim();
+        else if (name === 'ETag') this.cur.etag = this.text.trim();
+      } else if (depth === 1 && name === 'Part' && this.cur) {
+        this.closePart(this.cur);
+        this.cur = undefined;
+      }
+      this.text = '';
+    };
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.error) return;
+    this.bytes += chunk.length;
+    if (this.bytes > MAX_COMPLETE_BODY) {
+      this.error = malformed(`the request body is larger than ${MAX_COMPLETE_BODY} bytes`);
+      return;
+    }
+    this.parser.write(this.decoder.decode(chunk, { stream: true }));
+  }
+
+  /** Ends the body: the parts in document order, or throws MalformedXML. */
+  end(): CompletedPart[] {
+    if (!this.error) {
+      this.parser.write(this.decoder.decode());
+      this.parser.close();
+    }
+    if (this.error) throw this.error;
+    if (this.parts.length === 0) throw malformed('the body names no parts');
+    return this.parts;
+  }
+
+  private closePart(p: { partNumber?: string; etag?: string }): void {
+    if (p.partNumber === undefined || p.etag === undefined) {
+      this.error ??= malformed('each Part needs a PartNumber and an ETag');
+      return;
+    }
+    const n = /^\d{1,5}$/.test(p.partNumber) ? Number(p.partNumber) : NaN;
+    if (!(n >= 1 && n <= 10000)) {
+      this.error ??= s3err('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {
+        ArgumentName: 'PartNumber',
+        ArgumentValue: p.partNumber,
+      });
+      return;
+    }
+    this.parts.push({ partNumber: n, etag: unquote(p.etag) });
+  }
+}
+
+function localName(name: string): string {
+  const i = name.indexOf(':');
+  return i < 0 ? name : name.slice(i + 1);
+}
+
+function malformed(why: string): Error {
+  return s3err('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema (${why}).`);
+}
+
+/** ETags travel quoted ("abc"), sometimes entity-escaped or unquoted: compare the bare value. */
+export function unquote(etag: string): string {
+  let s = etag.trim();
+  if (s.startsWith('&quot;') && s.endsWith('&quot;') && s.length >= 12) s = s.slice(6, -6);
+  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1);
+  return s;
+}
+
+export interface PartEntry {
+  partNumber: number;
+  mtimeMs: number;
+  /** Unquoted. */
+  etag: string;
+  size: number;
+}
+
+export interface ListPartsPage {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  partNumberMarker: number;
+  maxParts: number;
+  parts: readonly PartEntry[];
+  isTruncated: boolean;
+}
+
+export function listPartsXml(p: ListPartsPage, owner: Owner): string {
+  const w = new XmlWriter().start('ListPartsResult', S3_XMLNS);
+  w.text('Bucket', p.bucket).text('Key', p.key).text('UploadId', p.uploadId);
+  writeOwner(w, 'Initiator', owner);
+  writeOwner(w, 'Owner', owner);
+  w.text('StorageClass', 'STANDARD');
+  w.text('PartNumberMarker', p.partNumberMarker);
+  const last = p.parts[p.parts.length - 1];
+  if (last !== undefined) w.text('NextPartNumberMarker', last.partNumber);
+  w.text('MaxParts', p.maxParts).text('IsTruncated', p.isTruncated);
+  for (const part of p.parts) {
+    w.start('Part')
+      .text('PartNumber', part.partNumber)
+      .text('LastModified', isoDate(part.mtimeMs))
+      .text('ETag', '"' + part.etag + '"')
+      .text('Size', part.size)
+      .end();
+  }
+  return w.end().toString();
+}
+
+export interface UploadEntry {
+  key: string;
+  uploadId: string;
+  initiatedMs: number;
+}
+
+export interface ListUploadsPage {
+  bucket: string;
+  prefix: string;
+  delimiter: string;
+  keyMarker: string;
+  uploadIdMarker: string;
+  maxUploads: number;
+  encodingType: 'url' | undefined;
+  uploads: readonly UploadEntry[];
+  commonPrefixes: readonly string[];
+  isTruncated: boolean;
+  /** Written when truncated. */
+  nextKeyMarker: string;
+  nextUploadIdMarker: string;
+}
+
+export function listUploadsXml(p: ListUploadsPage, owner: Owner): string {
+  const enc = p.encodingType === 'url' ? listingUrlEncode : (s: string): string => s;
+  const w = new XmlWriter().start('ListMultipartUploadsResult', S3_XMLNS);
+  w.text('Bucket', p.bucket).text('KeyMarker', enc(p.keyMarker)).text('UploadIdMarker', p.uploadIdMarker);
+  if (p.isTruncated) w.text('NextKeyMarker', enc(p.nextKeyMarker)).text('NextUploadIdMarker', p.nextUploadIdMarker);
+  if (p.encodingType !== undefined) w.text('EncodingType', p.encodingType);
+  w.text('Prefix', enc(p.prefix));
+  if (p.delimiter !== '') w.text('Delimiter', enc(p.delimiter));
+  w.text('MaxUploads', p.maxUploads).text('IsTruncated', p.isTruncated);
+  for (const u of p.uploads) {
+    w.start('Upload').text('Key', enc(u.key)).text('UploadId', u.uploadId);
+    writeOwner(w, 'Initiator', owner);
+    writeOwner(w, 'Owner', owner);
+    w.text('StorageClass', 'STANDARD').text('Initiated', isoDate(u.initiatedMs)).end();
+  }
+  for (const cp of p.commonPrefixes) w.start('CommonPrefixes').text('Prefix', enc(cp)).end();
+  return w.end().toString();
+}
+
+function writeOwner(w: XmlWriter, element: string, owner: Owner): void {
+  w.start(element).text('ID', owner.id).text('DisplayName', owner.displayName).end();
+}

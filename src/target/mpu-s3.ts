@@ -1,0 +1,330 @@
+// The target's S3 multipart operations: Create, UploadPart, Complete, Abort, ListParts,
+// ListMultipartUploads, and GET/HEAD ?partNumber of a multipart object. Storage is in mpu.ts; a part's
+// body takes the same streaming path as a PUT (put.ts) with the part file as its destination.
+import fs from 'node:fs';
+import type { HttpResponse } from '../util/uws';
+import { header, reply, endHead, type Req } from '../api/http';
+import type { BucketProps } from '../cluster/config';
+import type {
+  AbortMultipartUploadOp,
+  CompleteMultipartUploadOp,
+  CreateMultipartUploadOp,
+  GetObjectOp,
+  HeadObjectOp,
+  ListMultipartUploadsOp,
+  ListPartsOp,
+  UploadPartOp,
+} from '../s3/ops';
+import { s3err, noSuchKey, noSuchUpload, errorXml, S3Error } from '../s3/errors';
+import { sendS3Error, toS3Error } from '../s3/reply';
+import { validateObjectKey } from '../s3/names';
+import { XML_DECL } from '../s3/xml';
+import { initiateMultipartUploadXml, completeMultipartUploadXml } from '../s3/object-xml';
+import { CompleteBodyParser, listPartsXml, listUploadsXml, type UploadEntry, type CompletedPart } from '../s3/mpu-xml';
+import type { Owner } from '../s3/list-xml';
+import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked, checkDecodedLength, parseDecodedContentLength } from '../s3/aws-chunked';
+import { compareNames } from '../fs/fqn';
+import { PutStream, type PutError } from './put';
+import { streamObject } from './get';
+import { objectHeaders, getObjectS3 } from './tgts3';
+import { mpuStore, partRange, partsCount, PART_PROPS, MAX_PART_SIZE, type MpuLom, type Upload } from './mpu';
+import type { Target } from './target';
+
+const OWNER: Owner = { id: 'tais', displayName: 'tais' };
+const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
+const META_PREFIX = 'x-amz-meta-';
+const MAX_META_BYTES = 2048;
+const EMPTY = new Uint8Array(0);
+/** A completion still running after this long answers 200 at once and keeps the connection alive with spaces. */
+const KEEPALIVE_AFTER_MS = 1000;
+const KEEPALIVE_EVERY_MS = 5000;
+
+export async function createMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CreateMultipartUploadOp): Promise<void> {
+  validateObjectKey(op.key);
+  res.onData(() => {}); // no body is expected; drain whatever comes
+  const u = await mpuStore(target).create(op.bucket, op.key, header(req, 'content-type') || undefined, userMeta(req));
+  reply(res, req, '200 OK', [XML], initiateMultipartUploadXml(op.bucket, op.key, u.id));
+}
+
+export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: UploadPartOp): void {
+  try {
+    validateObjectKey(op.key);
+    const store = mpuStore(target);
+    const u = store.find(op.bucket, op.key, op.uploadId);
+    if (store.isCompleting(u.id)) throw noSuchUpload(u.id);
+    const lenHeader = header(req, 'content-length');
+    if (lenHeader === '' && !header(req, 'transfer-encoding').includes('chunked')) throw s3err('MissingContentLength');
+    const chunked = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding'));
+    let size = lenHeader === '' ? -1 : Number(lenHeader);
+    if (!Number.isSafeInteger(size) || size < -1) throw s3err('InvalidArgument', 'Content-Length is not a valid size');
+    if (chunked) {
+      const decoded = header(req, 'x-amz-decoded-content-length');
+      size = decoded === '' ? -1 : parseDecodedContentLength(decoded);
+    }
+    if (size > MAX_PART_SIZE) throw s3err('EntityTooLarge', undefined, { ProposedSize: String(size), MaxSizeAllowed: String(MAX_PART_SIZE) });
+    const contentMd5 = parseContentMd5(header(req, 'content-md5'));
+    const params = { bucket: op.bucket, objName: op.key, props: PART_PROPS, size, contentMd5, dst: store.partPath(u, op.partNumber) };
+    const stream = new PutStream(target, res, req, params, (err, lom) => {
+      if (err) {
+        if (!req.aborted) sendS3Error(res, req, partError(err));
+        return;
+      }
+      reply(res, req, '200 OK', [['ETag', `"${lom!.md5}"`]]);
+    });
+    if (!chunked) {
+      res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
+      return;
+    }
+    const decoder = new AwsChunkedDecoder({ onData: (data) => stream.onData(data, false) });
+    res.onData((chunk, isLast) => {
+      try {
+        decoder.push(new Uint8Array(chunk));
+        if (!isLast) return;
+        decoder.end();
+        checkDecodedLength(decoder, header(req, 'x-amz-decoded-content-length') || undefined);
+        stream.onData(EMPTY, true);
+      } catch (err) {
+        const e = err as AwsChunkedError;
+        stream.abort(e.s3Code ?? 'InvalidRequest', e.message);
+      }
+    });
+  } catch (err) {
+    sendS3Error(res, req, err);
+  }
+}
+
+export function completeMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, props: BucketProps): void {
+  let u;
+  try {
+    validateObjectKey(op.key);
+    u = mpuStore(target).find(op.bucket, op.key, op.uploadId);
+  } catch (err) {
+    sendS3Error(res, req, err);
+    return;
+  }
+  const upload = u;
+  const parser = new CompleteBodyParser();
+  const chunked = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding'));
+  const decoder = chunked ? new AwsChunkedDecoder({ onData: (data) => parser.write(data) }) : undefined;
+  let failed = false;
+  res.onData((chunk, isLast) => {
+    if (failed) return;
+    try {
+      if (decoder) decoder.push(new Uint8Array(chunk));
+      else parser.write(new Uint8Array(chunk));
+      if (!isLast) return;
+      decoder?.end();
+      const parts = parser.end();
+      void finishComplete(target, res, req, op, props, upload, parts);
+    } catch (err) {
+      failed = true;
+      sendS3Error(res, req, err);
+    }
+  });
+}
+
+async function finishComplete(
+  target: Target,
+  res: HttpResponse,
+  req: Req,
+  op: CompleteMultipartUploadOp,
+  props: BucketProps,
+  u: Upload,
+  parts: CompletedPart[],
+): Promise<void> {
+  // Past the checks, S3 answers 200 at once and sends spaces while it works, so that clients do not time
+  // out on large objects; errors then come inside the 200 body (SDKs look for them there).
+  let headersSent = false;
+  let timer: NodeJS.Timeout | undefined;
+  const keepAlive = (): void => {
+    if (req.aborted) return;
+    res.cork(() => {
+      if (!headersSent) {
+        headersSent = true;
+        res.writeStatus('200 OK');
+        res.writeHeader('Content-Type', 'application/xml');
+        res.writeHeader('x-amz-request-id', req.id);
+        res.write(XML_DECL);
+      } else res.write(' ');
+    });
+    timer = setTimeout(keepAlive, KEEPALIVE_EVERY_MS);
+  };
+  try {
+    const lom = await mpuStore(target).complete(u, parts, props, () => {
+      timer = setTimeout(keepAlive, KEEPALIVE_AFTER_MS);
+    });
+    clearTimeout(timer);
+    target.stats.putCount++;
+    target.stats.putBytes += lom.size;
+    const location = `/${encodeURIComponent(op.bucket)}/${op.key.split('/').map(encodeURIComponent).join('/')}`;
+    const body = completeMultipartUploadXml(location, op.bucket, op.key, lom.etag!);
+    if (!headersSent) return reply(res, req, '200 OK', [XML, ['ETag', `"${lom.etag}"`]], body);
+    if (!req.aborted) res.cork(() => res.end(body.slice(XML_DECL.length)));
+  } catch (err) {
+    clearTimeout(timer);
+    target.stats.errPutCount++;
+    if (!headersSent) return sendS3Error(res, req, err);
+    if (!req.aborted) res.cork(() => res.end(errorXml(toS3Error(err, req), req.id).slice(XML_DECL.length)));
+  }
+}
+
+export async function abortMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: AbortMultipartUploadOp): Promise<void> {
+  validateObjectKey(op.key);
+  const store = mpuStore(target);
+  const u = store.find(op.bucket, op.key, op.uploadId);
+  await store.abort(u);
+  reply(res, req, '204 No Content', []);
+}
+
+export async function listPartsS3(target: Target, res: HttpResponse, req: Req, op: ListPartsOp): Promise<void> {
+  validateObjectKey(op.key);
+  const store = mpuStore(target);
+  const u = store.find(op.bucket, op.key, op.uploadId);
+  const all = (await store.parts(u)).filter((p) => p.partNumber > op.partNumberMarker);
+  const parts = all.slice(0, op.maxParts);
+  const body = listPartsXml(
+    { bucket: op.bucket, key: op.key, uploadId: u.id, partNumberMarker: op.partNumberMarker, maxParts: op.maxParts, parts, isTruncated: all.length > parts.length },
+    OWNER,
+  );
+  reply(res, req, '200 OK', [XML], body);
+}
+
+export async function listMultipartUploadsS3(target: Target, res: HttpResponse, req: Req, op: ListMultipartUploadsOp): Promise<void> {
+  const all = await mpuStore(target).uploads(op.bucket);
+  const uploads: UploadEntry[] = [];
+  const commonPrefixes: string[] = [];
+  let truncated = false;
+  let nextKeyMarker = '';
+  let nextUploadIdMarker = '';
+  for (const e of all) {
+    if (!e.key.startsWith(op.prefix)) continue;
+    if (op.keyMarker !== '') {
+      const c = compareNames(e.key, op.keyMarker);
+      if (c < 0 || (c === 0 && (op.uploadIdMarker === '' || e.uploadId <= op.uploadIdMarker))) continue;
+    }
+    let cp: string | undefined;
+    if (op.delimiter !== '') {
+      const i = e.key.indexOf(op.delimiter, op.prefix.length);
+      if (i >= 0) cp = e.key.slice(0, i + op.delimiter.length);
+    }
+    if (cp !== undefined && (cp === commonPrefixes[commonPrefixes.length - 1] || (op.keyMarker.startsWith(cp) && compareNames(cp, op.keyMarker) <= 0))) continue;
+    if (uploads.length + commonPrefixes.length >= op.maxUploads) {
+      truncated = true;
+      break;
+    }
+    if (cp !== undefined) {
+      commonPrefixes.push(cp);
+      nextKeyMarker = cp;
+      nextUploadIdMarker = '';
+    } else {
+      uploads.push(e);
+      nextKeyMarker = e.key;
+      nextUploadIdMarker = e.uploadId;
+    }
+  }
+  const body = listUploadsXml(
+    {
+      bucket: op.bucket,
+      prefix: op.prefix,
+      delimiter: op.delimiter,
+      keyMarker: op.keyMarker,
+      uploadIdMarker: op.uploadIdMarker,
+      maxUploads: op.maxUploads,
+      encodingType: op.encodingType,
+      uploads,
+      commonPrefixes,
+      isTruncated: truncated,
+      nextKeyMarker,
+      nextUploadIdMarker,
+    },
+    OWNER,
+  );
+  reply(res, req, '200 OK', [XML], body);
+}
+
+/**
+ * GET/HEAD ?partNumber=N. For a multipart object: part N's bytes (206, Content-Range) with
+ * x-amz-mp-parts-count. Any other object is one part: the ordinary GET handles it (partNumber=1 is the
+ * whole object, others InvalidPartNumber).
+ */
+export function getObjectPartS3(target: Target, res: HttpResponse, req: Req, op: GetObjectOp | HeadObjectOp, props: BucketProps): void {
+  let h;
+  try {
+    validateObjectKey(op.key);
+    h = target.openObject(op.bucket, op.key);
+    if (!h) throw noSuchKey(op.bucket, op.key);
+    const lom = h.lom as MpuLom;
+    const count = partsCount(lom);
+    if (count === undefined) {
+      fs.close(h.fd, () => {});
+      h = undefined;
+      return getObjectS3(target, res, req, op, props);
+    }
+    if (header(req, 'range') !== '') throw s3err('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+    const part = partRange(lom, op.partNumber!);
+    if (!part) throw s3err('InvalidPartNumber', undefined, { PartNumberRequested: String(op.partNumber), ActualPartCount: String(count) });
+    const headers = objectHeaders(lom, op.kind === 'GetObject' ? op.responseOverrides.contentType : undefined);
+    const end = part.start + part.length - 1;
+    headers.push(['x-amz-mp-parts-count', String(part.count)]);
+    if (part.length > 0) headers.push(['Content-Range', `bytes ${part.start}-${end}/${lom.size}`]);
+    const status = '206 Partial Content';
+    if (op.kind === 'HeadObject') {
+      target.stats.headCount++;
+      fs.close(h.fd, () => {});
+      h = undefined;
+      if (req.aborted) return;
+      res.cork(() => {
+        res.writeStatus(status);
+        for (const [k, v] of headers) res.writeHeader(k, v);
+        res.writeHeader('x-amz-request-id', req.id);
+        endHead(res, part.length);
+      });
+      return;
+    }
+    headers.push(['x-amz-request-id', req.id]);
+    const handle = h;
+    h = undefined;
+    streamObject(target, res, req, handle, { status, headers, start: part.start, length: part.length, verify: false }, (err) => {
+      target.stats.errGetCount++;
+      sendS3Error(res, req, err instanceof S3Error ? err : new S3Error('InternalError', err.message));
+    });
+  } catch (err) {
+    if (h) fs.close(h.fd, () => {});
+    sendS3Error(res, req, err);
+  }
+}
+
+function partError(err: PutError): S3Error {
+  switch (err.code) {
+    case 'BadDigest':
+    case 'IncompleteBody':
+    case 'InvalidRequest':
+    case 'InvalidArgument':
+      return s3err(err.code, err.message);
+    case 'ENOSPC':
+      return s3err('ServiceUnavailable', 'no space left on the mountpath');
+    default:
+      return new S3Error('InternalError', `UploadPart failed: ${err.code}`);
+  }
+}
+
+/** Content-MD5 is the base64 of the 16-byte digest; anything else is InvalidDigest. */
+function parseContentMd5(value: string): string | undefined {
+  if (value === '') return undefined;
+  const raw = Buffer.from(value, 'base64');
+  if (raw.length !== 16 || raw.toString('base64') !== value.trim()) throw s3err('InvalidDigest');
+  return raw.toString('hex');
+}
+
+function userMeta(req: Req): Record<string, string> {
+  const meta: Record<string, string> = {};
+  let bytes = 0;
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (!k.startsWith(META_PREFIX)) continue;
+    const name = k.slice(META_PREFIX.length);
+    meta[name] = v;
+    bytes += name.length + v.length;
+  }
+  if (bytes > MAX_META_BYTES) throw s3err('InvalidArgument', `user metadata is ${bytes} bytes, the limit is ${MAX_META_BYTES}`);
+  return meta;
+}

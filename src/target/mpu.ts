@@ -1,0 +1,367 @@
+// Multipart uploads on disk. An upload is a folder on the HRW mountpath of its object:
+//   <mp>/@ais/<bucket>/%mp/<uploadId>/manifest   what CreateMultipartUpload was told (msgpack, checksummed)
+//   <mp>/@ais/<bucket>/%mp/<uploadId>/part.<n>   one file per part, written by the PUT stream; its LOM xattr
+//                                                holds size, MD5 (the part's ETag) and CRC32C
+// Nothing about an upload lives only in memory (except "being completed right now"), so uploads survive
+// a restart. Completion streams the parts into one work file in the Piscina pool (mpu-assemble.ts),
+// computing the bucket checksum on the way, and renames it over the object: a crash leaves the old
+// object or the new one, and the upload folder (removed last) lets the client complete again.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { pack, unpack } from 'msgpackr';
+import { hashInit, hashDigest, xxh64, type HashKind } from '../native';
+import { CT_MPU, compareNames } from '../fs/fqn';
+import { loadLomPath, type Lom } from '../fs/lom';
+import { removeAbandonedUploads, MPU_ABANDONED_AGE_MS, type Mountpath } from '../fs/mountpath';
+import type { BucketProps } from '../cluster/config';
+import { S3Error, s3err, noSuchUpload } from '../s3/errors';
+import type { CompletedPart, PartEntry, UploadEntry } from '../s3/mpu-xml';
+import type { HashSlot } from '../workers/put-chunk';
+import type { MpuCopyTask, MpuFinishTask, MpuTaskResult } from '../workers/mpu-assemble';
+import type { Target } from './target';
+import { log } from '../util/log';
+
+export const MIN_PART_SIZE = 5 << 20;
+export const MAX_PART_SIZE = 5 * 1024 ** 3;
+/** Bytes of a part one copy task moves: other pool work gets a turn between stretches of huge parts. */
+const COPY_STRETCH = 64 << 20;
+const MANIFEST = 'manifest';
+const MANIFEST_VERSION = 1;
+const SEED = 1103515245n;
+/** Created time (base36 ms, sortable) + 96 random bits (base64url). */
+const UPLOAD_ID = /^[0-9a-z]{9}[A-Za-z0-9_-]{16}$/;
+
+/** Parts carry CRC32C (checked when they are assembled) and MD5 (their ETag); no bucket checksum. */
+export const PART_PROPS: BucketProps = { provider: 'ais', created: 0, checksum: { type: 'crc32c', validate_warm_get: false, md5_etag: true } };
+
+/** The LOM of a completed multipart object carries its part layout, for GET ?partNumber. */
+export type MpuLom = Lom & {
+  /** Part sizes run-length encoded: [size, count, size, count, ...]; absent when too irregular to keep. */
+  parts?: number[];
+};
+const MAX_LAYOUT_RUNS = 128;
+
+export interface Upload {
+  id: string;
+  bucket: string;
+  key: string;
+  created: number;
+  contentType?: string;
+  meta?: Record<string, string>;
+  /** The upload's folder. */
+  dir: string;
+  mp: Mountpath;
+}
+
+type Manifest = Omit<Upload, 'id' | 'dir' | 'mp'>;
+
+const openAsync = promisify(fs.open);
+const closeAsync = promisify(fs.close);
+
+export class MpuStore {
+  /** Uploads whose completion is running: parts may not change and the sweeper keeps off. */
+  private readonly completing = new Set<string>();
+
+  constructor(private readonly target: Target) {
+    const ageMs = (target.config.mpu?.abandoned_age_s ?? MPU_ABANDONED_AGE_MS / 1000) * 1000;
+    const every = Math.max(1000, Math.min(ageMs / 4, 3600_000));
+    setInterval(() => this.sweep(ageMs), every).unref();
+  }
+
+  private folder(mp: Mountpath, bucket: string, id: string): string {
+    return path.join(mp.bucketDir(bucket), CT_MPU, id);
+  }
+
+  async create(bucket: string, key: string, contentType: string | undefined, meta: Record<string, string>): Promise<Upload> {
+    const created = Date.now();
+    const id = created.toString(36).padStart(9, '0') + randomBytes(12).toString('base64url');
+    const mp = this.target.mountpathFor(bucket, key);
+    const dir = this.folder(mp, bucket, id);
+    const m: Manifest = { bucket, key, created, ...(contentType ? { contentType } : {}), ...(Object.keys(meta).length ? { meta } : {}) };
+    await fs.promises.mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, MANIFEST + '.tmp');
+    const fh = await fs.promises.open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(encodeManifest(m));
+      if (this.target.config.io.fsync_put) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, path.join(dir, MANIFEST));
+    return { id, ...m, dir, mp };
+  }
+
+  /** The upload, or NoSuchUpload (unknown id, another bucket or key, or aborted/completed). */
+  find(bucket: string, key: string, id: string): Upload {
+    if (!UPLOAD_ID.test(id)) throw noSuchUpload(id);
+    const first = this.target.mountpathFor(bucket, key);
+    for (const mp of [first, ...this.target.mountpaths.filter((m) => m !== first)]) {
+      const dir = this.folder(mp, bucket, id);
+      const m = readManifest(path.join(dir, MANIFEST));
+      if (!m) continue;
+      if (m.bucket !== bucket || m.key !== key) break;
+      return { id, ...m, dir, mp };
+    }
+    throw noSuchUpload(id);
+  }
+
+  isCompleting(id: string): boolean {
+    return this.completing.has(id);
+  }
+
+  partPath(u: Upload, partNumber: number): string {
+    return path.join(u.dir, `part.${partNumber}`);
+  }
+
+  /** All parts uploaded so far, by part number. */
+  async parts(u: Upload): Promise<PartEntry[]> {
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(u.dir);
+    } catch {
+      throw noSuchUpload(u.id);
+    }
+    const out: PartEntry[] = [];
+    for (const name of names) {
+      const m = /^part\.(\d{1,5})$/.exec(name);
+      if (!m) continue;
+      const lom = partLom(path.join(u.dir, name));
+      if (lom?.md5 === undefined) continue;
+      out.push({ partNumber: Number(m[1]), mtimeMs: lom.mtime, etag: lom.md5, size: lom.size });
+    }
+    return out.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  /** Every upload in progress in the bucket, by key then by initiation (upload ids sort by creation). */
+  async uploads(bucket: string): Promise<UploadEntry[]> {
+    const out: UploadEntry[] = [];
+    for (const mp of this.target.mountpaths) {
+      const dir = path.join(mp.bucketDir(bucket), CT_MPU);
+      let ids: string[];
+      try {
+        ids = await fs.promises.readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const id of ids) {
+        if (!UPLOAD_ID.test(id)) continue;
+        let m: Manifest | undefined;
+        try {
+          m = decodeManifest(await fs.promises.readFile(path.join(dir, id, MANIFEST)));
+        } catch {
+          continue; // being created, aborted meanwhile, or damaged: not an upload
+        }
+        if (m && m.bucket === bucket) out.push({ key: m.key, uploadId: id, initiatedMs: m.created });
+      }
+    }
+    return out.sort((a, b) => compareNames(a.key, b.key) || (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0));
+  }
+
+  /** Removes the upload: the manifest first (the upload ceases to exist at once), then its parts. */
+  async abort(u: Upload): Promise<void> {
+    try {
+      await fs.promises.unlink(path.join(u.dir, MANIFEST));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noSuchUpload(u.id);
+      throw err;
+    }
+    await fs.promises.rm(u.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Checks the client's part list against the parts on disk, then assembles the object. Throws S3Errors
+   * (InvalidPartOrder, InvalidPart, EntityTooSmall) before anything is written; `started` runs when the
+   * checks passed and the (possibly long) assembly begins.
+   */
+  async complete(u: Upload, list: readonly CompletedPart[], props: BucketProps, started: () => void): Promise<MpuLom> {
+    if (this.completing.has(u.id)) throw s3err('InvalidRequest', 'This multipart upload is being completed by another request.');
+    for (let i = 1; i < list.length; i++) if (list[i]!.partNumber <= list[i - 1]!.partNumber) throw s3err('InvalidPartOrder');
+    const parts = list.map((p) => {
+      const file = this.partPath(u, p.partNumber);
+      const lom = partLom(file);
+      if (!lom || lom.md5 !== p.etag.toLowerCase()) {
+        throw s3err('InvalidPart', undefined, { UploadId: u.id, PartNumber: String(p.partNumber), ETag: p.etag });
+      }
+      return { file, lom, partNumber: p.partNumber };
+    });
+    for (let i = 0; i < parts.length - 1; i++) {
+      const p = parts[i]!;
+      if (p.lom.size < MIN_PART_SIZE) {
+        throw s3err('EntityTooSmall', undefined, {
+          ProposedSize: String(p.lom.size),
+          MinSizeAllowed: String(MIN_PART_SIZE),
+          PartNumber: String(p.partNumber),
+          ETag: p.lom.md5!,
+        });
+      }
+    }
+    const md5s = createHash('md5');
+    for (const p of parts) md5s.update(Buffer.from(p.lom.md5!, 'hex'));
+    const etag = `${md5s.digest('hex')}-${parts.length}`;
+
+    this.completing.add(u.id);
+    try {
+      started();
+      // Activity for the sweeper: a completion of an old upload must not race its removal.
+      const now = new Date();
+      await fs.promises.utimes(u.dir, now, now).catch(() => {});
+      const dst = this.target.objectFile(u.mp, u.bucket, u.key);
+      const workPath = this.target.workFile(u.mp, u.bucket, 'mpu');
+      const cksumType = props.checksum.type;
+      const bucketSlot: HashSlot | undefined = cksumType === 'none' ? undefined : sharedState(cksumType);
+      let fd = await openAsync(workPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+      let size = 0;
+      try {
+        for (const p of parts) {
+          const crc = sharedState('crc32c');
+          const hashes = bucketSlot ? [bucketSlot, crc] : [crc];
+          for (let off = 0; off < p.lom.size || (off === 0 && p.lom.size === 0); off += COPY_STRETCH) {
+            const len = Math.min(COPY_STRETCH, p.lom.size - off);
+            const last = off + len >= p.lom.size;
+            const task: MpuCopyTask = { fd, partPath: p.file, srcOff: off, len, dstPos: size + off, hashes, ...(last ? { expectCrc: p.lom.cksumValue } : {}) };
+            const r = (await this.target.pool.run(task, { name: 'mpuCopy' })) as MpuTaskResult;
+            if (r.error !== undefined) throw taskError(u, r);
+            if (last) break;
+          }
+          size += p.lom.size;
+        }
+        const lom: MpuLom = {
+          size,
+          cksumType,
+          cksumValue: bucketSlot ? hashDigest(bucketSlot.kind, bucketSlot.state) : '',
+          etag,
+          mtime: Date.now(),
+          ...(u.contentType ? { contentType: u.contentType } : {}),
+          ...(u.meta ? { meta: u.meta } : {}),
+          ...(dst.includes('/%ln/') ? { name: u.key } : {}),
+        };
+        const layout = partLayout(parts.map((p) => p.lom.size));
+        if (layout) lom.parts = layout;
+        const finish: MpuFinishTask = { fd, workPath, dst, lom, fsync: this.target.config.io.fsync_put };
+        fd = -1; // the task closes it whatever happens
+        const r = (await this.target.pool.run(finish, { name: 'mpuFinish' })) as MpuTaskResult;
+        if (r.error !== undefined) throw taskError(u, r);
+        await this.abort(u).catch((err: Error) => log.warn(`${u.bucket}/${u.key}: removing completed upload ${u.id}: ${err.message}`));
+        return lom;
+      } finally {
+        if (fd >= 0) {
+          await closeAsync(fd).catch(() => {});
+          await fs.promises.rm(workPath, { force: true });
+        }
+      }
+    } finally {
+      this.completing.delete(u.id);
+    }
+  }
+
+  private sweep(ageMs: number): void {
+    let n = 0;
+    for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), (id) => this.completing.has(id));
+    if (n) log.info(`removed ${n} abandoned multipart upload(s)`);
+  }
+}
+
+const stores = new WeakMap<Target, MpuStore>();
+
+export function mpuStore(target: Target): MpuStore {
+  let s = stores.get(target);
+  if (!s) {
+    s = new MpuStore(target);
+    stores.set(target, s);
+  }
+  return s;
+}
+
+/** Byte range of part n (1-based) of a multipart object, from its LOM; undefined when unknown. */
+export function partRange(lom: MpuLom, n: number): { start: number; length: number; count: number } | undefined {
+  const count = partsCount(lom);
+  if (count === undefined || !lom.parts || n < 1 || n > count) return undefined;
+  let start = 0;
+  let seen = 0;
+  for (let i = 0; i + 1 < lom.parts.length; i += 2) {
+    const size = lom.parts[i]!;
+    const runs = lom.parts[i + 1]!;
+    if (n <= seen + runs) return { start: start + (n - 1 - seen) * size, length: size, count };
+    start += size * runs;
+    seen += runs;
+  }
+  return undefined;
+}
+
+/** N of a multipart ETag "<hex>-N"; undefined for other objects. */
+export function partsCount(lom: Lom): number | undefined {
+  const m = lom.etag ? /-(\d+)$/.exec(lom.etag) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+function partLayout(sizes: readonly number[]): number[] | undefined {
+  const out: number[] = [];
+  for (const s of sizes) {
+    if (out.length && out[out.length - 2] === s) out[out.length - 1]!++;
+    else out.push(s, 1);
+  }
+  return out.length / 2 <= MAX_LAYOUT_RUNS ? out : undefined;
+}
+
+function partLom(file: string): Lom | undefined {
+  try {
+    return loadLomPath(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENODATA') return undefined;
+    log.warn(`${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function taskError(u: Upload, r: MpuTaskResult): S3Error {
+  switch (r.error) {
+    case 'ENOENT':
+      return s3err('NoSuchUpload', 'The upload was aborted while it was being completed.', { UploadId: u.id });
+    case 'ENAMECONFLICT':
+      return s3err('XTaisObjectNameConflict', `"${u.key}" cannot be stored: an object and a folder of objects would share a name (e.g. "a" and "a/b")`, { Key: u.key });
+    case 'ENOSPC':
+      return s3err('ServiceUnavailable', 'no space left on the mountpath');
+    default:
+      log.error(`${u.bucket}/${u.key}: completing upload ${u.id}: ${r.message ?? r.error}`);
+      return s3err('InternalError', `completing the upload failed: ${r.error}`);
+  }
+}
+
+function sharedState(kind: HashKind): HashSlot {
+  const init = hashInit(kind);
+  const state = new Uint8Array(new SharedArrayBuffer(init.length));
+  state.set(init);
+  return { kind, state };
+}
+
+function encodeManifest(m: Manifest): Buffer {
+  const payload = pack(m);
+  const out = Buffer.allocUnsafe(9 + payload.length);
+  out[0] = MANIFEST_VERSION;
+  out.writeBigUInt64BE(xxh64(payload, SEED), 1);
+  payload.copy(out, 9);
+  return out;
+}
+
+function decodeManifest(buf: Buffer): Manifest | undefined {
+  if (buf.length < 10 || buf[0] !== MANIFEST_VERSION) return undefined;
+  const payload = buf.subarray(9);
+  if (buf.readBigUInt64BE(1) !== xxh64(payload, SEED)) return undefined;
+  const m = unpack(payload) as Manifest;
+  return typeof m?.key === 'string' && typeof m.bucket === 'string' && typeof m.created === 'number' ? m : undefined;
+}
+
+function readManifest(file: string): Manifest | undefined {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const m = decodeManifest(buf);
+  if (!m) log.warn(`${file}: damaged multipart manifest, upload ignored`);
+  return m;
+}
