@@ -13,6 +13,7 @@ import { newBucketProps, type BucketProps } from '../cluster/config';
 import { listPage, bucketIsEmpty } from '../target/list';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
 import type { Node } from '../cluster/node';
+import { copyObjectS3 } from '../target/copy';
 import {
   createMultipartUploadS3,
   uploadPartS3,
@@ -107,6 +108,10 @@ async function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Prom
     case 'ListMultipartUploads':
       bucketProps(node, op.bucket);
       return listMultipartUploadsS3(t, res, req, op);
+    case 'CopyObject':
+      // The source bucket first: a missing source bucket is NoSuchBucket naming it.
+      bucketProps(node, op.copySource.bucket);
+      return copyObjectS3(t, res, req, op, bucketProps(node, op.bucket));
     case 'Unsupported':
       throw notImplemented(op.what);
     default:

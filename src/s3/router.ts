@@ -327,6 +327,13 @@ export function parseCopySource(header: string): CopySource {
   const qm = header.indexOf('?');
   let path = qm < 0 ? header : header.slice(0, qm);
   const versionId = qm < 0 ? undefined : parseQuery(header.slice(qm + 1)).get('versionId');
+  // Decoded before it is split: clients that encode the whole "bucket/key" (encodeURIComponent) send the
+  // separator as %2F, which S3 accepts; a bucket name never holds '/' or '%', so nothing else changes.
+  try {
+    path = percentDecode(path, false);
+  } catch {
+    throw invalidArgument('x-amz-copy-source', header, 'Invalid copy source encoding');
+  }
   if (path.charCodeAt(0) === 0x2f) path = path.slice(1);
   const slash = path.indexOf('/');
   if (slash <= 0 || slash === path.length - 1) {
@@ -335,13 +342,8 @@ export function parseCopySource(header: string): CopySource {
       ArgumentValue: header,
     });
   }
-  let bucket: string, key: string;
-  try {
-    bucket = percentDecode(path.slice(0, slash), false);
-    key = percentDecode(path.slice(slash + 1), false);
-  } catch {
-    throw invalidArgument('x-amz-copy-source', header, 'Invalid copy source encoding');
-  }
+  const bucket = path.slice(0, slash);
+  const key = path.slice(slash + 1);
   validateBucketName(bucket, 'access');
   validateObjectKey(key);
   return { bucket, key, versionId };

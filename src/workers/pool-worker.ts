@@ -2,3 +2,4 @@
 export { putChunk } from './put-chunk';
 export { hashChunk } from './hash-chunk';
 export { mpuCopy, mpuFinish } from './mpu-assemble';
+export { copyRange } from './copy-range';

@@ -1,0 +1,180 @@
+// CopyObject: PUT /bucket/key with x-amz-copy-source. The source is opened once here (its metadata is
+// what the copy-source conditions are checked against and what is copied); the bytes then stream in the
+// Piscina pool (workers/copy-range.ts), one buffer at a time, verified against the source checksum and
+// written through the PUT's own write/hash/finalize path: the destination gets its bucket's checksum and
+// an MD5 ETag as a PUT would, and is published atomically (work file, then rename).
+import fs from 'node:fs';
+import type { HttpResponse } from '../util/uws';
+import { header, reply, type Req } from '../api/http';
+import type { BucketProps } from '../cluster/config';
+import { etagOf, type Lom } from '../fs/lom';
+import { hashInit, type HashKind } from '../native';
+import type { CopyObjectOp } from '../s3/ops';
+import { s3err, noSuchKey, S3Error } from '../s3/errors';
+import { sendS3Error } from '../s3/reply';
+import { copyResultXml } from '../s3/object-xml';
+import type { HashSlot } from '../workers/put-chunk';
+import type { CopyRangeTask, CopyRangeResult } from '../workers/copy-range';
+import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError } from './conditions';
+import { userMeta } from './tgts3';
+import type { ObjectHandle, Target } from './target';
+
+/** Bytes one pool task copies before it yields the worker (the copy continues in the next task). */
+const TASK_BUDGET = 64 << 20;
+
+const SELF_COPY =
+  "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.";
+
+export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: CopyObjectOp, dstProps: BucketProps): void {
+  // A CopyObject request has no body; drain anything sent so the connection stays usable.
+  res.onData(() => {});
+  let h: ObjectHandle | undefined;
+  try {
+    const directive = header(req, 'x-amz-metadata-directive').toUpperCase() || 'COPY';
+    if (directive !== 'COPY' && directive !== 'REPLACE') {
+      throw s3err('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: header(req, 'x-amz-metadata-directive') });
+    }
+    const src = op.copySource;
+    if (src.versionId !== undefined && src.versionId !== 'null') {
+      throw s3err('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: src.versionId });
+    }
+    if (src.bucket === op.bucket && src.key === op.key && directive !== 'REPLACE') throw s3err('InvalidRequest', SELF_COPY);
+    h = target.openObject(src.bucket, src.key);
+    if (!h) throw noSuchKey(src.bucket, src.key);
+    const verdict = evaluateLom(conditionHeaders((n) => header(req, n), 'x-amz-copy-source-'), h.lom);
+    // A copy has no 304: every failed copy-source condition is 412.
+    if (!verdict.ok) throw preconditionFailed('x-amz-copy-source-' + verdict.condition);
+    // Conditional write of the destination (If-None-Match: * / If-Match), as on PUT.
+    const cond = putCondition((n) => header(req, n), objectPaths(target, op.bucket, op.key));
+    if (cond) {
+      const cur = target.openObject(op.bucket, op.key);
+      if (cur) fs.close(cur.fd, () => {});
+      const bad = putConditionError(cond, cur?.lom);
+      if (bad?.code === 'NoSuchKey') throw noSuchKey(op.bucket, op.key);
+      if (bad) throw preconditionFailed(bad.condition);
+    }
+    const meta =
+      directive === 'COPY'
+        ? { contentType: h.lom.contentType, meta: h.lom.meta }
+        : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) };
+    const handle = h;
+    h = undefined;
+    runCopy(target, handle, op, dstProps, meta, cond).then(
+      (lom) => {
+        fs.close(handle.fd, () => {});
+        target.stats.putCount++;
+        target.stats.putBytes += lom.size;
+        reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom.mtime, etagOf(lom) ?? ''));
+      },
+      (err: unknown) => {
+        fs.close(handle.fd, () => {});
+        target.stats.errPutCount++;
+        sendS3Error(res, req, err);
+      },
+    );
+  } catch (err) {
+    if (h) fs.close(h.fd, () => {});
+    sendS3Error(res, req, err);
+  }
+}
+
+interface CopyMeta {
+  contentType: string | undefined;
+  meta: Record<string, string> | undefined;
+}
+
+async function runCopy(
+  target: Target,
+  src: ObjectHandle,
+  op: CopyObjectOp,
+  props: BucketProps,
+  m: CopyMeta,
+  cond: ReturnType<typeof putCondition>,
+): Promise<Lom> {
+  const mp = target.mountpathFor(op.bucket, op.key);
+  const dst = target.objectFile(mp, op.bucket, op.key);
+  const size = src.lom.size;
+  const kinds: HashKind[] = [];
+  const ck = props.checksum;
+  if (ck.type !== 'none') kinds.push(ck.type);
+  if (ck.md5_etag && ck.type !== 'md5') kinds.push('md5');
+  const srcKind = src.lom.cksumType === 'none' ? null : (src.lom.cksumType as HashKind);
+  const states = sharedStates(srcKind ? [...kinds, srcKind] : kinds);
+  const buf = target.putBufs.get();
+  const task: CopyRangeTask = {
+    srcFd: src.fd,
+    srcSize: size,
+    srcKind,
+    srcState: srcKind ? states[states.length - 1]!.state : null,
+    srcExpect: src.lom.cksumValue,
+    workPath: target.workFile(mp, op.bucket, 'copy'),
+    fd: -1,
+    direct: mp.direct && size >= buf.length,
+    buf,
+    position: 0,
+    budget: Math.max(buf.length, TASK_BUDGET - (TASK_BUDGET % buf.length)),
+    hashes: states.slice(0, kinds.length),
+    final: {
+      dst,
+      lom: {
+        cksumType: ck.type,
+        mtime: Date.now(),
+        ...(m.contentType ? { contentType: m.contentType } : {}),
+        ...(m.meta && Object.keys(m.meta).length ? { meta: m.meta } : {}),
+        ...(dst.includes('/%ln/') ? { name: op.key } : {}),
+      },
+      cksumSlot: ck.type === 'none' ? -1 : 0,
+      md5Slot: kinds.indexOf('md5'),
+      storeMd5: ck.md5_etag,
+      fsync: target.config.io.fsync_put,
+      ...(cond ? { cond } : {}),
+    },
+  };
+  try {
+    for (;;) {
+      const r = (await target.pool.run(task, { name: 'copyRange' })) as CopyRangeResult;
+      if (r.error !== undefined) throw copyError(r.error, r.message, op);
+      if (r.done) return r.done.lom;
+      task.fd = r.fd;
+      task.position = r.position;
+    }
+  } catch (err) {
+    // A thrown task (not an error result) may leave the work file open: close and remove it.
+    if (!(err instanceof S3Error) && task.fd >= 0) fs.close(task.fd, () => fs.rm(task.workPath, { force: true }, () => {}));
+    throw err;
+  } finally {
+    target.putBufs.put(buf);
+  }
+}
+
+function copyError(code: string, message: string, op: CopyObjectOp): S3Error {
+  switch (code) {
+    case 'SourceCorrupted':
+      return new S3Error('InternalError', `The source object is corrupted and was not copied (${message}).`);
+    case 'PreconditionFailed':
+      return preconditionFailed(message.startsWith('If-Match') ? 'If-Match' : 'If-None-Match');
+    case 'NoSuchKey':
+      return noSuchKey(op.bucket, op.key);
+    case 'ENAMECONFLICT':
+      return s3err('XTaisObjectNameConflict', `"${op.key}" cannot be stored: an object and a folder of objects would share a name (e.g. "a" and "a/b")`, { Key: op.key });
+    case 'ENOSPC':
+      return s3err('ServiceUnavailable', 'no space left on the mountpath');
+    case 'ENAMETOOLONG':
+      return s3err('KeyTooLongError');
+    default:
+      return new S3Error('InternalError', `copy failed: ${code}`);
+  }
+}
+
+/** Hash states in one SharedArrayBuffer: the worker that runs the next task continues them in place. */
+function sharedStates(kinds: readonly HashKind[]): HashSlot[] {
+  const inits = kinds.map((k) => hashInit(k));
+  const sab = new SharedArrayBuffer(inits.reduce((n, s) => n + s.length, 0) || 8);
+  let off = 0;
+  return kinds.map((kind, i) => {
+    const state = new Uint8Array(sab, off, inits[i]!.length);
+    state.set(inits[i]!);
+    off += inits[i]!.length;
+    return { kind, state };
+  });
+}
