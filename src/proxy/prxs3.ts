@@ -14,6 +14,8 @@ import { listPage, bucketIsEmpty } from '../target/list';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
+import { deleteObjectsS3 } from './prxs3-multi';
+import { handleSmallCall } from './prxs3-small';
 import {
   createMultipartUploadS3,
   uploadPartS3,
@@ -112,7 +114,11 @@ async function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Prom
       // The source bucket first: a missing source bucket is NoSuchBucket naming it.
       bucketProps(node, op.copySource.bucket);
       return copyObjectS3(t, res, req, op, bucketProps(node, op.bucket));
+    case 'DeleteObjects':
+      bucketProps(node, op.bucket);
+      return deleteObjectsS3(t, res, req, op);
     case 'Unsupported':
+      if (await handleSmallCall(node, res, req, op, OWNER)) return;
       throw notImplemented(op.what);
     default:
       throw notImplemented(op.kind);

@@ -48,6 +48,7 @@ export const S3_ERRORS = {
     status: 404,
     message: 'The specified upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed.',
   },
+  NoSuchTagSet: { status: 404, message: 'The TagSet does not exist.' },
   NoSuchVersion: { status: 404, message: 'The version ID specified in the request does not match an existing version.' },
   NotImplemented: { status: 501, message: 'A header or query you provided implies functionality that is not implemented.' },
   NotModified: { status: 304, message: 'Not Modified' },

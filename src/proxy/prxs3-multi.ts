@@ -1,0 +1,104 @@
+// DeleteObjects (POST /bucket?delete): the key list streams through the sax parser as it arrives
+// (bounded: 1000 keys, MAX_DELETE_BODY bytes), then each key is deleted by its target with bounded
+// concurrency. S3's rules: a key that does not exist is reported deleted; a key that cannot be deleted
+// (invalid name, I/O error) gets its own <Error> and does not fail the request; Quiet lists errors only.
+import type { HttpResponse } from '../util/uws';
+import { header, reply, type Req } from '../api/http';
+import type { DeleteObjectsOp } from '../s3/ops';
+import { s3err, S3Error } from '../s3/errors';
+import { sendS3Error } from '../s3/reply';
+import { validateObjectKey } from '../s3/names';
+import { deleteResultXml, type DeletedEntry, type DeleteErrorEntry } from '../s3/object-xml';
+import { DeleteXmlParser, MAX_DELETE_BODY, type DeleteObjectEntry } from '../s3/delete-xml';
+import { AwsChunkedDecoder, isAwsChunked } from '../s3/aws-chunked';
+import { hashInit, hashUpdate, hashDigest } from '../native';
+import { log } from '../util/log';
+import type { Target } from '../target/target';
+
+/** Deletes in flight at once for one request. */
+const CONCURRENCY = 16;
+
+export function deleteObjectsS3(target: Target, res: HttpResponse, req: Req, op: DeleteObjectsOp): void {
+  let expectMd5: string | undefined;
+  try {
+    const len = header(req, 'content-length');
+    if (len !== '' && Number(len) > MAX_DELETE_BODY) throw s3err('MalformedXML', `The request body is larger than ${MAX_DELETE_BODY} bytes.`);
+    const cmd5 = header(req, 'content-md5');
+    if (cmd5 !== '') {
+      const raw = Buffer.from(cmd5, 'base64');
+      if (raw.length !== 16 || raw.toString('base64') !== cmd5.trim()) throw s3err('InvalidDigest');
+      expectMd5 = raw.toString('hex');
+    }
+  } catch (err) {
+    sendS3Error(res, req, err);
+    return;
+  }
+  const parser = new DeleteXmlParser();
+  const md5 = expectMd5 !== undefined ? hashInit('md5') : undefined;
+  let failed = false;
+  const feed = (data: Uint8Array): void => {
+    if (md5) hashUpdate('md5', md5, data);
+    parser.write(data);
+  };
+  const decoder = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding')) ? new AwsChunkedDecoder({ onData: feed }) : undefined;
+  const onError = (err: unknown): void => {
+    if (failed) return;
+    failed = true;
+    sendS3Error(res, req, err);
+  };
+  res.onData((chunk, isLast) => {
+    if (failed) return;
+    try {
+      const data = new Uint8Array(chunk); // valid only inside this callback: consumed right here
+      if (decoder) decoder.push(data);
+      else feed(data);
+      if (!isLast) return;
+      decoder?.end();
+      // Content-MD5 covers the body as sent (the decoded payload for aws-chunked).
+      if (md5 && hashDigest('md5', md5) !== expectMd5) throw s3err('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+      const body = parser.end();
+      failed = true; // nothing else may answer
+      deleteAll(target, op.bucket, body.objects).then(
+        ({ deleted, errors }) => reply(res, req, '200 OK', [['Content-Type', 'application/xml']], deleteResultXml(body.quiet ? [] : deleted, errors)),
+        (err: unknown) => sendS3Error(res, req, err),
+      );
+    } catch (err) {
+      onError(err); // S3Errors (MalformedXML, BadDigest, aws-chunked framing) as they are; others are internal
+    }
+  });
+}
+
+async function deleteAll(target: Target, bucket: string, objects: readonly DeleteObjectEntry[]): Promise<{ deleted: DeletedEntry[]; errors: DeleteErrorEntry[] }> {
+  // Results are kept in request order.
+  const results: ({ ok: DeletedEntry } | { err: DeleteErrorEntry })[] = new Array(objects.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < objects.length) {
+      const i = next++;
+      results[i] = await deleteOne(target, bucket, objects[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
+  const deleted: DeletedEntry[] = [];
+  const errors: DeleteErrorEntry[] = [];
+  for (const r of results) {
+    if ('ok' in r) deleted.push(r.ok);
+    else errors.push(r.err);
+  }
+  return { deleted, errors };
+}
+
+async function deleteOne(target: Target, bucket: string, o: DeleteObjectEntry): Promise<{ ok: DeletedEntry } | { err: DeleteErrorEntry }> {
+  try {
+    validateObjectKey(o.key);
+    // Our buckets are unversioned: the only version there is is "null".
+    if (o.versionId !== undefined && o.versionId !== 'null') throw s3err('NoSuchVersion');
+    if (await target.deleteObject(bucket, o.key)) target.stats.delCount++;
+    return { ok: o.versionId !== undefined ? { key: o.key, versionId: o.versionId } : { key: o.key } };
+  } catch (err) {
+    if (err instanceof S3Error) return { err: { key: o.key, code: err.code, message: err.message } };
+    const e = err as NodeJS.ErrnoException;
+    log.error(`DeleteObjects ${bucket}/${o.key}: ${e.stack ?? String(e)}`);
+    return { err: { key: o.key, code: 'InternalError', message: 'We encountered an internal error. Please try again.' } };
+  }
+}
