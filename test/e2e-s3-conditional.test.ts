@@ -207,6 +207,18 @@ test('PUT If-None-Match: * racing on one key: exactly one wins, no work files le
   t.deepEqual(work, []);
 });
 
+test('PUT If-Match racing on one key: exactly one replaces the version named', async (t) => {
+  const k = 'put/race-match';
+  const first = random(1000);
+  t.is((await put(k, first)).status, 200);
+  const bodies = Array.from({ length: 12 }, () => random(300_000));
+  const rs = await mapLimit(bodies, 12, (b) => put(k, b, { 'If-Match': `"${md5(first)}"` }));
+  const winners = rs.map((r, i) => (r.status === 200 ? i : -1)).filter((i) => i >= 0);
+  t.is(winners.length, 1, rs.map((r) => r.status).join(','));
+  t.true(rs.every((r) => r.status === 200 || r.status === 412));
+  t.deepEqual(await content(k), bodies[winners[0]!]);
+});
+
 test('SDK: PutObject IfNoneMatch / IfMatch', async (t) => {
   const k = 'put/sdk';
   const a = random(100);
@@ -220,4 +232,28 @@ test('SDK: PutObject IfNoneMatch / IfMatch', async (t) => {
   const err2 = await t.throwsAsync(s3.send(new PutObjectCommand({ Bucket: B, Key: k, Body: a, IfMatch: r.ETag })));
   t.is((err2 as S3ServiceException).$metadata.httpStatusCode, 412);
   t.deepEqual(await content(k), b);
+});
+
+test('response-* overrides replace the response headers of a GET (SDK and raw)', async (t) => {
+  const q = new URLSearchParams({
+    'response-content-type': 'text/x-over',
+    'response-content-disposition': 'attachment; filename="x y.bin"',
+    'response-content-language': 'de',
+    'response-cache-control': 'no-store',
+    'response-expires': 'Thu, 01 Jan 2037 00:00:00 GMT',
+    'response-content-encoding': 'identity',
+  });
+  const r = await request(node.url, { method: 'GET', path: `${objPath(B, KEY)}?${q.toString()}` });
+  t.is(r.status, 200);
+  t.is(sha256(r.body), sha256(DATA));
+  t.is(r.headers['content-type'], 'text/x-over');
+  t.is(r.headers['content-disposition'], 'attachment; filename="x y.bin"');
+  t.is(r.headers['content-language'], 'de');
+  t.is(r.headers['cache-control'], 'no-store');
+  t.is(r.headers.expires, 'Thu, 01 Jan 2037 00:00:00 GMT');
+  t.is(r.headers['content-encoding'], 'identity');
+  const out = await s3.send(new GetObjectCommand({ Bucket: B, Key: KEY, ResponseContentType: 'image/png', ResponseContentDisposition: 'inline' }));
+  t.is(out.ContentType, 'image/png');
+  t.is(out.ContentDisposition, 'inline');
+  t.is(sha256(Buffer.from(await out.Body!.transformToByteArray())), sha256(DATA));
 });

@@ -6,10 +6,12 @@
 // PUT conditions are checked twice: before the body is read (fail fast, nothing stored) and again in the
 // finalize task right before the rename that publishes the object (checkAndPublish below). With
 // If-None-Match: * the publish is a link(2), which fails when the name exists: create-only is atomic.
-// With If-Match there is no compare-and-swap on a file name: the window is the few microseconds between
-// reading the current object's metadata and rename(2) in the same worker thread; an unconditional PUT of
-// the same key that renames inside that window is overwritten although the ETag compared was the older
-// one. Conditional writers of one key do not lose each other's updates beyond that window.
+// With If-Match there is no compare-and-swap on a file name, so conditional publishes of one key are
+// serialized across the pool's worker threads by a lock table in a SharedArrayBuffer (one slot per hash
+// of the destination path; a collision only serializes two keys for microseconds): of two If-Match PUTs
+// naming the same ETag, exactly one wins. What remains is the window between reading the current object's
+// metadata and rename(2), a few microseconds in one worker: an unconditional PUT of the same key (which
+// takes no lock) that renames inside it is overwritten although the ETag compared was the older one.
 //
 // This file is imported by Piscina workers: keep its imports free of the HTTP layer.
 import fs from 'node:fs';
@@ -122,6 +124,33 @@ export interface PublishCondition {
   ifMatch: string;
   /** Every file the object may live in (the HRW mountpath first): an object found on another one counts. */
   paths: string[];
+  /** The process-wide lock table (shared with every worker) and this destination's slot in it. */
+  locks: Int32Array;
+  slot: number;
+}
+
+const LOCK_SLOTS = 4096;
+let lockTable: Int32Array | undefined;
+
+/** Created once in the main thread; travels to workers inside each task (a SharedArrayBuffer is shared, not copied). */
+function publishLocks(): Int32Array {
+  return (lockTable ??= new Int32Array(new SharedArrayBuffer(LOCK_SLOTS * 4)));
+}
+
+function slotOf(p: string): number {
+  let h = 0x811c9dc5; // FNV-1a over UTF-16 units: any stable spread will do
+  for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % LOCK_SLOTS;
+}
+
+/** Worker threads only (Atomics.wait blocks). */
+function lockSlot(t: Int32Array, i: number): void {
+  while (Atomics.compareExchange(t, i, 0, 1) !== 0) Atomics.wait(t, i, 1, 5);
+}
+
+function unlockSlot(t: Int32Array, i: number): void {
+  Atomics.store(t, i, 0);
+  Atomics.notify(t, i, 1);
 }
 
 /** Every file an object may be in: its HRW mountpath first, then the others (as Target.openObject looks). */
@@ -139,7 +168,7 @@ export function putCondition(get: HeaderGet, paths: string[]): PublishCondition 
   const im = get('if-match').trim();
   if (inm === '' && im === '') return undefined;
   if (inm !== '' && inm !== '*') throw new S3Error('NotImplemented', 'If-None-Match on a write supports only "*".');
-  return { noneMatchStar: inm === '*', ifMatch: im, paths };
+  return { noneMatchStar: inm === '*', ifMatch: im, paths, locks: publishLocks(), slot: slotOf(paths[0] ?? '') };
 }
 
 /** Checks a PUT condition against the current object (or its absence): undefined when it holds. */
@@ -180,6 +209,15 @@ export type PublishResult = undefined | { error: string; message: string };
  * published first makes it fail (412) instead of being overwritten. `publish` is the plain rename.
  */
 export function checkAndPublish(work: string, dst: string, c: PublishCondition, publish: (work: string, dst: string) => string | undefined): PublishResult {
+  lockSlot(c.locks, c.slot);
+  try {
+    return checkAndPublishLocked(work, dst, c, publish);
+  } finally {
+    unlockSlot(c.locks, c.slot);
+  }
+}
+
+function checkAndPublishLocked(work: string, dst: string, c: PublishCondition, publish: (work: string, dst: string) => string | undefined): PublishResult {
   const bad = putConditionError(c, currentLom(c.paths));
   if (bad) return { error: bad.code, message: `${bad.condition} does not hold` };
   if (!c.noneMatchStar) {
