@@ -141,6 +141,14 @@ test('GET and HEAD ?partNumber serve one part with x-amz-mp-parts-count', async 
   t.is(h.ContentLength, 12345);
   t.is(h.PartsCount, 3);
 
+  const etag = r.headers.etag as string;
+  const nm = await request(node.url, { method: 'GET', path: objPath(B, key) + '?partNumber=1', headers: { 'If-None-Match': etag } });
+  t.is(nm.status, 304);
+  const pf = await request(node.url, { method: 'GET', path: objPath(B, key) + '?partNumber=1', headers: { 'If-Match': '"other"' } });
+  t.is(pf.status, 412);
+  const both = await request(node.url, { method: 'GET', path: objPath(B, key) + '?partNumber=1', headers: { Range: 'bytes=0-1' } });
+  t.is(both.status, 400);
+
   const bad = await request(node.url, { method: 'GET', path: objPath(B, key) + '?partNumber=4' });
   t.is(bad.status, 416);
   t.is(xmlCode(bad.body), 'InvalidPartNumber');

@@ -27,6 +27,8 @@ import { compareNames } from '../fs/fqn';
 import { PutStream, type PutError } from './put';
 import { streamObject } from './get';
 import { objectHeaders, getObjectS3 } from './tgts3';
+import { conditionHeaders, evaluateLom, preconditionFailed } from './conditions';
+import { httpDate } from '../s3/time';
 import { mpuStore, partRange, partsCount, PART_PROPS, MAX_PART_SIZE, type MpuLom, type Upload } from './mpu';
 import type { Target } from './target';
 
@@ -259,6 +261,21 @@ export function getObjectPartS3(target: Target, res: HttpResponse, req: Req, op:
       fs.close(h.fd, () => {});
       h = undefined;
       return getObjectS3(target, res, req, op, props);
+    }
+    const verdict = evaluateLom(conditionHeaders((n) => header(req, n)), lom);
+    if (!verdict.ok) {
+      if (verdict.status === 412) throw preconditionFailed(verdict.condition);
+      fs.close(h.fd, () => {});
+      h = undefined;
+      if (req.aborted) return;
+      res.cork(() => {
+        res.writeStatus('304 Not Modified');
+        res.writeHeader('Last-Modified', httpDate(lom.mtime));
+        res.writeHeader('ETag', `"${lom.etag}"`);
+        res.writeHeader('x-amz-request-id', req.id);
+        res.endWithoutBody();
+      });
+      return;
     }
     if (header(req, 'range') !== '') throw s3err('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
     const part = partRange(lom, op.partNumber!);
