@@ -422,3 +422,23 @@ test.serial('kill -9 during CompleteMultipartUpload: afterwards the old object o
   const work = node.dirs.mountpaths.flatMap((mp) => walkFiles(path.join(mp, '@ais', B, '%wk')));
   t.deepEqual(work, [], 'no work files survive a restart');
 });
+
+test('a part damaged on disk fails the completion (CRC32C) and publishes nothing', async (t) => {
+  const key = 'damaged';
+  const id = await create(key);
+  const parts = [random(5 * MiB), random(1000)];
+  const etags = await Promise.all(parts.map((p, i) => uploadPart(key, id, i + 1, p)));
+  const file = node.dirs.mountpaths.map((mp) => path.join(mp, '@ais', B, '%mp', id, 'part.1')).find((f) => fs.existsSync(f))!;
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.from([0x55]), 0, 1, 12345);
+  fs.closeSync(fd);
+  const e = await s3Error(t, complete(key, id, etags.map((ETag, i) => ({ PartNumber: i + 1, ETag }))));
+  t.deepEqual(e, { name: 'InternalError', status: 500 });
+  const head = await request(node.url, { method: 'HEAD', path: objPath(B, key) });
+  t.is(head.status, 404);
+  const work = node.dirs.mountpaths.flatMap((mp) => walkFiles(path.join(mp, '@ais', B, '%wk')));
+  t.deepEqual(work.filter((f) => path.basename(f).startsWith('mpu.')), [], 'the work file is removed');
+  // Re-uploading the damaged part repairs the upload.
+  etags[0] = await uploadPart(key, id, 1, parts[0]!);
+  t.is(await complete(key, id, etags.map((ETag, i) => ({ PartNumber: i + 1, ETag }))), `"${multipartEtag(parts)}"`);
+});

@@ -41,7 +41,8 @@ export type MpuLom = Lom & {
   /** Part sizes run-length encoded: [size, count, size, count, ...]; absent when too irregular to keep. */
   parts?: number[];
 };
-const MAX_LAYOUT_RUNS = 128;
+// Kept small: the LOM xattr shares ext4's 4 KiB with user metadata and long names. Clients use one part size.
+const MAX_LAYOUT_RUNS = 32;
 
 export interface Upload {
   id: string;
