@@ -442,3 +442,14 @@ test('a part damaged on disk fails the completion (CRC32C) and publishes nothing
   etags[0] = await uploadPart(key, id, 1, parts[0]!);
   t.is(await complete(key, id, etags.map((ETag, i) => ({ PartNumber: i + 1, ETag }))), `"${multipartEtag(parts)}"`);
 });
+
+test('hostile and over-long keys complete to the right object', async (t) => {
+  for (const key of ['x'.repeat(300) + '/tail', 'dir/../%2E/.', 'ünï cødé/ключ']) {
+    const id = await create(key);
+    const body = random(2000);
+    const e = await uploadPart(key, id, 1, body);
+    await complete(key, id, [{ PartNumber: 1, ETag: e }]);
+    t.is(sha256(await getBytes(key)), sha256(body), key);
+    t.is(sha256(await getBytes(key, 1)), sha256(body), key);
+  }
+});
