@@ -47,7 +47,7 @@ function objectFile(bucket: string, key: string): string {
 }
 
 function noWorkFiles(): string[] {
-  // Copies only: PUTs of the tests running beside this one may be in flight.
+  // Copies only (the tests that look are serial): PUTs of tests running beside them may be in flight.
   return node.dirs.mountpaths.flatMap((mp) => [A, B].flatMap((b) => walkFiles(path.join(mp, '@ais', b, '%wk')))).filter((f) => path.basename(f).startsWith('copy.'));
 }
 
@@ -77,7 +77,7 @@ test('SDK: copy within a bucket keeps bytes, content type and user metadata (dir
   t.is(sha256(s.body), sha256(data));
 });
 
-test('copy across buckets computes the destination bucket checksum (sha256) and MD5', async (t) => {
+test.serial('copy across buckets computes the destination bucket checksum (sha256) and MD5', async (t) => {
   const data = random(3 * 1024 * 1024 + 5);
   t.is((await request(node.url, { method: 'PUT', path: objPath(A, 'x/cross'), body: data })).status, 200);
   const r = await copy(B, 'y/cross', src(A, 'x/cross'));
@@ -95,7 +95,7 @@ test('copy across buckets computes the destination bucket checksum (sha256) and 
   t.deepEqual(noWorkFiles(), []);
 });
 
-test('large copy (several pool tasks, O_DIRECT where possible) is byte-exact', async (t) => {
+test.serial('large copy (several pool tasks, O_DIRECT where possible) is byte-exact', async (t) => {
   const data = random(66 * 1024 * 1024 + 123);
   t.is((await request(node.url, { method: 'PUT', path: objPath(A, 'big/src'), body: data })).status, 200);
   const r = await copy(B, 'big/dst', src(A, 'big/src'));
@@ -219,7 +219,7 @@ test('missing source key / source bucket / destination bucket, bad copy source',
   t.deepEqual(sdk, { name: 'NoSuchKey', status: 404 });
 });
 
-test('a corrupted source is never copied; the old destination stays', async (t) => {
+test.serial('a corrupted source is never copied; the old destination stays', async (t) => {
   const data = random(2 * 1024 * 1024 + 100);
   t.is((await request(node.url, { method: 'PUT', path: objPath(A, 'bad/src'), body: data })).status, 200);
   const old = random(10);
