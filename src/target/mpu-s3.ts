@@ -117,7 +117,8 @@ export function completeMultipartUploadS3(target: Target, res: HttpResponse, req
       if (!isLast) return;
       decoder?.end();
       const parts = parser.end();
-      void finishComplete(target, res, req, op, props, upload, parts);
+      // Outside the uWS callback: promise reactions queued inside it may wait for the next event.
+      setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts));
     } catch (err) {
       failed = true;
       sendS3Error(res, req, err);
