@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { pack, unpack } from 'msgpackr';
 import { hashInit, hashDigest, xxh64, type HashKind } from '../native';
 import { CT_MPU, compareNames } from '../fs/fqn';
-import { loadLomPath, type Lom } from '../fs/lom';
+import { loadLomPath, encodeLom, type Lom } from '../fs/lom';
 import { removeAbandonedUploads, MPU_ABANDONED_AGE_MS, type Mountpath } from '../fs/mountpath';
 import type { BucketProps } from '../cluster/config';
 import { S3Error, s3err, noSuchUpload } from '../s3/errors';
@@ -41,8 +41,8 @@ export type MpuLom = Lom & {
   /** Part sizes run-length encoded: [size, count, size, count, ...]; absent when too irregular to keep. */
   parts?: number[];
 };
-// Kept small: the LOM xattr shares ext4's 4 KiB with user metadata and long names. Clients use one part size.
-const MAX_LAYOUT_RUNS = 32;
+/** The LOM xattr shares ext4's 4 KiB with user metadata and a long name: a layout that does not fit is left out. */
+const MAX_LOM_BYTES = 3072;
 
 export interface Upload {
   id: string;
@@ -238,8 +238,8 @@ export class MpuStore {
           ...(u.meta ? { meta: u.meta } : {}),
           ...(dst.includes('/%ln/') ? { name: u.key } : {}),
         };
-        const layout = partLayout(parts.map((p) => p.lom.size));
-        if (layout) lom.parts = layout;
+        lom.parts = partLayout(parts.map((p) => p.lom.size));
+        if (encodeLom(lom).length > MAX_LOM_BYTES) delete lom.parts;
         const finish: MpuFinishTask = { fd, workPath, dst, lom, fsync: this.target.config.io.fsync_put };
         fd = -1; // the task closes it whatever happens
         const r = (await this.target.pool.run(finish, { name: 'mpuFinish' })) as MpuTaskResult;
@@ -297,13 +297,13 @@ export function partsCount(lom: Lom): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-function partLayout(sizes: readonly number[]): number[] | undefined {
+function partLayout(sizes: readonly number[]): number[] {
   const out: number[] = [];
   for (const s of sizes) {
     if (out.length && out[out.length - 2] === s) out[out.length - 1]!++;
     else out.push(s, 1);
   }
-  return out.length / 2 <= MAX_LAYOUT_RUNS ? out : undefined;
+  return out;
 }
 
 function partLom(file: string): Lom | undefined {
