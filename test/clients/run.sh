@@ -179,6 +179,8 @@ make_data() {
   head -c 7869 /dev/urandom | base64 -w 76 | head -c 10493 >"$D/README.md"
   head -c 768 /dev/urandom | base64 -w 64 | head -c 1024 >"$D/file.txt"
   head -c $((7 * 1024 * 1024)) /dev/urandom >"$D/big7.bin"
+  # large.bin: 40 MiB, above the aws CLI's 8 MiB multipart threshold (the seed's s3cmd multipart example).
+  head -c $((40 * 1024 * 1024 + 12345)) /dev/urandom >"$D/large.bin"
   # a tree for rclone
   mkdir -p "$D/tree/sub/deeper"
   cp "$D/README.md" "$D/tree/"
@@ -222,6 +224,9 @@ run_aws() { # run_aws AWS LABEL HOST BUCKET
   check "$L s3 cp README.md" 'has "$OUT" "upload: \./README\.md to s3://$B/README\.md"' awsx s3 cp README.md "s3://$B/"
   check "$L s3 cp 7MiB" 'has "$OUT" "upload: \./big7\.bin to s3://$B/big7\.bin"' awsx s3 cp big7.bin "s3://$B/big7.bin"
   check "$L s3 cp to a nested key" '' awsx s3 cp file.txt "s3://$B/dir/file.txt"
+  check "$L s3 cp 40MiB (multipart)" 'has "$OUT" "upload: \./large\.bin to s3://$B/large\.bin"' awsx s3 cp large.bin "s3://$B/large.bin"
+  check "$L s3api head-object 40MiB: multipart ETag" 'jeq "$OUT" ContentLength 41955385; grep -Eq "\"ETag\": \"\\\\\"[0-9a-f]{32}-[0-9]+\\\\\"\"" "$OUT" || echo "ETag not in multipart form: $(grep ETag "$OUT")"' \
+    awsx s3api head-object --bucket "$B" --key large.bin
   check "$L s3 ls (buckets)" 'has "$OUT" " $B\$"' awsx s3 ls
   check "$L s3 ls s3://$B" 'has "$OUT" "[0-9:] +10493 README\.md\$"; has "$OUT" " 7340032 big7\.bin\$"; has "$OUT" "PRE dir/\$"; hasnt "$OUT" "file\.txt"' \
     awsx s3 ls "s3://$B"
@@ -229,6 +234,7 @@ run_aws() { # run_aws AWS LABEL HOST BUCKET
     awsx s3 ls --recursive "s3://$B"
   check "$L s3 cp download README.md" 'same "$dl/README.md" "$D/README.md"' awsx s3 cp "s3://$B/README.md" "$dl/README.md"
   check "$L s3 cp download 7MiB" 'same "$dl/big7.bin" "$D/big7.bin"' awsx s3 cp "s3://$B/big7.bin" "$dl/big7.bin"
+  check "$L s3 cp download 40MiB" 'same "$dl/large.bin" "$D/large.bin"' awsx s3 cp "s3://$B/large.bin" "$dl/large.bin"
 
   # PUT / GET / HEAD
   md5=$(md5of file.txt)
@@ -296,6 +302,10 @@ run_s3cmd() { # run_s3cmd LABEL BUCKET ARGS... (host and auth options)
   check "$L ls s3://$B" 'has "$OUT" " 10493 +s3://$B/README\.md\$"; has "$OUT" " 7340032 +s3://$B/big7\.bin\$"' s3c ls "s3://$B"
   check "$L get README.md" 'same "$dl/README.md" "$D/README.md"' s3c get --force "s3://$B/README.md" "$dl/README.md"
   check "$L get 7MiB" 'same "$dl/big7.bin" "$D/big7.bin"' s3c get --force "s3://$B/big7.bin" "$dl/big7.bin"
+  # the seed's multipart example: s3cmd put ./large.bin s3://demo --multipart-chunk-size-mb=8
+  check "$L put 40MiB --multipart-chunk-size-mb=8" 'has "$OUT" "large\.bin"' s3c put ./large.bin "s3://$B" --multipart-chunk-size-mb=8
+  check "$L get 40MiB (multipart object)" 'same "$dl/large.bin" "$D/large.bin"' s3c get --force "s3://$B/large.bin" "$dl/large.bin"
+  check "$L del 40MiB" '' s3c del "s3://$B/large.bin"
   local md5
   md5=$(md5of README.md)
   check "$L info" 'has "$OUT" "File size: +10493\$"; has "$OUT" "MD5 sum: +$md5\$"' s3c info "s3://$B/README.md"
