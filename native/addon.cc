@@ -1,5 +1,5 @@
 // Module init and the hashing bindings. The TypeScript wrapper (src/native/index.ts)
-// maps hash kind names to ids 0..4 (xxhash, md5, sha256, sha512, crc32c) and is the
+// maps hash kind names to ids 0..7 (xxhash, md5, sha256, sha512, crc32c, crc32, crc64nvme, sha1) and is the
 // only caller; these functions still check every argument.
 #include <napi.h>
 

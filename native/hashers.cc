@@ -5,7 +5,9 @@
 
 #include <cstring>
 
+#include "crc32.h"
 #include "crc32c.h"
+#include "crc64nvme.h"
 #include "xxh64.h"
 
 namespace tais {
@@ -19,6 +21,10 @@ struct Crc32cState {
   uint32_t crc;
   uint32_t reserved;
 };
+using Crc32State = Crc32cState;
+struct Crc64State {
+  uint64_t crc;
+};
 
 constexpr size_t round8(size_t n) { return (n + 7) & ~static_cast<size_t>(7); }
 
@@ -29,10 +35,14 @@ size_t ctx_size(HashKind kind) {
     case HashKind::SHA256: return sizeof(SHA256_CTX);
     case HashKind::SHA512: return sizeof(SHA512_CTX);
     case HashKind::CRC32C: return sizeof(Crc32cState);
+    case HashKind::CRC32: return sizeof(Crc32State);
+    case HashKind::CRC64NVME: return sizeof(Crc64State);
+    case HashKind::SHA1: return sizeof(SHA_CTX);
   }
   return 0;
 }
 
+static_assert(sizeof(SHA_CTX) <= sizeof(HashContext::ctx), "ctx buffer");
 static_assert(sizeof(Xxh64State) <= sizeof(HashContext::ctx), "ctx buffer");
 static_assert(sizeof(MD5_CTX) <= sizeof(HashContext::ctx), "ctx buffer");
 static_assert(sizeof(SHA256_CTX) <= sizeof(HashContext::ctx), "ctx buffer");
@@ -56,6 +66,9 @@ const char* kind_name(HashKind kind) {
     case HashKind::SHA256: return "sha256";
     case HashKind::SHA512: return "sha512";
     case HashKind::CRC32C: return "crc32c";
+    case HashKind::CRC32: return "crc32";
+    case HashKind::CRC64NVME: return "crc64nvme";
+    case HashKind::SHA1: return "sha1";
   }
   return "?";
 }
@@ -69,6 +82,9 @@ size_t digest_size(HashKind kind) {
     case HashKind::SHA256: return SHA256_DIGEST_LENGTH;
     case HashKind::SHA512: return SHA512_DIGEST_LENGTH;
     case HashKind::CRC32C: return 4;
+    case HashKind::CRC32: return 4;
+    case HashKind::CRC64NVME: return 8;
+    case HashKind::SHA1: return SHA_DIGEST_LENGTH;
   }
   return 0;
 }
@@ -88,6 +104,9 @@ void state_init(HashKind kind, uint8_t* out) {
     case HashKind::SHA256: SHA256_Init(reinterpret_cast<SHA256_CTX*>(hc.ctx)); break;
     case HashKind::SHA512: SHA512_Init(reinterpret_cast<SHA512_CTX*>(hc.ctx)); break;
     case HashKind::CRC32C: break;  // crc of nothing is 0
+    case HashKind::CRC32: break;
+    case HashKind::CRC64NVME: break;
+    case HashKind::SHA1: SHA1_Init(reinterpret_cast<SHA_CTX*>(hc.ctx)); break;
   }
   hc.store(out);
 }
@@ -131,6 +150,17 @@ void HashContext::update(const uint8_t* p, size_t n) {
       c->crc = crc32c_update(c->crc, p, n);
       break;
     }
+    case HashKind::CRC32: {
+      auto* c = reinterpret_cast<Crc32State*>(ctx);
+      c->crc = crc32_update(c->crc, p, n);
+      break;
+    }
+    case HashKind::CRC64NVME: {
+      auto* c = reinterpret_cast<Crc64State*>(ctx);
+      c->crc = crc64nvme_update(c->crc, p, n);
+      break;
+    }
+    case HashKind::SHA1: SHA1_Update(reinterpret_cast<SHA_CTX*>(ctx), p, n); break;
   }
 }
 
@@ -151,6 +181,13 @@ size_t HashContext::digest(uint8_t out[MAX_DIGEST]) const {
     case HashKind::SHA512:
       SHA512_Final(out, reinterpret_cast<SHA512_CTX*>(copy));
       return SHA512_DIGEST_LENGTH;
+    case HashKind::CRC64NVME:
+      put_be64(out, reinterpret_cast<const Crc64State*>(copy)->crc);
+      return 8;
+    case HashKind::SHA1:
+      SHA1_Final(out, reinterpret_cast<SHA_CTX*>(copy));
+      return SHA_DIGEST_LENGTH;
+    case HashKind::CRC32:
     case HashKind::CRC32C: {
       const uint32_t crc = reinterpret_cast<const Crc32cState*>(copy)->crc;
       out[0] = static_cast<uint8_t>(crc >> 24);

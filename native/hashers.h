@@ -2,7 +2,8 @@
 //
 // A state is STATE_HEADER bytes of header followed by the algorithm's context:
 //   [0] 'T' [1] 'H' [2] kind id [3] layout version, [4..8) zero, then the context
-//   (Xxh64State, MD5_CTX, SHA256_CTX, SHA512_CTX or the running CRC-32C).
+//   (Xxh64State, MD5_CTX, SHA256_CTX, SHA512_CTX, SHA_CTX or the running CRC-32C / CRC-32 /
+//   CRC-64/NVME register).
 // None of the contexts hold pointers, so a state can be copied, posted to another
 // thread or live in a SharedArrayBuffer; byte order is the host's (little-endian).
 // Updates copy the context into an aligned local, work on it and store it back, so the
@@ -15,8 +16,12 @@
 
 namespace tais {
 
-enum class HashKind : int { XXHASH = 0, MD5 = 1, SHA256 = 2, SHA512 = 3, CRC32C = 4 };
-constexpr int HASH_KIND_COUNT = 5;
+// Ids are stable (they are in every state's header): new kinds are appended.
+enum class HashKind : int {
+  XXHASH = 0, MD5 = 1, SHA256 = 2, SHA512 = 3, CRC32C = 4,
+  CRC32 = 5, CRC64NVME = 6, SHA1 = 7
+};
+constexpr int HASH_KIND_COUNT = 8;
 constexpr size_t STATE_HEADER = 8;
 constexpr size_t MAX_DIGEST = 64;
 
@@ -37,7 +42,7 @@ struct HashContext {
   void load(HashKind k, const uint8_t* state);
   void update(const uint8_t* p, size_t n);
   void store(uint8_t* state) const;
-  // Final digest (big-endian bytes for xxhash/crc32c); does not change the context.
+  // Final digest (big-endian bytes for xxhash and the CRCs); does not change the context.
   size_t digest(uint8_t out[MAX_DIGEST]) const;
 };
 

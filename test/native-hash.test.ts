@@ -29,13 +29,41 @@ function crc32cReference(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
+/** Bit-at-a-time CRC-32 (reflected 0xEDB88320). */
+function crc32Reference(data: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const byte of data) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** CRC-64/NVME a byte at a time, with a table built bit by bit from the reflected polynomial. */
+const CRC64_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = BigInt(n);
+  for (let k = 0; k < 8; k++) c = c & 1n ? (c >> 1n) ^ 0x9a6c9329ac4bc9b5n : c >> 1n;
+  return c;
+});
+function crc64nvmeReference(data: Uint8Array): bigint {
+  const mask = (1n << 64n) - 1n;
+  let c = mask;
+  for (const byte of data) c = CRC64_TABLE[Number((c ^ BigInt(byte)) & 0xffn)]! ^ (c >> 8n);
+  return c ^ mask;
+}
+
 /** Reference digest (hex) of `data` for every kind. */
 function reference(kind: HashKind, data: Uint8Array): string {
   switch (kind) {
     case 'md5':
+    case 'sha1':
     case 'sha256':
     case 'sha512':
       return createHash(kind).update(data).digest('hex');
+    case 'crc32':
+      return crc32Reference(data).toString(16).padStart(8, '0');
+    case 'crc64nvme':
+      return crc64nvmeReference(data).toString(16).padStart(16, '0');
     case 'crc32c':
       return crc32cReference(data).toString(16).padStart(8, '0');
     case 'xxhash':
@@ -49,8 +77,8 @@ function oneShot(kind: HashKind, data: Uint8Array): string {
   return hashDigest(kind, st);
 }
 
-test('HASH_KINDS lists the five kinds', (t) => {
-  t.deepEqual([...HASH_KINDS], ['xxhash', 'md5', 'sha256', 'sha512', 'crc32c']);
+test('HASH_KINDS lists the kinds, new ones appended (ids are positions)', (t) => {
+  t.deepEqual([...HASH_KINDS], ['xxhash', 'md5', 'sha256', 'sha512', 'crc32c', 'crc32', 'crc64nvme', 'sha1']);
 });
 
 test('MD5 / SHA-256 / SHA-512 equal node:crypto (hex and bytes) on many lengths', (t) => {
@@ -303,7 +331,7 @@ test('data may be any view: subarray, SharedArrayBuffer view, other typed arrays
 });
 
 test('errors: unknown kind, wrong or damaged state, bad data → TypeError', (t) => {
-  const bad = 'sha1' as unknown as HashKind;
+  const bad = 'sha3' as unknown as HashKind;
   t.throws(() => hashInit(bad), { instanceOf: TypeError, message: /unknown hash kind/ });
   t.throws(() => hashUpdate(bad, hashInit('md5'), new Uint8Array(1)), { instanceOf: TypeError });
   t.throws(() => hashDigest(bad, hashInit('md5')), { instanceOf: TypeError });

@@ -2,14 +2,14 @@
  * TypeScript face of the C++ addon (build/Release/tais.node, built by `npm run build:native`).
  * This file is the only importer of the .node file; everything else imports from here.
  *
- * Hashing: XXH64 and CRC-32C are implemented in the addon; MD5, SHA-256 and SHA-512 use the
+ * Hashing: XXH64, CRC-32C, CRC-32 and CRC-64/NVME are implemented in the addon; MD5, SHA-1, SHA-256 and SHA-512 use the
  * OpenSSL that is linked into (and exported by) the node binary. Streaming states are plain
  * bytes: copy them, post them to a worker, keep them in a SharedArrayBuffer — any thread
  * can continue any hash.
  */
 import * as path from 'node:path';
 
-export type HashKind = 'xxhash' | 'md5' | 'sha256' | 'sha512' | 'crc32c';
+export type HashKind = 'xxhash' | 'md5' | 'sha256' | 'sha512' | 'crc32c' | 'crc32' | 'crc64nvme' | 'sha1';
 
 export const HASH_KINDS: readonly HashKind[] = Object.freeze([
   'xxhash',
@@ -17,6 +17,10 @@ export const HASH_KINDS: readonly HashKind[] = Object.freeze([
   'sha256',
   'sha512',
   'crc32c',
+  // Appended for S3 flexible checksums (ids are positions: never reorder).
+  'crc32',
+  'crc64nvme',
+  'sha1',
 ] as const);
 
 /** Shape of the addon's exports (kinds are passed as ids: index in HASH_KINDS). */
@@ -88,7 +92,7 @@ export function hashDigest(kind: HashKind, state: Uint8Array): string {
   return addon.hashDigest(kindId(kind), state);
 }
 
-/** Raw digest bytes (big-endian for xxhash and crc32c), e.g. for S3 multipart ETags and base64 checksums. */
+/** Raw digest bytes (big-endian for xxhash and the CRCs), e.g. for S3 multipart ETags and base64 checksums. */
 export function hashDigestBytes(kind: HashKind, state: Uint8Array): Buffer {
   return addon.hashDigestBytes(kindId(kind), state);
 }

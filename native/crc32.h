@@ -1,0 +1,14 @@
+// CRC-32 (IEEE 802.3, ISO-HDLC; reflected polynomial 0xEDB88320, init and final XOR 0xFFFFFFFF), as
+// used by zlib, gzip, PNG and S3's x-amz-checksum-crc32. Written here from the polynomial.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tais {
+
+// Continues a CRC: crc32_update(0, data) is the CRC-32 of data, and
+// crc32_update(crc32_update(0, a), b) == crc32_update(0, a || b). Slicing-by-16.
+uint32_t crc32_update(uint32_t crc, const uint8_t* p, size_t n);
+
+}  // namespace tais
