@@ -5,6 +5,7 @@
 import { pack, unpack } from 'msgpackr';
 import { xxh64, fgetxattr, getxattr } from '../native';
 import type { ChecksumType } from '../cluster/config';
+import type { FlexChecksum } from '../s3/checksums';
 
 export const LOM_XATTR = 'user.tais.lom';
 const LOM_VERSION = 1;
@@ -25,6 +26,8 @@ export interface Lom {
   contentType?: string;
   /** User metadata (x-amz-meta-*), keys lower-case without the prefix. */
   meta?: Record<string, string>;
+  /** S3 flexible checksum (x-amz-checksum-<alg>) given or asked for at PUT / multipart completion. */
+  flex?: FlexChecksum;
 }
 
 export class LomError extends Error {

@@ -15,6 +15,7 @@ import type { PutChunkTask, PutChunkResult, HashSlot } from '../workers/put-chun
 import type { HashChunkTask } from '../workers/hash-chunk';
 import type { Target } from './target';
 import type { PublishCondition } from './conditions';
+import type { FlexRequest } from '../s3/checksums';
 
 const MAX_INFLIGHT = 8;
 const RESUME_AT = 2;
@@ -33,6 +34,8 @@ export interface PutParams {
   dst?: string;
   /** If-None-Match: * / If-Match, checked again when the object is published (target/conditions.ts). */
   cond?: PublishCondition;
+  /** S3 flexible checksum: hashed with the others, checked before the object is published, stored. */
+  flex?: FlexRequest;
 }
 
 export class PutError extends Error {
@@ -60,6 +63,9 @@ export class PutStream {
   private readonly hashes: HashSlot[];
   private readonly cksumSlot: number;
   private readonly md5Slot: number;
+  private readonly flexSlot: number;
+  /** Expected flexible checksum (base64): from the header, or set by expectChecksum() from a trailer. */
+  private flexExpected: string | undefined;
   /** -1 until the first full buffer opens the work file; objects of one buffer never open it here. */
   private fd = -1;
   private opening = false;
@@ -94,8 +100,11 @@ export class PutStream {
     const ck = p.props.checksum;
     if (ck.type !== 'none') kinds.push(ck.type);
     if ((ck.md5_etag || p.contentMd5 !== undefined) && ck.type !== 'md5') kinds.push('md5');
+    if (p.flex && !kinds.includes(p.flex.alg)) kinds.push(p.flex.alg);
     this.cksumSlot = ck.type === 'none' ? -1 : 0;
     this.md5Slot = kinds.indexOf('md5');
+    this.flexSlot = p.flex ? kinds.indexOf(p.flex.alg) : -1;
+    this.flexExpected = p.flex?.expected;
     this.hashes = sharedStates(kinds);
     req.onAbort = () => this.fail(new PutError('Aborted', 'client went away'));
   }
@@ -147,11 +156,18 @@ export class PutStream {
         storeMd5: this.p.props.checksum.md5_etag,
         ...(this.p.contentMd5 !== undefined ? { expectMd5: this.p.contentMd5 } : {}),
         ...(this.p.cond ? { cond: this.p.cond } : {}),
+        ...(this.p.flex ? { flex: { slot: this.flexSlot, alg: this.p.flex.alg, ...(this.flexExpected !== undefined ? { expected: this.flexExpected } : {}) } } : {}),
         fsync: this.target.config.io.fsync_put,
       },
     };
     this.buf = undefined;
     this.maybeFinalize();
+  }
+
+  /** The flexible checksum the body must have, known only at its end (aws-chunked trailer); call
+   *  before the last onData(). */
+  expectChecksum(base64: string): void {
+    this.flexExpected = base64;
   }
 
   /** The body turned out to be invalid (e.g. malformed aws-chunked framing): drop the upload. */

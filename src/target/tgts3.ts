@@ -16,6 +16,7 @@ import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked, checkDecodedLength, p
 import { streamObject, ChecksumMismatch } from './get';
 import type { Target } from './target';
 import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError } from './conditions';
+import { requestChecksum, trailerValue, checksumHeaders, checksumModeEnabled } from '../s3/checksums';
 
 const META_PREFIX = 'x-amz-meta-';
 /** S3 limits user metadata to 2 KiB; our xattr holds 4 KiB with everything else. */
@@ -35,9 +36,10 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
     }
     const meta = userMeta(req);
     const contentMd5 = parseContentMd5(header(req, 'content-md5'));
+    const flex = requestChecksum((n) => header(req, n), chunked);
     const cond = putCondition((n) => header(req, n), objectPaths(target, op.bucket, op.key));
     if (cond) checkPutNow(target, op, cond);
-    const params = { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta, contentMd5, cond };
+    const params = { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta, contentMd5, cond, flex };
     const stream = new PutStream(target, res, req, params, (err, lom) => {
       if (err) {
         target.stats.errPutCount++;
@@ -47,7 +49,7 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
       target.stats.putCount++;
       target.stats.putBytes += lom!.size;
       const etag = etagOf(lom!);
-      reply(res, req, '200 OK', etag ? [['ETag', `"${etag}"`]] : []);
+      reply(res, req, '200 OK', [...(etag ? [['ETag', `"${etag}"`] as [string, string]] : []), ...checksumHeaders(lom!.flex)]);
     });
     if (!chunked) {
       res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
@@ -61,6 +63,7 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
         if (!isLast) return;
         decoder.end();
         checkDecodedLength(decoder, header(req, 'x-amz-decoded-content-length') || undefined);
+        if (flex?.trailer) stream.expectChecksum(trailerValue(flex, decoder.trailers));
         stream.onData(EMPTY, true);
       } catch (err) {
         const e = err as AwsChunkedError;
@@ -172,6 +175,9 @@ export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: Get
       start = range.start;
       length = range.end - range.start + 1;
       headers.push(['Content-Range', contentRange(range.start, range.end, size)]);
+    } else if (checksumModeEnabled((n) => header(req, n))) {
+      // The whole object's checksum, as S3: not for a range (the client could not check it).
+      headers.push(...checksumHeaders(h.lom.flex));
     }
     if (op.kind === 'HeadObject') {
       target.stats.headCount++;

@@ -5,7 +5,8 @@
 // lose their `code` when cloned across threads.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeHashSync, setDirect, hashDigest, fsetxattr, type HashKind } from '../native';
+import { writeHashSync, setDirect, hashDigest, hashDigestBytes, fsetxattr, type HashKind } from '../native';
+import { badDigestMessage, type FlexAlg } from '../s3/checksums';
 import { encodeLom, LOM_XATTR, type Lom } from '../fs/lom';
 import { checkAndPublish, type PublishCondition } from '../target/conditions';
 
@@ -29,6 +30,8 @@ export interface PutFinal {
   fsync: boolean;
   /** Conditional write (If-None-Match: * / If-Match): checked right before the object is published. */
   cond?: PublishCondition;
+  /** S3 flexible checksum: its slot in `hashes`, and the base64 value the client sent (BadDigest if it differs). */
+  flex?: { slot: number; alg: FlexAlg; expected?: string };
 }
 
 export interface PutChunkTask {
@@ -67,6 +70,16 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
       fd = -1;
       fs.rmSync(t.workPath, { force: true });
       return { fd: -1, error: 'BadDigest', message: `Content-MD5 ${f.expectMd5} does not match the body's MD5 ${md5}` };
+    }
+    if (f.flex) {
+      const value = hashDigestBytes(f.flex.alg, t.hashes[f.flex.slot].state).toString('base64');
+      if (f.flex.expected !== undefined && value !== f.flex.expected) {
+        fs.closeSync(fd);
+        fd = -1;
+        fs.rmSync(t.workPath, { force: true });
+        return { fd: -1, error: 'BadDigest', message: badDigestMessage(f.flex.alg) };
+      }
+      lom.flex = { alg: f.flex.alg, value, type: 'FULL_OBJECT' };
     }
     if (md5 !== undefined && f.storeMd5) lom.md5 = md5;
     fsetxattr(fd, LOM_XATTR, encodeLom(lom));
