@@ -27,12 +27,21 @@ export interface MpuConf {
   abandoned_age_s: number;
 }
 
+export interface S3AuthConf {
+  /** Access key ID → secret access key. Empty (the default): authentication is off, any keys are accepted. */
+  keys: Record<string, string>;
+  /** Largest difference (seconds) between a signed request's time and ours (S3: 15 minutes). */
+  max_skew_s: number;
+}
+
 export interface ClusterConfig {
   version: number;
   checksum: ChecksumConf;
   io: IoConf;
   mpu: MpuConf;
   features: string[];
+  /** AWS Signature Version 4 on the S3 API (src/s3/auth.ts); optional, a partial section takes the defaults. */
+  auth?: { s3?: Partial<S3AuthConf> };
 }
 
 export interface BucketProps {
@@ -48,6 +57,7 @@ export function defaultClusterConfig(): ClusterConfig {
     io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20 },
     mpu: { abandoned_age_s: 7 * 24 * 3600 },
     features: [],
+    auth: { s3: { keys: {}, max_skew_s: 900 } },
   };
 }
 

@@ -6,6 +6,8 @@ import { reply, header, type Req } from '../api/http';
 import { routeS3, type S3Op, type ListObjectsOp, type ListObjectsV2Op } from '../s3/router';
 import { s3err, noSuchBucket, notImplemented } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
+import { authenticateS3 } from '../s3/auth';
+import { guardBodyHash, payloadHashCheck } from '../s3/sigv4-stream';
 import { validateBucketName } from '../s3/names';
 import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
@@ -33,6 +35,11 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
   let op: S3Op;
   try {
     op = routeS3(req.method, path, req.query, (name) => header(req, name));
+    authenticateS3(node.config, req, path);
+    if (op.kind !== 'PutObject' && op.kind !== 'UploadPart') {
+      const check = payloadHashCheck(req);
+      if (check) guardBodyHash(res, req, check);
+    }
   } catch (err) {
     sendS3Error(res, req, err);
     return;

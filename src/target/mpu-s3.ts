@@ -24,6 +24,7 @@ import { CompleteBodyParser, listPartsXml, listUploadsXml, type UploadEntry, typ
 import type { Owner } from '../s3/list-xml';
 import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked, checkDecodedLength, parseDecodedContentLength } from '../s3/aws-chunked';
 import { compareNames } from '../fs/fqn';
+import { chunkVerifier, payloadHashCheck } from '../s3/sigv4-stream';
 import { PutStream, type PutError } from './put';
 import { streamObject } from './get';
 import { objectHeaders, getObjectS3 } from './tgts3';
@@ -74,20 +75,42 @@ export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: Up
       reply(res, req, '200 OK', [['ETag', `"${lom!.md5}"`]]);
     });
     if (!chunked) {
-      res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
+      const sha = payloadHashCheck(req); // auth on and x-amz-content-sha256 a hash: the body must match it
+      if (!sha) {
+        res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
+        return;
+      }
+      res.onData((chunk, isLast) => {
+        const data = new Uint8Array(chunk);
+        sha.update(data);
+        if (isLast) {
+          try {
+            sha.verify();
+          } catch (err) {
+            return stream.abort('XAmzContentSHA256Mismatch', (err as Error).message);
+          }
+        }
+        stream.onData(data, isLast);
+      });
       return;
     }
-    const decoder = new AwsChunkedDecoder({ onData: (data) => stream.onData(data, false) });
+    const sigs = chunkVerifier(req); // auth on and STREAMING-AWS4-HMAC-SHA256-PAYLOAD*: the chunk-signature chain
+    const decoder = new AwsChunkedDecoder(
+      sigs
+        ? { onData: (data) => (sigs.onData(data), stream.onData(data, false)), onChunkSignature: (sig, n) => sigs.onChunkSignature(sig, n) }
+        : { onData: (data) => stream.onData(data, false) },
+    );
     res.onData((chunk, isLast) => {
       try {
         decoder.push(new Uint8Array(chunk));
         if (!isLast) return;
         decoder.end();
+        sigs?.end(decoder.trailers);
         checkDecodedLength(decoder, header(req, 'x-amz-decoded-content-length') || undefined);
         stream.onData(EMPTY, true);
       } catch (err) {
         const e = err as AwsChunkedError;
-        stream.abort(e.s3Code ?? 'InvalidRequest', e.message);
+        stream.abort(e.s3Code ?? (err instanceof S3Error ? err.code : 'InvalidRequest'), e.message);
       }
     });
   } catch (err) {
@@ -318,6 +341,8 @@ function partError(err: PutError): S3Error {
     case 'IncompleteBody':
     case 'InvalidRequest':
     case 'InvalidArgument':
+    case 'SignatureDoesNotMatch': // SigV4: a chunk or trailer signature, or the signed body hash (s3/sigv4-stream.ts)
+    case 'XAmzContentSHA256Mismatch':
       return s3err(err.code, err.message);
     case 'ENOSPC':
       return s3err('ServiceUnavailable', 'no space left on the mountpath');

@@ -11,6 +11,7 @@ import { sendS3Error } from '../s3/reply';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
 import { validateObjectKey } from '../s3/names';
+import { chunkVerifier, payloadHashCheck } from '../s3/sigv4-stream';
 import { PutStream, PutError } from './put';
 import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked, checkDecodedLength, parseDecodedContentLength } from '../s3/aws-chunked';
 import { streamObject, ChecksumMismatch } from './get';
@@ -52,22 +53,44 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
       reply(res, req, '200 OK', [...(etag ? [['ETag', `"${etag}"`] as [string, string]] : []), ...checksumHeaders(lom!.flex)]);
     });
     if (!chunked) {
-      res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
+      const sha = payloadHashCheck(req); // auth on and x-amz-content-sha256 a hash: the body must match it
+      if (!sha) {
+        res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
+        return;
+      }
+      res.onData((chunk, isLast) => {
+        const data = new Uint8Array(chunk);
+        sha.update(data);
+        if (isLast) {
+          try {
+            sha.verify();
+          } catch (err) {
+            return stream.abort('XAmzContentSHA256Mismatch', (err as Error).message);
+          }
+        }
+        stream.onData(data, isLast);
+      });
       return;
     }
     // aws-chunked (what current SDKs send for streams): decode the framing on the way in.
-    const decoder = new AwsChunkedDecoder({ onData: (data) => stream.onData(data, false) });
+    const sigs = chunkVerifier(req); // auth on and STREAMING-AWS4-HMAC-SHA256-PAYLOAD*: the chunk-signature chain
+    const decoder = new AwsChunkedDecoder(
+      sigs
+        ? { onData: (data) => (sigs.onData(data), stream.onData(data, false)), onChunkSignature: (sig, n) => sigs.onChunkSignature(sig, n) }
+        : { onData: (data) => stream.onData(data, false) },
+    );
     res.onData((chunk, isLast) => {
       try {
         decoder.push(new Uint8Array(chunk));
         if (!isLast) return;
         decoder.end();
+        sigs?.end(decoder.trailers);
         checkDecodedLength(decoder, header(req, 'x-amz-decoded-content-length') || undefined);
         if (flex?.trailer) stream.expectChecksum(trailerValue(flex, decoder.trailers));
         stream.onData(EMPTY, true);
       } catch (err) {
         const e = err as AwsChunkedError;
-        stream.abort(e.s3Code ?? 'InvalidRequest', e.message);
+        stream.abort(e.s3Code ?? (err instanceof S3Error ? err.code : 'InvalidRequest'), e.message);
       }
     });
   } catch (err) {
@@ -102,6 +125,9 @@ function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
       return noSuchKey(op.bucket, op.key);
     case 'BadDigest':
       return s3err('BadDigest', err.message);
+    case 'SignatureDoesNotMatch': // SigV4: a chunk or trailer signature, or the signed body hash (s3/sigv4-stream.ts)
+    case 'XAmzContentSHA256Mismatch':
+      return s3err(err.code, err.message);
     case 'InvalidArgument':
       return s3err('InvalidArgument', err.message);
     case 'ENAMECONFLICT':
