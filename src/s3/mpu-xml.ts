@@ -6,6 +6,7 @@ import { isoDate } from './time';
 import { listingUrlEncode } from './uri';
 import { S3_XMLNS, XmlWriter } from './xml';
 import type { Owner } from './list-xml';
+import { algFromName, checksumElement, type FlexAlg } from './checksums';
 
 /** 10000 parts with every optional checksum element fit well within this. */
 export const MAX_COMPLETE_BODY = 4 << 20;
@@ -14,6 +15,9 @@ export interface CompletedPart {
   partNumber: number;
   /** As the client sent it, without surrounding quotes. */
   etag: string;
+  /** A flexible checksum listed for the part (<ChecksumCRC32> ...), base64 as sent; attached by the caller
+   *  from CompleteBodyParser.checksums(). */
+  checksum?: { alg: FlexAlg; value: string };
 }
 
 /**
@@ -25,9 +29,10 @@ export class CompleteBodyParser {
   private readonly parser: sax.SAXParser;
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
   private readonly parts: CompletedPart[] = [];
+  private readonly partChecksums = new Map<number, { alg: FlexAlg; value: string }>();
   private readonly path: string[] = [];
   private text = '';
-  private cur: { partNumber?: string; etag?: string } | undefined;
+  private cur: { partNumber?: string; etag?: string; checksum?: { alg: FlexAlg; value: string } } | undefined;
   private error: Error | undefined;
   private bytes = 0;
 
@@ -56,6 +61,10 @@ export class CompleteBodyParser {
       if (depth === 2 && this.cur) {
         if (name === 'PartNumber') this.cur.partNumber = this.text.trim();
         else if (name === 'ETag') this.cur.etag = this.text.trim();
+        else if (name?.startsWith('Checksum')) {
+          const alg = algFromName(name.slice('Checksum'.length));
+          if (alg !== undefined) this.cur.checksum = { alg, value: this.text.trim() };
+        }
       } else if (depth === 1 && name === 'Part' && this.cur) {
         this.closePart(this.cur);
         this.cur = undefined;
@@ -85,7 +94,12 @@ export class CompleteBodyParser {
     return this.parts;
   }
 
-  private closePart(p: { partNumber?: string; etag?: string }): void {
+  /** Flexible checksums listed in the body (<ChecksumCRC32> ...), by part number; valid after end(). */
+  checksums(): ReadonlyMap<number, { alg: FlexAlg; value: string }> {
+    return this.partChecksums;
+  }
+
+  private closePart(p: { partNumber?: string; etag?: string; checksum?: { alg: FlexAlg; value: string } }): void {
     if (p.partNumber === undefined || p.etag === undefined) {
       this.error ??= malformed('each Part needs a PartNumber and an ETag');
       return;
@@ -99,6 +113,7 @@ export class CompleteBodyParser {
       return;
     }
     this.parts.push({ partNumber: n, etag: unquote(p.etag) });
+    if (p.checksum) this.partChecksums.set(n, p.checksum);
   }
 }
 
@@ -125,6 +140,8 @@ export interface PartEntry {
   /** Unquoted. */
   etag: string;
   size: number;
+  /** The part's flexible checksum, when it has one. */
+  checksum?: { alg: FlexAlg; value: string };
 }
 
 export interface ListPartsPage {
@@ -135,6 +152,8 @@ export interface ListPartsPage {
   maxParts: number;
   parts: readonly PartEntry[];
   isTruncated: boolean;
+  /** The upload's x-amz-checksum-algorithm and type, when given at Create. */
+  checksum?: { alg: FlexAlg; type: string };
 }
 
 export function listPartsXml(p: ListPartsPage, owner: Owner): string {
@@ -143,6 +162,7 @@ export function listPartsXml(p: ListPartsPage, owner: Owner): string {
   writeOwner(w, 'Initiator', owner);
   writeOwner(w, 'Owner', owner);
   w.text('StorageClass', 'STANDARD');
+  if (p.checksum) w.text('ChecksumAlgorithm', p.checksum.alg.toUpperCase()).text('ChecksumType', p.checksum.type);
   w.text('PartNumberMarker', p.partNumberMarker);
   const last = p.parts[p.parts.length - 1];
   if (last !== undefined) w.text('NextPartNumberMarker', last.partNumber);
@@ -152,8 +172,9 @@ export function listPartsXml(p: ListPartsPage, owner: Owner): string {
       .text('PartNumber', part.partNumber)
       .text('LastModified', isoDate(part.mtimeMs))
       .text('ETag', '"' + part.etag + '"')
-      .text('Size', part.size)
-      .end();
+      .text('Size', part.size);
+    if (part.checksum) w.text(checksumElement(part.checksum.alg), part.checksum.value);
+    w.end();
   }
   return w.end().toString();
 }

@@ -32,6 +32,7 @@ import { conditionHeaders, evaluateLom, preconditionFailed } from './conditions'
 import { httpDate } from '../s3/time';
 import { mpuStore, partRange, partsCount, PART_PROPS, MAX_PART_SIZE, type MpuLom, type Upload } from './mpu';
 import type { Target } from './target';
+import { requestChecksum, trailerValue, uploadAlgorithm, checksumHeader, checkValue, type FlexRequest } from '../s3/checksums';
 
 const OWNER: Owner = { id: 'tais', displayName: 'tais' };
 const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
@@ -45,8 +46,10 @@ const KEEPALIVE_EVERY_MS = 5000;
 export async function createMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CreateMultipartUploadOp): Promise<void> {
   validateObjectKey(op.key);
   res.onData(() => {}); // no body is expected; drain whatever comes
-  const u = await mpuStore(target).create(op.bucket, op.key, header(req, 'content-type') || undefined, userMeta(req));
-  reply(res, req, '200 OK', [XML], initiateMultipartUploadXml(op.bucket, op.key, u.id));
+  const checksum = uploadAlgorithm((n) => header(req, n));
+  const u = await mpuStore(target).create(op.bucket, op.key, header(req, 'content-type') || undefined, userMeta(req), checksum);
+  const ck: [string, string][] = checksum ? [['x-amz-checksum-algorithm', checksum.alg.toUpperCase()], ['x-amz-checksum-type', checksum.type]] : [];
+  reply(res, req, '200 OK', [XML, ...ck], initiateMultipartUploadXml(op.bucket, op.key, u.id));
 }
 
 export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: UploadPartOp): void {
@@ -66,13 +69,15 @@ export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: Up
     }
     if (size > MAX_PART_SIZE) throw s3err('EntityTooLarge', undefined, { ProposedSize: String(size), MaxSizeAllowed: String(MAX_PART_SIZE) });
     const contentMd5 = parseContentMd5(header(req, 'content-md5'));
-    const params = { bucket: op.bucket, objName: op.key, props: PART_PROPS, size, contentMd5, dst: store.partPath(u, op.partNumber) };
+    const flex = partChecksum(req, chunked, u.checksum?.alg);
+    const params = { bucket: op.bucket, objName: op.key, props: PART_PROPS, size, contentMd5, dst: store.partPath(u, op.partNumber), flex };
     const stream = new PutStream(target, res, req, params, (err, lom) => {
       if (err) {
         if (!req.aborted) sendS3Error(res, req, partError(err));
         return;
       }
-      reply(res, req, '200 OK', [['ETag', `"${lom!.md5}"`]]);
+      const f = lom!.flex;
+      reply(res, req, '200 OK', [['ETag', `"${lom!.md5}"`], ...(f ? [[checksumHeader(f.alg), f.value] as [string, string]] : [])]);
     });
     if (!chunked) {
       const sha = payloadHashCheck(req); // auth on and x-amz-content-sha256 a hash: the body must match it
@@ -107,6 +112,7 @@ export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: Up
         decoder.end();
         sigs?.end(decoder.trailers);
         checkDecodedLength(decoder, header(req, 'x-amz-decoded-content-length') || undefined);
+        if (flex?.trailer) stream.expectChecksum(trailerValue(flex, decoder.trailers));
         stream.onData(EMPTY, true);
       } catch (err) {
         const e = err as AwsChunkedError;
@@ -118,11 +124,27 @@ export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: Up
   }
 }
 
+/** A part's flexible checksum: the one the request carries (checked), else the upload's algorithm (computed). */
+function partChecksum(req: Req, chunked: boolean, uploadAlg: FlexRequest['alg'] | undefined): FlexRequest | undefined {
+  const flex = requestChecksum((n) => header(req, n), chunked);
+  if (uploadAlg === undefined) return flex;
+  if (flex === undefined) return { alg: uploadAlg };
+  if (flex.alg !== uploadAlg) {
+    throw s3err('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${uploadAlg}, actual checksum Type: ${flex.alg}`);
+  }
+  return flex;
+}
+
 export function completeMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, props: BucketProps): void {
   let u;
+  let expectFull: string | undefined;
   try {
     validateObjectKey(op.key);
     u = mpuStore(target).find(op.bucket, op.key, op.uploadId);
+    const alg = u.checksum?.alg;
+    const given = alg === undefined ? '' : header(req, checksumHeader(alg)).trim();
+    // The full object's value; a composite one may come with its "-N".
+    if (alg !== undefined && given !== '') expectFull = u.checksum!.type === 'FULL_OBJECT' ? checkValue(alg, given) : given;
   } catch (err) {
     sendS3Error(res, req, err);
     return;
@@ -139,9 +161,10 @@ export function completeMultipartUploadS3(target: Target, res: HttpResponse, req
       else parser.write(new Uint8Array(chunk));
       if (!isLast) return;
       decoder?.end();
-      const parts = parser.end();
+      const sums = parser.checksums();
+      const parts = parser.end().map((p) => (sums.has(p.partNumber) ? { ...p, checksum: sums.get(p.partNumber)! } : p));
       // Outside the uWS callback: promise reactions queued inside it may wait for the next event.
-      setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts));
+      setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull));
     } catch (err) {
       failed = true;
       sendS3Error(res, req, err);
@@ -157,6 +180,7 @@ async function finishComplete(
   props: BucketProps,
   u: Upload,
   parts: CompletedPart[],
+  expectFull?: string,
 ): Promise<void> {
   // Past the checks, S3 answers 200 at once and sends spaces while it works, so that clients do not time
   // out on large objects; errors then come inside the 200 body (SDKs look for them there).
@@ -176,9 +200,15 @@ async function finishComplete(
     timer = setTimeout(keepAlive, KEEPALIVE_EVERY_MS);
   };
   try {
-    const lom = await mpuStore(target).complete(u, parts, props, () => {
-      timer = setTimeout(keepAlive, KEEPALIVE_AFTER_MS);
-    });
+    const lom = await mpuStore(target).complete(
+      u,
+      parts,
+      props,
+      () => {
+        timer = setTimeout(keepAlive, KEEPALIVE_AFTER_MS);
+      },
+      expectFull,
+    );
     clearTimeout(timer);
     target.stats.putCount++;
     target.stats.putBytes += lom.size;
@@ -209,7 +239,16 @@ export async function listPartsS3(target: Target, res: HttpResponse, req: Req, o
   const all = (await store.parts(u)).filter((p) => p.partNumber > op.partNumberMarker);
   const parts = all.slice(0, op.maxParts);
   const body = listPartsXml(
-    { bucket: op.bucket, key: op.key, uploadId: u.id, partNumberMarker: op.partNumberMarker, maxParts: op.maxParts, parts, isTruncated: all.length > parts.length },
+    {
+      bucket: op.bucket,
+      key: op.key,
+      uploadId: u.id,
+      partNumberMarker: op.partNumberMarker,
+      maxParts: op.maxParts,
+      parts,
+      isTruncated: all.length > parts.length,
+      ...(u.checksum ? { checksum: u.checksum } : {}),
+    },
     OWNER,
   );
   reply(res, req, '200 OK', [XML], body);

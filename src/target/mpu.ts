@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { pack, unpack } from 'msgpackr';
-import { hashInit, hashDigest, xxh64, type HashKind } from '../native';
+import { hashInit, hashDigest, hashDigestBytes, xxh64, type HashKind } from '../native';
 import { CT_MPU, compareNames } from '../fs/fqn';
 import { loadLomPath, encodeLom, type Lom } from '../fs/lom';
 import { removeAbandonedUploads, MPU_ABANDONED_AGE_MS, type Mountpath } from '../fs/mountpath';
@@ -22,6 +22,7 @@ import type { HashSlot } from '../workers/put-chunk';
 import type { MpuCopyTask, MpuFinishTask, MpuTaskResult } from '../workers/mpu-assemble';
 import type { Target } from './target';
 import { log } from '../util/log';
+import { compositeChecksum, checksumElement, badDigestMessage, type FlexAlg, type FlexType } from '../s3/checksums';
 
 export const MIN_PART_SIZE = 5 << 20;
 export const MAX_PART_SIZE = 5 * 1024 ** 3;
@@ -51,6 +52,8 @@ export interface Upload {
   created: number;
   contentType?: string;
   meta?: Record<string, string>;
+  /** x-amz-checksum-algorithm (and type) given at Create: every part carries it, the object gets it. */
+  checksum?: { alg: FlexAlg; type: FlexType };
   /** The upload's folder. */
   dir: string;
   mp: Mountpath;
@@ -75,12 +78,25 @@ export class MpuStore {
     return path.join(mp.bucketDir(bucket), CT_MPU, id);
   }
 
-  async create(bucket: string, key: string, contentType: string | undefined, meta: Record<string, string>): Promise<Upload> {
+  async create(
+    bucket: string,
+    key: string,
+    contentType: string | undefined,
+    meta: Record<string, string>,
+    checksum?: { alg: FlexAlg; type: FlexType },
+  ): Promise<Upload> {
     const created = Date.now();
     const id = created.toString(36).padStart(9, '0') + randomBytes(12).toString('base64url');
     const mp = this.target.mountpathFor(bucket, key);
     const dir = this.folder(mp, bucket, id);
-    const m: Manifest = { bucket, key, created, ...(contentType ? { contentType } : {}), ...(Object.keys(meta).length ? { meta } : {}) };
+    const m: Manifest = {
+      bucket,
+      key,
+      created,
+      ...(contentType ? { contentType } : {}),
+      ...(Object.keys(meta).length ? { meta } : {}),
+      ...(checksum ? { checksum } : {}),
+    };
     await fs.promises.mkdir(dir, { recursive: true });
     const tmp = path.join(dir, MANIFEST + '.tmp');
     const fh = await fs.promises.open(tmp, 'w', 0o644);
@@ -130,7 +146,13 @@ export class MpuStore {
       if (!m) continue;
       const lom = partLom(path.join(u.dir, name));
       if (lom?.md5 === undefined) continue;
-      out.push({ partNumber: Number(m[1]), mtimeMs: lom.mtime, etag: lom.md5, size: lom.size });
+      out.push({
+        partNumber: Number(m[1]),
+        mtimeMs: lom.mtime,
+        etag: lom.md5,
+        size: lom.size,
+        ...(lom.flex ? { checksum: { alg: lom.flex.alg, value: lom.flex.value } } : {}),
+      });
     }
     return out.sort((a, b) => a.partNumber - b.partNumber);
   }
@@ -176,7 +198,14 @@ export class MpuStore {
    * (InvalidPartOrder, InvalidPart, EntityTooSmall) before anything is written; `started` runs when the
    * checks passed and the (possibly long) assembly begins.
    */
-  async complete(u: Upload, list: readonly CompletedPart[], props: BucketProps, started: () => void): Promise<MpuLom> {
+  async complete(
+    u: Upload,
+    list: readonly CompletedPart[],
+    props: BucketProps,
+    started: () => void,
+    /** Full-object checksum value the client sent with Complete (x-amz-checksum-<alg>), checked before publishing. */
+    expectFull?: string,
+  ): Promise<MpuLom> {
     if (this.completing.has(u.id)) throw s3err('InvalidRequest', 'This multipart upload is being completed by another request.');
     for (let i = 1; i < list.length; i++) if (list[i]!.partNumber <= list[i - 1]!.partNumber) throw s3err('InvalidPartOrder');
     const parts = list.map((p) => {
@@ -184,6 +213,22 @@ export class MpuStore {
       const lom = partLom(file);
       if (!lom || lom.md5 !== p.etag.toLowerCase()) {
         throw s3err('InvalidPart', undefined, { UploadId: u.id, PartNumber: String(p.partNumber), ETag: p.etag });
+      }
+      // Flexible checksums listed for a part stored with one must be that one (as S3); a part stored
+      // without one (no algorithm given at Create or UploadPart) has nothing to check them against.
+      if (p.checksum && lom.flex && (lom.flex.alg !== p.checksum.alg || lom.flex.value !== p.checksum.value)) {
+        throw s3err('InvalidPart', `The ${checksumElement(p.checksum.alg)} of part ${p.partNumber} does not match the part's checksum.`, {
+          UploadId: u.id,
+          PartNumber: String(p.partNumber),
+          ETag: p.etag,
+        });
+      }
+      const ck = u.checksum;
+      if (ck?.type === 'COMPOSITE' && (p.checksum === undefined || p.checksum.alg !== ck.alg)) {
+        throw s3err(
+          'InvalidRequest',
+          `The upload was created using a ${ck.alg} checksum. The complete request must include the checksum for each part. It was missing for part ${p.partNumber} in the request.`,
+        );
       }
       return { file, lom, partNumber: p.partNumber };
     });
@@ -201,6 +246,10 @@ export class MpuStore {
     const md5s = createHash('md5');
     for (const p of parts) md5s.update(Buffer.from(p.lom.md5!, 'hex'));
     const etag = `${md5s.digest('hex')}-${parts.length}`;
+    const composite = u.checksum?.type === 'COMPOSITE' ? compositeChecksum(u.checksum.alg, parts.map((p) => p.lom.flex!.value)) : undefined;
+    if (composite !== undefined && expectFull !== undefined && expectFull !== composite && expectFull !== composite.replace(/-\d+$/, '')) {
+      throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
+    }
 
     this.completing.add(u.id);
     try {
@@ -212,12 +261,14 @@ export class MpuStore {
       const workPath = this.target.workFile(u.mp, u.bucket, 'mpu');
       const cksumType = props.checksum.type;
       const bucketSlot: HashSlot | undefined = cksumType === 'none' ? undefined : sharedState(cksumType);
+      // A full-object flexible checksum (CRC-64/NVME always, CRC32/CRC32C on request) is computed in the same pass.
+      const fullSlot: HashSlot | undefined = u.checksum?.type === 'FULL_OBJECT' ? sharedState(u.checksum.alg) : undefined;
       let fd = await openAsync(workPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
       let size = 0;
       try {
         for (const p of parts) {
           const crc = sharedState('crc32c');
-          const hashes = bucketSlot ? [bucketSlot, crc] : [crc];
+          const hashes = [...(bucketSlot ? [bucketSlot] : []), ...(fullSlot ? [fullSlot] : []), crc];
           for (let off = 0; off < p.lom.size || (off === 0 && p.lom.size === 0); off += COPY_STRETCH) {
             const len = Math.min(COPY_STRETCH, p.lom.size - off);
             const last = off + len >= p.lom.size;
@@ -238,6 +289,12 @@ export class MpuStore {
           ...(u.meta ? { meta: u.meta } : {}),
           ...(dst.includes('/%ln/') ? { name: u.key } : {}),
         };
+        if (composite !== undefined) lom.flex = { alg: u.checksum!.alg, value: composite, type: 'COMPOSITE' };
+        if (fullSlot) {
+          const value = hashDigestBytes(fullSlot.kind, fullSlot.state).toString('base64');
+          if (expectFull !== undefined && expectFull !== value) throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
+          lom.flex = { alg: u.checksum!.alg, value, type: 'FULL_OBJECT' };
+        }
         lom.parts = partLayout(parts.map((p) => p.lom.size));
         if (encodeLom(lom).length > MAX_LOM_BYTES) delete lom.parts;
         const finish: MpuFinishTask = { fd, workPath, dst, lom, fsync: this.target.config.io.fsync_put };
