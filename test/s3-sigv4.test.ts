@@ -224,6 +224,8 @@ test('off by default: no keys, anything passes (no signature, a bad one)', (t) =
 
 test('errors: no auth, skew, malformed header, v2 signature, any region', (t) => {
   t.is(code(() => authenticateS3(conf(), req('GET', '/s3/b', '', { host: 'h' }), '/b', T0)), 'AccessDenied');
+  // A SigV2 presigned URL (boto3 presigns with SigV2 unless told signature_version='s3v4').
+  t.is(code(() => authenticateS3(conf(), req('GET', '/s3/b/k', 'AWSAccessKeyId=AK&Signature=abc%3D&Expires=1', { host: 'h' }), '/b/k', T0)), 'InvalidRequest');
   t.is(code(() => authenticateS3(conf(), signedGet('/s3/b', 'h'), '/b', T0 + 899_000)), 'ok');
   t.is(code(() => authenticateS3(conf(), signedGet('/s3/b', 'h'), '/b', T0 + 901_000)), 'RequestTimeTooSkewed');
   t.is(code(() => authenticateS3(conf(), signedGet('/s3/b', 'h'), '/b', T0 - 901_000)), 'RequestTimeTooSkewed');

@@ -80,6 +80,7 @@ function malformed(message: string): S3Error {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const V2_UNSUPPORTED = 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.';
 
 /**
  * Verifies the request's signature when authentication is on; throws the S3 error otherwise.
@@ -98,6 +99,8 @@ export function authenticateS3(config: ClusterConfig, req: Req, path: string, no
     p = parseHeaderAuth(req, authz);
   } else if (queryForm) {
     p = parseQueryAuth(req);
+  } else if (/(^|&)Signature=/.test(req.query) && /(^|&)AWSAccessKeyId=/.test(req.query)) {
+    throw s3err('InvalidRequest', V2_UNSUPPORTED); // a SigV2 presigned URL (boto3's default for presigning)
   } else {
     throw s3err('AccessDenied');
   }
@@ -155,7 +158,7 @@ function parseHeaderAuth(req: Req, authz: string): Parsed {
   const sp = authz.indexOf(' ');
   const algorithm = sp < 0 ? authz : authz.slice(0, sp);
   if (algorithm !== ALGORITHM) {
-    if (algorithm === 'AWS') throw s3err('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+    if (algorithm === 'AWS') throw s3err('InvalidRequest', V2_UNSUPPORTED);
     throw malformed(`The authorization header is malformed; unsupported algorithm "${algorithm}".`);
   }
   const fields = new Map<string, string>();
