@@ -4,6 +4,8 @@
 // checksums. Expected values are computed here independently (zlib, node:crypto, bitwise CRCs).
 import test from 'ava';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import {
@@ -19,6 +21,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { startNode, s3Client, request, xmlCode, objPath, sha256, random, type AisNode } from './helpers/node';
+import { getxattr, fsetxattr } from '../src/native';
+import { decodeLom, encodeLom, LOM_XATTR } from '../src/fs/lom';
 
 const MiB = 1 << 20;
 let node: AisNode;
@@ -298,4 +302,39 @@ test('multipart: a part with a wrong checksum is BadDigest; a part of another al
   const unknown = await request(node.url, { method: 'POST', path: `${objPath(B, 'mpu-x')}?uploads`, headers: { 'x-amz-checksum-algorithm': 'MD5' } });
   t.is(unknown.status, 400);
   t.is(xmlCode(unknown.body), 'InvalidRequest');
+});
+
+test('multipart CRC32 with ChecksumType FULL_OBJECT: the whole object\'s CRC32, validated by the SDK on GET', async (t) => {
+  const key = 'mpu-crc32-full';
+  const parts = [random(5 * MiB + 3), random(4321)];
+  const c = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: key, ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' }));
+  t.is(c.ChecksumType, 'FULL_OBJECT');
+  const done = [];
+  for (const [i, body] of parts.entries()) {
+    const up = await s3.send(new UploadPartCommand({ Bucket: B, Key: key, UploadId: c.UploadId, PartNumber: i + 1, Body: body, ChecksumAlgorithm: 'CRC32' }));
+    done.push({ PartNumber: i + 1, ETag: up.ETag, ChecksumCRC32: up.ChecksumCRC32 });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: key, UploadId: c.UploadId, MultipartUpload: { Parts: done } }));
+  const whole = Buffer.concat(parts);
+  const got = await getBody(key);
+  t.is(got.out.ChecksumCRC32, b64('crc32', whole));
+  t.is(got.out.ChecksumType, 'FULL_OBJECT');
+  t.is(sha256(got.body), sha256(whole));
+});
+
+test('the SDK really validates what GET returns: a stored checksum altered on disk fails the SDK GET', async (t) => {
+  const data = random(200_000);
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'tampered', Body: data }));
+  const file = node.dirs.mountpaths.map((mp) => path.join(mp, '@ais', B, '%ob', 'tampered')).find((f) => fs.existsSync(f))!;
+  const lom = decodeLom(getxattr(file, LOM_XATTR)!);
+  lom.flex = { ...lom.flex!, value: b64('crc32', Buffer.from('something else')) };
+  const fd = fs.openSync(file, 'r');
+  try {
+    fsetxattr(fd, LOM_XATTR, encodeLom(lom));
+  } finally {
+    fs.closeSync(fd);
+  }
+  const err = await getBody('tampered').catch((e: Error) => e);
+  t.true(err instanceof Error, 'the SDK accepted a body that does not match the returned checksum');
+  t.regex((err as Error).message, /[Cc]hecksum/);
 });
