@@ -11,6 +11,7 @@
         "native/crc32.cc",
         "native/crc32c.cc",
         "native/crc64nvme.cc",
+        "native/crc_fold.cc",
         "native/fileio.cc",
         "native/hashers.cc",
         "native/napi_util.cc",

@@ -3,6 +3,8 @@
 // input bytes fold into the register with 16 independent lookups.
 #include "crc32.h"
 
+#include "crc_fold.h"
+
 #include <cstring>
 
 namespace tais {
@@ -39,10 +41,30 @@ inline uint32_t load32le(const uint8_t* p) {
   return w;
 }
 
+const FoldConstants g_fold = fold_constants(POLY, 32);
+const bool g_use_fold = fold_supported();
+constexpr size_t FOLD_MIN = 256;
+
+uint32_t table_raw(uint32_t c, const uint8_t* p, size_t n);
+
 }  // namespace
 
 uint32_t crc32_update(uint32_t crc, const uint8_t* p, size_t n) {
   uint32_t c = ~crc;
+  if (g_use_fold && n >= FOLD_MIN) {
+    const size_t blocks = n & ~static_cast<size_t>(15);
+    uint8_t r[16];
+    fold_blocks(g_fold, c, p, blocks, r);
+    c = table_raw(0, r, 16);
+    p += blocks;
+    n -= blocks;
+  }
+  return ~table_raw(c, p, n);
+}
+
+namespace {
+
+uint32_t table_raw(uint32_t c, const uint8_t* p, size_t n) {
   const auto& t = g.t;
   while (n >= 16) {
     const uint32_t a = load32le(p) ^ c;
@@ -60,7 +82,9 @@ uint32_t crc32_update(uint32_t crc, const uint8_t* p, size_t n) {
     c = t[0][(c ^ *p++) & 0xff] ^ (c >> 8);
     n--;
   }
-  return ~c;
+  return c;
 }
+
+}  // namespace
 
 }  // namespace tais

@@ -8,7 +8,8 @@
 namespace tais {
 
 // Continues a CRC: crc32_update(0, data) is the CRC-32 of data, and
-// crc32_update(crc32_update(0, a), b) == crc32_update(0, a || b). Slicing-by-16.
+// crc32_update(crc32_update(0, a), b) == crc32_update(0, a || b). PCLMULQDQ folding (crc_fold.h) for
+// pieces of 256 bytes and more when the CPU has it, slicing-by-16 tables otherwise and for the rest.
 uint32_t crc32_update(uint32_t crc, const uint8_t* p, size_t n);
 
 }  // namespace tais

@@ -3,6 +3,8 @@
 // fold into the 64-bit register with 8 independent lookups.
 #include "crc64nvme.h"
 
+#include "crc_fold.h"
+
 #include <cstring>
 
 namespace tais {
@@ -29,11 +31,30 @@ struct Tables {
 };
 
 const Tables g;
+const FoldConstants g_fold = fold_constants(POLY, 64);
+const bool g_use_fold = fold_supported();
+constexpr size_t FOLD_MIN = 256;
+
+uint64_t table_raw(uint64_t c, const uint8_t* p, size_t n);
 
 }  // namespace
 
 uint64_t crc64nvme_update(uint64_t crc, const uint8_t* p, size_t n) {
   uint64_t c = ~crc;
+  if (g_use_fold && n >= FOLD_MIN) {
+    const size_t blocks = n & ~static_cast<size_t>(15);
+    uint8_t r[16];
+    fold_blocks(g_fold, c, p, blocks, r);
+    c = table_raw(0, r, 16);
+    p += blocks;
+    n -= blocks;
+  }
+  return ~table_raw(c, p, n);
+}
+
+namespace {
+
+uint64_t table_raw(uint64_t c, const uint8_t* p, size_t n) {
   const auto& t = g.t;
   while (n >= 8) {
     uint64_t w;
@@ -51,7 +72,9 @@ uint64_t crc64nvme_update(uint64_t crc, const uint8_t* p, size_t n) {
     c = t[0][(c ^ *p++) & 0xff] ^ (c >> 8);
     n--;
   }
-  return ~c;
+  return c;
 }
+
+}  // namespace
 
 }  // namespace tais

@@ -9,7 +9,8 @@
 namespace tais {
 
 // Continues a CRC: crc64nvme_update(0, data) is the CRC of data, and
-// crc64nvme_update(crc64nvme_update(0, a), b) == crc64nvme_update(0, a || b). Slicing-by-8.
+// crc64nvme_update(crc64nvme_update(0, a), b) == crc64nvme_update(0, a || b). PCLMULQDQ folding
+// (crc_fold.h) for pieces of 256 bytes and more when the CPU has it, slicing-by-8 tables otherwise.
 uint64_t crc64nvme_update(uint64_t crc, const uint8_t* p, size_t n);
 
 }  // namespace tais

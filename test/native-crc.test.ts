@@ -85,3 +85,17 @@ test('speed (informative): GB/s over 64 MiB', (t) => {
   t.log(line.join(', '));
   t.pass();
 });
+
+test('folded (PCLMUL, pieces of 256 B and more) and table paths agree on every length and alignment', (t) => {
+  const big = randomBytes(5000);
+  for (const kind of ['crc32', 'crc64nvme'] as const) {
+    for (let n = 250; n < 1200; n += 7) {
+      for (const off of [0, 3, 8, 13]) {
+        const d = big.subarray(off, off + n);
+        const bytewise = hashInit(kind);
+        for (let i = 0; i < d.length; i += 100) hashUpdate(kind, bytewise, d.subarray(i, i + 100)); // pieces < 256: tables only
+        t.is(oneShot(kind, d), hashDigest(kind, bytewise), `${kind} ${n}@${off}`);
+      }
+    }
+  }
+});
