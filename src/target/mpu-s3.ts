@@ -22,9 +22,9 @@ import { XML_DECL } from '../s3/xml';
 import { initiateMultipartUploadXml, completeMultipartUploadXml } from '../s3/object-xml';
 import { CompleteBodyParser, listPartsXml, listUploadsXml, type UploadEntry, type CompletedPart } from '../s3/mpu-xml';
 import type { Owner } from '../s3/list-xml';
-import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked, checkDecodedLength, parseDecodedContentLength } from '../s3/aws-chunked';
+import { AwsChunkedDecoder, isAwsChunked } from '../s3/aws-chunked';
 import { compareNames } from '../fs/fqn';
-import { chunkVerifier, payloadHashCheck } from '../s3/sigv4-stream';
+import { bodyShape, feedBody } from './body';
 import { PutStream, type PutError } from './put';
 import { streamObject } from './get';
 import { objectHeaders, getObjectS3 } from './tgts3';
@@ -32,13 +32,12 @@ import { conditionHeaders, evaluateLom, preconditionFailed } from './conditions'
 import { httpDate } from '../s3/time';
 import { mpuStore, partRange, partsCount, PART_PROPS, MAX_PART_SIZE, type MpuLom, type Upload } from './mpu';
 import type { Target } from './target';
-import { requestChecksum, trailerValue, uploadAlgorithm, checksumHeader, checkValue, type FlexRequest } from '../s3/checksums';
+import { requestChecksum, uploadAlgorithm, checksumHeader, checkValue, type FlexRequest } from '../s3/checksums';
 
 const OWNER: Owner = { id: 'tais', displayName: 'tais' };
 const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
 const META_PREFIX = 'x-amz-meta-';
 const MAX_META_BYTES = 2048;
-const EMPTY = new Uint8Array(0);
 /** A completion still running after this long answers 200 at once and keeps the connection alive with spaces. */
 const KEEPALIVE_AFTER_MS = 1000;
 const KEEPALIVE_EVERY_MS = 5000;
@@ -58,15 +57,7 @@ export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: Up
     const store = mpuStore(target);
     const u = store.find(op.bucket, op.key, op.uploadId);
     if (store.isCompleting(u.id)) throw noSuchUpload(u.id);
-    const lenHeader = header(req, 'content-length');
-    if (lenHeader === '' && !header(req, 'transfer-encoding').includes('chunked')) throw s3err('MissingContentLength');
-    const chunked = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding'));
-    let size = lenHeader === '' ? -1 : Number(lenHeader);
-    if (!Number.isSafeInteger(size) || size < -1) throw s3err('InvalidArgument', 'Content-Length is not a valid size');
-    if (chunked) {
-      const decoded = header(req, 'x-amz-decoded-content-length');
-      size = decoded === '' ? -1 : parseDecodedContentLength(decoded);
-    }
+    const { chunked, size } = bodyShape(req);
     if (size > MAX_PART_SIZE) throw s3err('EntityTooLarge', undefined, { ProposedSize: String(size), MaxSizeAllowed: String(MAX_PART_SIZE) });
     const contentMd5 = parseContentMd5(header(req, 'content-md5'));
     const flex = partChecksum(req, chunked, u.checksum?.alg);
@@ -79,46 +70,7 @@ export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: Up
       const f = lom!.flex;
       reply(res, req, '200 OK', [['ETag', `"${lom!.md5}"`], ...(f ? [[checksumHeader(f.alg), f.value] as [string, string]] : [])]);
     });
-    if (!chunked) {
-      const sha = payloadHashCheck(req); // auth on and x-amz-content-sha256 a hash: the body must match it
-      if (!sha) {
-        res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
-        return;
-      }
-      res.onData((chunk, isLast) => {
-        const data = new Uint8Array(chunk);
-        sha.update(data);
-        if (isLast) {
-          try {
-            sha.verify();
-          } catch (err) {
-            return stream.abort('XAmzContentSHA256Mismatch', (err as Error).message);
-          }
-        }
-        stream.onData(data, isLast);
-      });
-      return;
-    }
-    const sigs = chunkVerifier(req); // auth on and STREAMING-AWS4-HMAC-SHA256-PAYLOAD*: the chunk-signature chain
-    const decoder = new AwsChunkedDecoder(
-      sigs
-        ? { onData: (data) => (sigs.onData(data), stream.onData(data, false)), onChunkSignature: (sig, n) => sigs.onChunkSignature(sig, n) }
-        : { onData: (data) => stream.onData(data, false) },
-    );
-    res.onData((chunk, isLast) => {
-      try {
-        decoder.push(new Uint8Array(chunk));
-        if (!isLast) return;
-        decoder.end();
-        sigs?.end(decoder.trailers);
-        checkDecodedLength(decoder, header(req, 'x-amz-decoded-content-length') || undefined);
-        if (flex?.trailer) stream.expectChecksum(trailerValue(flex, decoder.trailers));
-        stream.onData(EMPTY, true);
-      } catch (err) {
-        const e = err as AwsChunkedError;
-        stream.abort(e.s3Code ?? (err instanceof S3Error ? err.code : 'InvalidRequest'), e.message);
-      }
-    });
+    feedBody(res, req, stream, chunked, flex);
   } catch (err) {
     sendS3Error(res, req, err);
   }

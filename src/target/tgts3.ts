@@ -11,13 +11,12 @@ import { sendS3Error } from '../s3/reply';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
 import { validateObjectKey } from '../s3/names';
-import { chunkVerifier, payloadHashCheck } from '../s3/sigv4-stream';
+import { bodyShape, feedBody } from './body';
 import { PutStream, PutError } from './put';
-import { AwsChunkedDecoder, AwsChunkedError, isAwsChunked, checkDecodedLength, parseDecodedContentLength } from '../s3/aws-chunked';
 import { streamObject, ChecksumMismatch } from './get';
 import type { Target } from './target';
 import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError } from './conditions';
-import { requestChecksum, trailerValue, checksumHeaders, checksumModeEnabled } from '../s3/checksums';
+import { requestChecksum, checksumHeaders, checksumModeEnabled } from '../s3/checksums';
 
 const META_PREFIX = 'x-amz-meta-';
 /** S3 limits user metadata to 2 KiB; our xattr holds 4 KiB with everything else. */
@@ -26,15 +25,7 @@ const MAX_META_BYTES = 2048;
 export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: PutObjectOp, props: BucketProps): void {
   try {
     validateObjectKey(op.key);
-    const lenHeader = header(req, 'content-length');
-    if (lenHeader === '' && !header(req, 'transfer-encoding').includes('chunked')) throw s3err('MissingContentLength');
-    const chunked = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding'));
-    let size = lenHeader === '' ? -1 : Number(lenHeader);
-    if (!Number.isSafeInteger(size) || size < -1) throw s3err('InvalidArgument', 'Content-Length is not a valid size');
-    if (chunked) {
-      const decoded = header(req, 'x-amz-decoded-content-length');
-      size = decoded === '' ? -1 : parseDecodedContentLength(decoded);
-    }
+    const { chunked, size } = bodyShape(req);
     const meta = userMeta(req);
     const contentMd5 = parseContentMd5(header(req, 'content-md5'));
     const flex = requestChecksum((n) => header(req, n), chunked);
@@ -52,53 +43,12 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
       const etag = etagOf(lom!);
       reply(res, req, '200 OK', [...(etag ? [['ETag', `"${etag}"`] as [string, string]] : []), ...checksumHeaders(lom!.flex)]);
     });
-    if (!chunked) {
-      const sha = payloadHashCheck(req); // auth on and x-amz-content-sha256 a hash: the body must match it
-      if (!sha) {
-        res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
-        return;
-      }
-      res.onData((chunk, isLast) => {
-        const data = new Uint8Array(chunk);
-        sha.update(data);
-        if (isLast) {
-          try {
-            sha.verify();
-          } catch (err) {
-            return stream.abort('XAmzContentSHA256Mismatch', (err as Error).message);
-          }
-        }
-        stream.onData(data, isLast);
-      });
-      return;
-    }
-    // aws-chunked (what current SDKs send for streams): decode the framing on the way in.
-    const sigs = chunkVerifier(req); // auth on and STREAMING-AWS4-HMAC-SHA256-PAYLOAD*: the chunk-signature chain
-    const decoder = new AwsChunkedDecoder(
-      sigs
-        ? { onData: (data) => (sigs.onData(data), stream.onData(data, false)), onChunkSignature: (sig, n) => sigs.onChunkSignature(sig, n) }
-        : { onData: (data) => stream.onData(data, false) },
-    );
-    res.onData((chunk, isLast) => {
-      try {
-        decoder.push(new Uint8Array(chunk));
-        if (!isLast) return;
-        decoder.end();
-        sigs?.end(decoder.trailers);
-        checkDecodedLength(decoder, header(req, 'x-amz-decoded-content-length') || undefined);
-        if (flex?.trailer) stream.expectChecksum(trailerValue(flex, decoder.trailers));
-        stream.onData(EMPTY, true);
-      } catch (err) {
-        const e = err as AwsChunkedError;
-        stream.abort(e.s3Code ?? (err instanceof S3Error ? err.code : 'InvalidRequest'), e.message);
-      }
-    });
+    feedBody(res, req, stream, chunked, flex);
   } catch (err) {
     sendS3Error(res, req, err);
   }
 }
 
-const EMPTY = new Uint8Array(0);
 
 /** Content-MD5 is the base64 of the 16-byte digest; anything else is InvalidDigest. */
 function parseContentMd5(value: string): string | undefined {

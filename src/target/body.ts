@@ -1,0 +1,77 @@
+// How a PUT-like request body (PutObject, UploadPart) reaches a PutStream: its size from the headers,
+// then raw or aws-chunked framing, with the SigV4 payload checks when authentication is on (the body's
+// sha256, or the chunk-signature chain and trailer), and the flexible checksum from the trailer.
+import type { HttpResponse } from '../util/uws';
+import { header, type Req } from '../api/http';
+import { s3err, S3Error } from '../s3/errors';
+import { AwsChunkedDecoder, type AwsChunkedError, isAwsChunked, checkDecodedLength, parseDecodedContentLength } from '../s3/aws-chunked';
+import { chunkVerifier, payloadHashCheck } from '../s3/sigv4-stream';
+import { trailerValue, type FlexRequest } from '../s3/checksums';
+import type { PutStream } from './put';
+
+const EMPTY = new Uint8Array(0);
+
+export interface BodyShape {
+  /** aws-chunked framing (x-amz-content-sha256 STREAMING-* or Content-Encoding aws-chunked). */
+  chunked: boolean;
+  /** Decoded body size in bytes, -1 when unknown (HTTP chunked transfer without a decoded length). */
+  size: number;
+}
+
+export function bodyShape(req: Req): BodyShape {
+  const lenHeader = header(req, 'content-length');
+  if (lenHeader === '' && !header(req, 'transfer-encoding').includes('chunked')) throw s3err('MissingContentLength');
+  const chunked = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding'));
+  let size = lenHeader === '' ? -1 : Number(lenHeader);
+  if (!Number.isSafeInteger(size) || size < -1) throw s3err('InvalidArgument', 'Content-Length is not a valid size');
+  if (chunked) {
+    const decoded = header(req, 'x-amz-decoded-content-length');
+    size = decoded === '' ? -1 : parseDecodedContentLength(decoded);
+  }
+  return { chunked, size };
+}
+
+/** Registers res.onData so that the decoded body flows into `stream`, failing it on bad framing or signatures. */
+export function feedBody(res: HttpResponse, req: Req, stream: PutStream, chunked: boolean, flex: FlexRequest | undefined): void {
+  if (!chunked) {
+    const sha = payloadHashCheck(req); // auth on and x-amz-content-sha256 a hash: the body must match it
+    if (!sha) {
+      res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
+      return;
+    }
+    res.onData((chunk, isLast) => {
+      const data = new Uint8Array(chunk);
+      sha.update(data);
+      if (isLast) {
+        try {
+          sha.verify();
+        } catch (err) {
+          return stream.abort('XAmzContentSHA256Mismatch', (err as Error).message);
+        }
+      }
+      stream.onData(data, isLast);
+    });
+    return;
+  }
+  // aws-chunked (what current SDKs send for streams): decode the framing on the way in.
+  const sigs = chunkVerifier(req); // auth on and STREAMING-AWS4-HMAC-SHA256-PAYLOAD*: the chunk-signature chain
+  const decoder = new AwsChunkedDecoder(
+    sigs
+      ? { onData: (data) => (sigs.onData(data), stream.onData(data, false)), onChunkSignature: (sig, n) => sigs.onChunkSignature(sig, n) }
+      : { onData: (data) => stream.onData(data, false) },
+  );
+  res.onData((chunk, isLast) => {
+    try {
+      decoder.push(new Uint8Array(chunk));
+      if (!isLast) return;
+      decoder.end();
+      sigs?.end(decoder.trailers);
+      checkDecodedLength(decoder, header(req, 'x-amz-decoded-content-length') || undefined);
+      if (flex?.trailer) stream.expectChecksum(trailerValue(flex, decoder.trailers));
+      stream.onData(EMPTY, true);
+    } catch (err) {
+      const e = err as AwsChunkedError;
+      stream.abort(e.s3Code ?? (err instanceof S3Error ? err.code : 'InvalidRequest'), e.message);
+    }
+  });
+}
