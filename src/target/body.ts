@@ -10,6 +10,9 @@ import { trailerValue, type FlexRequest } from '../s3/checksums';
 import type { PutStream } from './put';
 
 const EMPTY = new Uint8Array(0);
+const META_PREFIX = 'x-amz-meta-';
+/** S3 limits user metadata to 2 KiB; our xattr holds 4 KiB with everything else. */
+const MAX_META_BYTES = 2048;
 
 export interface BodyShape {
   /** aws-chunked framing (x-amz-content-sha256 STREAMING-* or Content-Encoding aws-chunked). */
@@ -74,4 +77,26 @@ export function feedBody(res: HttpResponse, req: Req, stream: PutStream, chunked
       stream.abort(e.s3Code ?? (err instanceof S3Error ? err.code : 'InvalidRequest'), e.message);
     }
   });
+}
+
+/** Content-MD5 is the base64 of the 16-byte digest; anything else is InvalidDigest. */
+export function parseContentMd5(value: string): string | undefined {
+  if (value === '') return undefined;
+  const raw = Buffer.from(value, 'base64');
+  if (raw.length !== 16 || raw.toString('base64') !== value.trim()) throw s3err('InvalidDigest');
+  return raw.toString('hex');
+}
+
+/** x-amz-meta-* headers, keys without the prefix. */
+export function userMeta(req: Req): Record<string, string> {
+  const meta: Record<string, string> = {};
+  let bytes = 0;
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (!k.startsWith(META_PREFIX)) continue;
+    const name = k.slice(META_PREFIX.length);
+    meta[name] = v;
+    bytes += name.length + v.length;
+  }
+  if (bytes > MAX_META_BYTES) throw s3err('InvalidArgument', `user metadata is ${bytes} bytes, the limit is ${MAX_META_BYTES}`);
+  return meta;
 }

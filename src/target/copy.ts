@@ -16,7 +16,7 @@ import { copyResultXml } from '../s3/object-xml';
 import type { HashSlot } from '../workers/put-chunk';
 import type { CopyRangeTask, CopyRangeResult } from '../workers/copy-range';
 import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError } from './conditions';
-import { userMeta } from './tgts3';
+import { userMeta } from './body';
 import type { ObjectHandle, Target } from './target';
 
 /** Bytes one pool task copies before it yields the worker (the copy continues in the next task). */

@@ -24,7 +24,7 @@ import { CompleteBodyParser, listPartsXml, listUploadsXml, type UploadEntry, typ
 import type { Owner } from '../s3/list-xml';
 import { AwsChunkedDecoder, isAwsChunked } from '../s3/aws-chunked';
 import { compareNames } from '../fs/fqn';
-import { bodyShape, feedBody } from './body';
+import { bodyShape, feedBody, parseContentMd5, userMeta } from './body';
 import { PutStream, type PutError } from './put';
 import { streamObject } from './get';
 import { objectHeaders, getObjectS3 } from './tgts3';
@@ -36,8 +36,6 @@ import { requestChecksum, uploadAlgorithm, checksumHeader, checkValue, type Flex
 
 const OWNER: Owner = { id: 'tais', displayName: 'tais' };
 const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
-const META_PREFIX = 'x-amz-meta-';
-const MAX_META_BYTES = 2048;
 /** A completion still running after this long answers 200 at once and keeps the connection alive with spaces. */
 const KEEPALIVE_AFTER_MS = 1000;
 const KEEPALIVE_EVERY_MS = 5000;
@@ -342,23 +340,4 @@ function partError(err: PutError): S3Error {
   }
 }
 
-/** Content-MD5 is the base64 of the 16-byte digest; anything else is InvalidDigest. */
-function parseContentMd5(value: string): string | undefined {
-  if (value === '') return undefined;
-  const raw = Buffer.from(value, 'base64');
-  if (raw.length !== 16 || raw.toString('base64') !== value.trim()) throw s3err('InvalidDigest');
-  return raw.toString('hex');
-}
 
-function userMeta(req: Req): Record<string, string> {
-  const meta: Record<string, string> = {};
-  let bytes = 0;
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (!k.startsWith(META_PREFIX)) continue;
-    const name = k.slice(META_PREFIX.length);
-    meta[name] = v;
-    bytes += name.length + v.length;
-  }
-  if (bytes > MAX_META_BYTES) throw s3err('InvalidArgument', `user metadata is ${bytes} bytes, the limit is ${MAX_META_BYTES}`);
-  return meta;
-}

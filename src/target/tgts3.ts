@@ -11,7 +11,7 @@ import { sendS3Error } from '../s3/reply';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
 import { validateObjectKey } from '../s3/names';
-import { bodyShape, feedBody } from './body';
+import { bodyShape, feedBody, parseContentMd5, userMeta } from './body';
 import { PutStream, PutError } from './put';
 import { streamObject, ChecksumMismatch } from './get';
 import type { Target } from './target';
@@ -19,8 +19,6 @@ import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCond
 import { requestChecksum, checksumHeaders, checksumModeEnabled } from '../s3/checksums';
 
 const META_PREFIX = 'x-amz-meta-';
-/** S3 limits user metadata to 2 KiB; our xattr holds 4 KiB with everything else. */
-const MAX_META_BYTES = 2048;
 
 export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: PutObjectOp, props: BucketProps): void {
   try {
@@ -50,13 +48,6 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
 }
 
 
-/** Content-MD5 is the base64 of the 16-byte digest; anything else is InvalidDigest. */
-function parseContentMd5(value: string): string | undefined {
-  if (value === '') return undefined;
-  const raw = Buffer.from(value, 'base64');
-  if (raw.length !== 16 || raw.toString('base64') !== value.trim()) throw s3err('InvalidDigest');
-  return raw.toString('hex');
-}
 
 /** Fail fast on a conditional PUT, before the body is read; checked again at publish time. */
 function checkPutNow(target: Target, op: PutObjectOp, cond: NonNullable<ReturnType<typeof putCondition>>): void {
@@ -95,18 +86,6 @@ function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
   }
 }
 
-export function userMeta(req: Req): Record<string, string> {
-  const meta: Record<string, string> = {};
-  let bytes = 0;
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (!k.startsWith(META_PREFIX)) continue;
-    const name = k.slice(META_PREFIX.length);
-    meta[name] = v;
-    bytes += name.length + v.length;
-  }
-  if (bytes > MAX_META_BYTES) throw s3err('InvalidArgument', `user metadata is ${bytes} bytes, the limit is ${MAX_META_BYTES}`);
-  return meta;
-}
 
 export function objectHeaders(lom: Lom, contentType?: string): [string, string][] {
   const h: [string, string][] = [

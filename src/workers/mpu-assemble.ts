@@ -5,10 +5,9 @@
 // in a SharedArrayBuffer, so whichever worker runs the next task continues them. Expected failures come
 // back as `{ error }` (thrown errors lose their code crossing threads).
 import fs from 'node:fs';
-import path from 'node:path';
 import { writeHashSync, hashDigest, fsetxattr } from '../native';
 import { encodeLom, LOM_XATTR, type Lom } from '../fs/lom';
-import type { HashSlot } from './put-chunk';
+import { publish, type HashSlot } from './put-chunk';
 
 const PIECE = 1 << 20;
 /** One per worker thread, reused by every task it runs. */
@@ -94,18 +93,3 @@ export function mpuFinish(t: MpuFinishTask): MpuTaskResult {
   }
 }
 
-/** Rename into place, as a PUT does: retry when a concurrent DELETE prunes the parent folder meanwhile. */
-function publish(work: string, dst: string): string | undefined {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      fs.mkdirSync(path.dirname(dst), { recursive: true });
-      fs.renameSync(work, dst);
-      return undefined;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      if (code === 'ENOENT' && attempt < 5) continue;
-      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') return 'ENAMECONFLICT';
-      return code;
-    }
-  }
-}

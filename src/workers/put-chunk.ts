@@ -110,7 +110,7 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
 
 /** Renames the complete work file over the object. A concurrent DELETE may remove the parent folder
  *  between mkdir and rename (it prunes empty folders): retry a few times. */
-function publish(work: string, dst: string): string | undefined {
+export function publish(work: string, dst: string): string | undefined {
   for (let attempt = 0; ; attempt++) {
     try {
       fs.mkdirSync(path.dirname(dst), { recursive: true });
