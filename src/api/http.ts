@@ -89,3 +89,20 @@ export const STATUS: Record<number, string> = {
 export function statusLine(code: number): string {
   return STATUS[code] ?? `${code} Status`;
 }
+
+export class BodyTooLarge extends Error {}
+
+/** Collects a small request body (control messages); must be called synchronously in the handler. */
+export function readBody(res: HttpResponse, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((ab, isLast) => {
+      size += ab.byteLength;
+      if (size <= limit) chunks.push(Buffer.from(ab.slice(0)));
+      if (!isLast) return;
+      if (size > limit) reject(new BodyTooLarge(`request body over ${limit} bytes`));
+      else resolve(Buffer.concat(chunks));
+    });
+  });
+}

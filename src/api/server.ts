@@ -5,6 +5,7 @@ import { captureRequest, reply } from './http';
 import { handleS3 } from '../proxy/prxs3';
 import { handleBucketsV1 } from './buckets';
 import { prometheusText } from './metrics';
+import { registerIntra } from './intra';
 import type { Node } from '../cluster/node';
 
 export interface Server {
@@ -23,14 +24,18 @@ export function startServer(node: Node, host: string, port: number): Promise<Ser
     const r = captureRequest(res, req);
     handleS3(node, res, r, r.url.slice(3));
   });
+  // 200 once the node is in a cluster map (its own, or the primary's after joining).
   app.get('/v1/health', (res, req) => {
     const r = captureRequest(res, req);
-    reply(res, r, '200 OK', []);
+    if (node.ready) reply(res, r, '200 OK', [['Ais-Node-Uptime', String((Date.now() - node.startedAt) * 1e6)]]);
+    else reply(res, r, '503 Service Unavailable', [['Content-Type', 'application/json']], JSON.stringify({ message: 'joining the cluster', status: 503 }));
   });
   app.get('/metrics', (res, req) => {
     const r = captureRequest(res, req);
-    reply(res, r, '200 OK', [['Content-Type', 'text/plain; version=0.0.4']], prometheusText(node.target.stats, `t${port}`));
+    const body = node.isTarget ? prometheusText(node.target.stats, node.self?.id ?? `t${port}`) : '';
+    reply(res, r, '200 OK', [['Content-Type', 'text/plain; version=0.0.4']], body);
   });
+  registerIntra(app, node);
   app.any('/v1/buckets/*', (res, req) => {
     const r = captureRequest(res, req);
     handleBucketsV1(node, res, r);

@@ -1,5 +1,5 @@
 // BMD: bucket metadata, versioned. Every change makes a new version that is persisted (msgpack, written
-// to a temp file, fsynced and renamed) before it is acknowledged; the primary will push it to all nodes.
+// to a temp file, fsynced and renamed) before it is acknowledged; the primary pushes it to all nodes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pack, unpack } from 'msgpackr';
@@ -20,6 +20,23 @@ export class Bmd {
 
   get version(): number {
     return this.data.version;
+  }
+
+  /** The whole BMD, as metasync sends it. */
+  get snapshot(): BmdData {
+    return this.data;
+  }
+
+  /**
+   * Takes a newer BMD from the primary (persisted first); returns the one it replaced, or undefined if
+   * not newer. `force` (at join): the primary's wins even if ours claims a higher version.
+   */
+  replace(next: BmdData, force = false): BmdData | undefined {
+    if (next.version <= this.data.version && !force) return undefined;
+    writeFileAtomic(this.file, pack(next));
+    const prev = this.data;
+    this.data = next;
+    return prev;
   }
 
   get(bucket: string): BucketProps | undefined {

@@ -34,8 +34,32 @@ export interface S3AuthConf {
   max_skew_s: number;
 }
 
+export interface KeepaliveConf {
+  /** How often every node reports to the primary (ms). */
+  interval_ms: number;
+  /** A node not heard from for this long (ms) is removed from the Smap. */
+  timeout_ms: number;
+}
+
+export interface ProxyConf {
+  /**
+   * How a gateway sends an S3 object request to its owner target. false (default): streams it through
+   * (reverse proxy) so that every unmodified client works. true: answers 307 with the target's URL, as
+   * AIStore does: cheaper, but unpatched boto3 cannot follow it.
+   */
+  s3_redirect: boolean;
+}
+
+export interface RebalanceConf {
+  /** Move objects to their new owners when targets join or leave. */
+  enabled: boolean;
+}
+
 export interface ClusterConfig {
   version: number;
+  keepalive: KeepaliveConf;
+  proxy: ProxyConf;
+  rebalance: RebalanceConf;
   checksum: ChecksumConf;
   io: IoConf;
   mpu: MpuConf;
@@ -53,6 +77,9 @@ export interface BucketProps {
 export function defaultClusterConfig(): ClusterConfig {
   return {
     version: 1,
+    keepalive: { interval_ms: 1000, timeout_ms: 4000 },
+    proxy: { s3_redirect: false },
+    rebalance: { enabled: true },
     checksum: { type: 'xxhash', validate_warm_get: true, md5_etag: true },
     io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20 },
     mpu: { abandoned_age_s: 7 * 24 * 3600 },
@@ -103,4 +130,19 @@ function toBool(k: string, v: unknown): boolean {
   if (v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
   throw new Error(`invalid ${k} "${String(v)}" (valid: true, false)`);
+}
+
+/** `over` laid onto `base` section by section (arrays and scalars replace; objects merge). */
+export function mergeConfig(base: ClusterConfig, over: Partial<ClusterConfig>): ClusterConfig {
+  return deepMerge(base as unknown as Record<string, unknown>, over as Record<string, unknown>) as unknown as ClusterConfig;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = base[k];
+    const bothObjects = v !== null && typeof v === 'object' && !Array.isArray(v) && b !== null && typeof b === 'object' && !Array.isArray(b);
+    out[k] = bothObjects ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
 }

@@ -1,57 +1,225 @@
-// One running node: its configuration, the cluster metadata it holds, and its roles. Until the cluster
-// lands a node is a target that is also its own gateway (proxy); the roles stay separate objects.
+// One running node: its role (proxy or target), its configuration, the cluster metadata it holds and —
+// on the primary — the primary's duties. A node started without a primary to join is the primary of its
+// own cluster; a target started that way is a one-node cluster that is also its own gateway.
 import path from 'node:path';
 import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { Piscina } from 'piscina';
-import { Bmd } from './bmd';
-import { defaultClusterConfig, type ClusterConfig } from './config';
+import { Bmd, type BmdData } from './bmd';
+import { defaultClusterConfig, mergeConfig, type ClusterConfig } from './config';
+import { Smap, type SmapData } from './smap';
+import { loadDaemonId, nodeUrl, type DaemonType, type Snode } from './snode';
+import { loadMeta, saveMeta, versionsOf, META_TAGS, type MetaSet, type MetaTag, type MetaVersions, type RmdData } from './meta';
+import { intraMsg, packMsg } from './intra';
+import { Primary } from './primary';
+import { Keepalive } from './keepalive';
 import { initMountpaths } from '../fs/mountpath';
 import { Target } from '../target/target';
+import { log } from '../util/log';
 
 export interface NodeOptions {
+  role: DaemonType;
   confDir: string;
+  /** Target only: the directories objects live in. */
   mountpaths: string[];
+  /** Overrides laid onto the cluster config (on the primary they become the cluster's; elsewhere they hold until join). */
   config?: Partial<ClusterConfig>;
-  /** Piscina threads for hashing and writing (default: one per core). */
+  /** Piscina threads for hashing and writing (default: one per core). Targets only. */
   workers?: number;
+  /** URL of the primary to join; none: this node is the primary. */
+  primaryUrl?: string;
+}
+
+class FatalJoinError extends Error {}
+
+export interface JoinReply {
+  meta: MetaSet;
+  secret: string;
 }
 
 export class Node {
+  readonly type: DaemonType;
+  readonly confDir: string;
   readonly config: ClusterConfig;
   readonly bmd: Bmd;
-  readonly target: Target;
-  readonly pool: Piscina;
+  smap!: Smap;
+  rmd: RmdData;
+  self!: Snode;
+  /** Shared by all nodes of the cluster: required on intra-cluster routes. */
+  secret = '';
+  primary?: Primary;
+  readonly pool?: Piscina;
   /** What HeadBucket and GetBucketLocation report; SDKs need some region. */
   readonly region = 'us-east-1';
+  readonly startedAt = Date.now();
+  /** True once the node is in a cluster map (its own or the primary's): /v1/health answers 200 from then on. */
+  ready = false;
+  /** Called on a target when a newer RMD arrives (the rebalance plugs in here). */
+  onRmd?: (rmd: RmdData) => void;
+  private readonly tgt?: Target;
+  private keepalive?: Keepalive;
+  private readonly joinUrl?: string;
 
-  constructor(opts: NodeOptions) {
-    this.config = mergeConfig(defaultClusterConfig(), opts.config ?? {});
-    this.bmd = new Bmd(path.join(opts.confDir, '.ais.bmd'));
-    const mps = initMountpaths(opts.mountpaths, this.config.io.direct, this.config.mpu.abandoned_age_s * 1000);
-    const threads = opts.workers ?? Math.max(1, os.availableParallelism());
-    this.pool = new Piscina({
-      filename: path.join(__dirname, '..', 'workers', 'pool-worker.js'),
-      minThreads: threads,
-      maxThreads: threads,
-      // Tasks are short (one buffer); a deep queue only adds latency, back-pressure lives in the PUT stream.
-      idleTimeout: 60_000,
-    });
-    this.target = new Target(mps, this.config, this.pool);
-    // Buckets in the BMD must have their folders (a restart after a crash between BMD write and mkdir).
-    for (const b of this.bmd.names()) this.target.createBucket(b);
+  constructor(private readonly opts: NodeOptions) {
+    this.type = opts.role;
+    this.confDir = opts.confDir;
+    this.joinUrl = opts.primaryUrl?.replace(/\/+$/, '');
+    const persisted = loadMeta<ClusterConfig>(this.confDir, 'conf');
+    this.config = mergeConfig(mergeConfig(defaultClusterConfig(), persisted ?? {}), opts.config ?? {});
+    this.bmd = new Bmd(path.join(this.confDir, '.ais.bmd'));
+    this.rmd = loadMeta<RmdData>(this.confDir, 'rmd') ?? { version: 0, id: 0, smapVersion: 0, running: false, done: [] };
+    if (opts.role === 'target') {
+      const mps = initMountpaths(opts.mountpaths, this.config.io.direct, this.config.mpu.abandoned_age_s * 1000);
+      const threads = opts.workers ?? Math.max(1, os.availableParallelism());
+      this.pool = new Piscina({
+        filename: path.join(__dirname, '..', 'workers', 'pool-worker.js'),
+        minThreads: threads,
+        maxThreads: threads,
+        // Tasks are short (one buffer); a deep queue only adds latency, back-pressure lives in the PUT stream.
+        idleTimeout: 60_000,
+      });
+      this.tgt = new Target(mps, this.config, this.pool);
+      // Buckets in the BMD must have their folders (a restart after a crash between BMD write and mkdir).
+      for (const b of this.bmd.names()) this.tgt.createBucket(b);
+    } else if (opts.mountpaths.length) {
+      throw new Error('a proxy has no mountpaths');
+    }
+  }
+
+  get isTarget(): boolean {
+    return this.tgt !== undefined;
+  }
+
+  /** The storage side of this node; only targets have one (the gateway never calls it on a proxy). */
+  get target(): Target {
+    if (!this.tgt) throw new Error(`${this.self.id} is a proxy: it stores no objects`);
+    return this.tgt;
+  }
+
+  get isPrimary(): boolean {
+    return this.primary !== undefined;
+  }
+
+  get primaryUrl(): string {
+    const p = this.smap?.primary;
+    return p ? nodeUrl(p) : this.joinUrl!;
+  }
+
+  /** After the HTTP listener is up (its port known): become primary or join the one given. */
+  async start(host: string, port: number): Promise<void> {
+    const id = loadDaemonId(this.confDir, this.type, port);
+    this.self = { id, type: this.type, host, port, flags: 0 };
+    log.setNode(id);
+    const saved = loadMeta<SmapData>(this.confDir, 'smap');
+    if (!this.joinUrl) {
+      this.secret = this.loadSecret();
+      this.primary = new Primary(this);
+      await this.primary.init(saved ? new Smap(saved) : undefined, this.opts.config ?? {});
+    } else {
+      if (saved) this.smap = new Smap(saved);
+      await this.join();
+      this.keepalive = new Keepalive(this);
+      this.keepalive.start();
+    }
+    this.ready = true;
+  }
+
+  /** Registers with the primary until it answers (it may start after us), then takes the whole metadata set. */
+  async join(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const url = attempt % 2 === 1 || !this.smap?.primary ? this.joinUrl! : this.primaryUrl;
+      try {
+        const r = await intraMsg<JoinReply>(url, '/v1/cluster/autoreg', { method: 'POST', body: packMsg({ snode: this.self }), timeoutMs: 5000 });
+        if (this.smap && r.meta.smap && this.smap.data.uuid !== r.meta.smap.uuid && this.bmd.names().length > 0) {
+          // Taking another cluster's BMD would destroy our buckets: refuse, as AIStore does.
+          throw new FatalJoinError(`this node belongs to cluster ${this.smap.data.uuid}, not ${r.meta.smap.uuid} (at ${url}); start it with a fresh config dir to join`);
+        }
+        this.secret = r.secret;
+        this.applyMeta(r.meta, true);
+        log.info(`joined the cluster at ${url}: Smap v${this.smap.version}, ${this.smap.targets().length} target(s)`);
+        return;
+      } catch (err) {
+        if (err instanceof FatalJoinError) throw err;
+        if (attempt === 1 || attempt % 10 === 0) log.warn(`joining ${url}: ${(err as Error).message} (retrying)`);
+        await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+      }
+    }
+  }
+
+  /** Fetches the primary's whole metadata set (after a keepalive showed ours is behind). */
+  async pull(): Promise<void> {
+    const set = await intraMsg<MetaSet>(this.primaryUrl, '/v1/metasync', { secret: this.secret, timeoutMs: 5000 });
+    this.applyMeta(set);
+  }
+
+  metaSet(): MetaSet {
+    return { smap: this.smap.data, bmd: this.bmd.snapshot, conf: this.config, rmd: this.rmd };
+  }
+
+  versions(): MetaVersions {
+    return versionsOf(this.metaSet());
+  }
+
+  /**
+   * Applies every part of `set` newer than what this node holds (all of it with `force`, at join):
+   * persisted first, then in memory, then the side effects (bucket folders, rebalance).
+   */
+  applyMeta(set: MetaSet, force = false): MetaTag[] {
+    const applied: MetaTag[] = [];
+    const held = this.smap ? this.versions() : {};
+    for (const tag of META_TAGS) {
+      const v = set[tag];
+      if (!v || (!force && v.version <= (held[tag] ?? -1))) continue;
+      switch (tag) {
+        case 'smap':
+          saveMeta(this.confDir, 'smap', v);
+          this.smap = new Smap(v as SmapData);
+          break;
+        case 'bmd': {
+          const prev = this.bmd.replace(v as BmdData, force);
+          if (prev) this.bucketsChanged(prev, v as BmdData);
+          break;
+        }
+        case 'conf':
+          saveMeta(this.confDir, 'conf', v);
+          // In place: the target and the handlers hold this object.
+          Object.assign(this.config, structuredClone(v as ClusterConfig));
+          break;
+        case 'rmd':
+          saveMeta(this.confDir, 'rmd', v);
+          this.rmd = v as RmdData;
+          if (this.tgt) this.onRmd?.(this.rmd);
+          break;
+      }
+      applied.push(tag);
+    }
+    return applied;
+  }
+
+  /** Bucket folders follow the BMD: a bucket destroyed (or destroyed and created again) loses its objects. */
+  bucketsChanged(prev: BmdData, next: BmdData): void {
+    if (!this.tgt) return;
+    const same = (b: string): boolean => Object.hasOwn(prev.buckets, b) && Object.hasOwn(next.buckets, b) && prev.buckets[b].created === next.buckets[b].created;
+    for (const b of Object.keys(prev.buckets)) if (!same(b)) this.tgt.destroyBucket(b);
+    for (const b of Object.keys(next.buckets)) if (!same(b)) this.tgt.createBucket(b);
+  }
+
+  private loadSecret(): string {
+    const file = path.join(this.confDir, '.ais.secret');
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      const s = randomBytes(24).toString('base64url');
+      fs.mkdirSync(this.confDir, { recursive: true });
+      fs.writeFileSync(file, `${s}\n`, { mode: 0o600 });
+      return s;
+    }
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    this.keepalive?.stop();
+    this.primary?.stop();
+    await this.pool?.destroy();
   }
-}
-
-function mergeConfig(base: ClusterConfig, over: Partial<ClusterConfig>): ClusterConfig {
-  return {
-    ...base,
-    ...over,
-    checksum: { ...base.checksum, ...(over.checksum ?? {}) },
-    io: { ...base.io, ...(over.io ?? {}) },
-    features: over.features ?? base.features,
-  };
 }

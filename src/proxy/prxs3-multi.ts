@@ -13,12 +13,14 @@ import { DeleteXmlParser, MAX_DELETE_BODY, type DeleteObjectEntry } from '../s3/
 import { AwsChunkedDecoder, isAwsChunked } from '../s3/aws-chunked';
 import { hashInit, hashUpdate, hashDigest } from '../native';
 import { log } from '../util/log';
-import type { Target } from '../target/target';
 
 /** Deletes in flight at once for one request. */
 const CONCURRENCY = 16;
 
-export function deleteObjectsS3(target: Target, res: HttpResponse, req: Req, op: DeleteObjectsOp): void {
+/** `remove(key)` deletes one object wherever it lives (its owner target); a missing key is not an error. */
+export type RemoveObject = (key: string) => Promise<void>;
+
+export function deleteObjectsS3(remove: RemoveObject, res: HttpResponse, req: Req, op: DeleteObjectsOp): void {
   let expectMd5: string | undefined;
   try {
     const len = header(req, 'content-length');
@@ -58,7 +60,7 @@ export function deleteObjectsS3(target: Target, res: HttpResponse, req: Req, op:
       if (md5 && hashDigest('md5', md5) !== expectMd5) throw s3err('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       const body = parser.end();
       failed = true; // nothing else may answer
-      deleteAll(target, op.bucket, body.objects).then(
+      deleteAll(remove, op.bucket, body.objects).then(
         ({ deleted, errors }) => reply(res, req, '200 OK', [['Content-Type', 'application/xml']], deleteResultXml(body.quiet ? [] : deleted, errors)),
         (err: unknown) => sendS3Error(res, req, err),
       );
@@ -68,14 +70,14 @@ export function deleteObjectsS3(target: Target, res: HttpResponse, req: Req, op:
   });
 }
 
-async function deleteAll(target: Target, bucket: string, objects: readonly DeleteObjectEntry[]): Promise<{ deleted: DeletedEntry[]; errors: DeleteErrorEntry[] }> {
+async function deleteAll(remove: RemoveObject, bucket: string, objects: readonly DeleteObjectEntry[]): Promise<{ deleted: DeletedEntry[]; errors: DeleteErrorEntry[] }> {
   // Results are kept in request order.
   const results: ({ ok: DeletedEntry } | { err: DeleteErrorEntry })[] = new Array(objects.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < objects.length) {
       const i = next++;
-      results[i] = await deleteOne(target, bucket, objects[i]!);
+      results[i] = await deleteOne(remove, bucket, objects[i]!);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
@@ -88,12 +90,12 @@ async function deleteAll(target: Target, bucket: string, objects: readonly Delet
   return { deleted, errors };
 }
 
-async function deleteOne(target: Target, bucket: string, o: DeleteObjectEntry): Promise<{ ok: DeletedEntry } | { err: DeleteErrorEntry }> {
+async function deleteOne(remove: RemoveObject, bucket: string, o: DeleteObjectEntry): Promise<{ ok: DeletedEntry } | { err: DeleteErrorEntry }> {
   try {
     validateObjectKey(o.key);
     // Our buckets are unversioned: the only version there is is "null".
     if (o.versionId !== undefined && o.versionId !== 'null') throw s3err('NoSuchVersion');
-    if (await target.deleteObject(bucket, o.key)) target.stats.delCount++;
+    await remove(o.key);
     return { ok: o.versionId !== undefined ? { key: o.key, versionId: o.versionId } : { key: o.key } };
   } catch (err) {
     if (err instanceof S3Error) return { err: { key: o.key, code: err.code, message: err.message } };

@@ -13,7 +13,8 @@ import { parseQuery, listingUrlEncode } from '../s3/uri';
 import { isoDate } from '../s3/time';
 import { S3_XMLNS, XmlWriter, escapeXml } from '../s3/xml';
 import type { Owner } from '../s3/list-xml';
-import { listPage, type ListResult } from '../target/list';
+import type { ListResult } from '../target/list';
+import { listCluster } from './fanout';
 import type { Node } from '../cluster/node';
 
 const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
@@ -111,7 +112,7 @@ async function listVersions(node: Node, res: HttpResponse, req: Req, bucket: str
     throw s3err('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'version-id-marker', ArgumentValue: versionIdMarker });
   }
   // One version per key: the next page starts after the key marker (its only version, "null", was listed).
-  const page = await listPage(node.target, bucket, { prefix, delimiter, after: keyMarker, maxKeys });
+  const page = await listCluster(node, bucket, { prefix, delimiter, after: keyMarker, maxKeys });
   reply(res, req, '200 OK', [XML], versionsXml({ bucket, prefix, delimiter, keyMarker, versionIdMarker, maxKeys, url: et !== undefined }, page, owner));
 }
 

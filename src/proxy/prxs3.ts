@@ -1,6 +1,7 @@
-// The gateway's S3 front end: every request becomes a typed S3Op (routeS3), bucket operations are
-// served from the BMD here, object operations go to the owning target. With one node the target is in
-// this process; the cluster will route them to remote targets instead.
+// The gateway's S3 front end: every request becomes a typed S3Op (routeS3); bucket reads are served
+// from the BMD here, bucket writes by the primary (src/proxy/route.ts), listings merged from all targets
+// (fanout.ts), and object operations by the object's HRW owner target — in this process when this node
+// is that target, else streamed to it (or redirected, with proxy.s3_redirect).
 import type { HttpResponse } from '../util/uws';
 import { reply, header, type Req } from '../api/http';
 import { routeS3, type S3Op, type ListObjectsOp, type ListObjectsV2Op } from '../s3/router';
@@ -12,12 +13,13 @@ import { validateBucketName } from '../s3/names';
 import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
 import { newBucketProps, type BucketProps } from '../cluster/config';
-import { listPage, bucketIsEmpty } from '../target/list';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { deleteObjectsS3 } from './prxs3-multi';
 import { handleSmallCall } from './prxs3-small';
+import { toOwner, toPrimary, isForwarded, removeObject } from './route';
+import { listCluster, bucketEmptyCluster, uploadsCluster } from './fanout';
 import {
   createMultipartUploadS3,
   uploadPartS3,
@@ -35,7 +37,9 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
   let op: S3Op;
   try {
     op = routeS3(req.method, path, req.query, (name) => header(req, name));
-    authenticateS3(node.config, req, path);
+    // A request another node made itself (forwarded with the cluster secret, no client signature) is
+    // trusted; a client's request is verified wherever it lands, so the owner can check its body.
+    if (!(isForwarded(node, req) && !hasClientSignature(req))) authenticateS3(node.config, req, path);
     if (op.kind !== 'PutObject' && op.kind !== 'UploadPart') {
       const check = payloadHashCheck(req);
       if (check) guardBodyHash(res, req, check);
@@ -44,7 +48,15 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
     sendS3Error(res, req, err);
     return;
   }
-  dispatch(node, res, req, op).catch((err: unknown) => sendS3Error(res, req, err));
+  try {
+    dispatch(node, res, req, op).catch((err: unknown) => sendS3Error(res, req, err));
+  } catch (err) {
+    sendS3Error(res, req, err);
+  }
+}
+
+function hasClientSignature(req: Req): boolean {
+  return (req.headers['authorization'] ?? '') !== '' || /(^|&)X-Amz-(Signature|Credential)=/.test(req.query);
 }
 
 function bucketProps(node: Node, bucket: string): BucketProps {
@@ -53,82 +65,95 @@ function bucketProps(node: Node, bucket: string): BucketProps {
   return props;
 }
 
-async function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<void> {
-  const t = node.target;
+/** Object requests: runs `local` on the owner target (see toOwner); the bucket must exist first. */
+function objectOp(node: Node, res: HttpResponse, req: Req, bucket: string, key: string, local: (props: BucketProps) => Promise<void> | void): Promise<void> {
+  const props = bucketProps(node, bucket);
+  return toOwner(node, res, req, bucket, key, async () => local(node.bmd.get(bucket) ?? props));
+}
+
+// Not async: object operations must reach toOwner (which attaches res.onData) synchronously.
+function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<void> {
   switch (op.kind) {
     case 'ListBuckets': {
       const buckets = node.bmd.names().filter((n) => n.startsWith(op.prefix)).map((name) => ({ name, creationMs: node.bmd.get(name)!.created }));
-      return reply(res, req, '200 OK', [XML], listBucketsXml({ buckets, prefix: op.prefix }, OWNER));
+      reply(res, req, '200 OK', [XML], listBucketsXml({ buckets, prefix: op.prefix }, OWNER));
+      return Promise.resolve();
     }
-    case 'CreateBucket': {
+    case 'CreateBucket':
       validateBucketName(op.bucket, 'create');
-      res.onData(() => {}); // the optional CreateBucketConfiguration body carries a region: nothing for us to keep
-      node.bmd.modify((b) => {
-        if (Object.hasOwn(b, op.bucket)) throw s3err('BucketAlreadyOwnedByYou', undefined, { BucketName: op.bucket });
-        b[op.bucket] = newBucketProps(node.config);
+      return toPrimary(node, res, req, async () => {
+        res.onData(() => {}); // the optional CreateBucketConfiguration body carries a region: nothing for us to keep
+        await node.primary!.modifyBmd((b) => {
+          if (Object.hasOwn(b, op.bucket)) throw s3err('BucketAlreadyOwnedByYou', undefined, { BucketName: op.bucket });
+          b[op.bucket] = newBucketProps(node.config);
+        });
+        reply(res, req, '200 OK', [['Location', `/${op.bucket}`]]);
       });
-      t.createBucket(op.bucket);
-      return reply(res, req, '200 OK', [['Location', `/${op.bucket}`]]);
-    }
-    case 'DeleteBucket': {
+    case 'DeleteBucket':
       bucketProps(node, op.bucket);
-      if (!(await bucketIsEmpty(t, op.bucket))) throw s3err('BucketNotEmpty', undefined, { BucketName: op.bucket });
-      node.bmd.modify((b) => {
-        delete b[op.bucket];
+      return toPrimary(node, res, req, async () => {
+        if (!(await bucketEmptyCluster(node, op.bucket))) throw s3err('BucketNotEmpty', undefined, { BucketName: op.bucket });
+        await node.primary!.modifyBmd((b) => {
+          if (!Object.hasOwn(b, op.bucket)) throw noSuchBucket(op.bucket);
+          delete b[op.bucket];
+        });
+        reply(res, req, '204 No Content', []);
       });
-      t.destroyBucket(op.bucket);
-      return reply(res, req, '204 No Content', []);
-    }
     case 'HeadBucket':
       bucketProps(node, op.bucket);
-      return reply(res, req, '200 OK', [['x-amz-bucket-region', node.region]]);
+      reply(res, req, '200 OK', [['x-amz-bucket-region', node.region]]);
+      return Promise.resolve();
     case 'GetBucketLocation':
       bucketProps(node, op.bucket);
-      return reply(res, req, '200 OK', [XML], locationXml(node.region === 'us-east-1' ? '' : node.region));
+      reply(res, req, '200 OK', [XML], locationXml(node.region === 'us-east-1' ? '' : node.region));
+      return Promise.resolve();
     case 'GetBucketVersioning':
       bucketProps(node, op.bucket);
-      return reply(res, req, '200 OK', [XML], versioningXml());
+      reply(res, req, '200 OK', [XML], versioningXml());
+      return Promise.resolve();
     case 'ListObjects':
     case 'ListObjectsV2':
       return listObjects(node, res, req, op);
     case 'PutObject':
-      return putObjectS3(t, res, req, op, bucketProps(node, op.bucket));
+      return objectOp(node, res, req, op.bucket, op.key, (props) => putObjectS3(node.target, res, req, op, props));
     case 'GetObject':
     case 'HeadObject':
-      if (op.partNumber !== undefined) return getObjectPartS3(t, res, req, op, bucketProps(node, op.bucket));
-      return getObjectS3(t, res, req, op, bucketProps(node, op.bucket));
+      return objectOp(node, res, req, op.bucket, op.key, (props) =>
+        op.partNumber !== undefined ? getObjectPartS3(node.target, res, req, op, props) : getObjectS3(node.target, res, req, op, props),
+      );
     case 'DeleteObject':
-      bucketProps(node, op.bucket);
-      return deleteObjectS3(t, res, req, op);
+      return objectOp(node, res, req, op.bucket, op.key, () => deleteObjectS3(node.target, res, req, op));
     case 'CreateMultipartUpload':
-      bucketProps(node, op.bucket);
-      return createMultipartUploadS3(t, res, req, op);
+      return objectOp(node, res, req, op.bucket, op.key, () => createMultipartUploadS3(node.target, res, req, op));
     case 'UploadPart':
-      bucketProps(node, op.bucket);
-      return uploadPartS3(t, res, req, op);
+      return objectOp(node, res, req, op.bucket, op.key, () => uploadPartS3(node.target, res, req, op));
     case 'CompleteMultipartUpload':
-      return completeMultipartUploadS3(t, res, req, op, bucketProps(node, op.bucket));
+      return objectOp(node, res, req, op.bucket, op.key, (props) => completeMultipartUploadS3(node.target, res, req, op, props));
     case 'AbortMultipartUpload':
-      bucketProps(node, op.bucket);
-      return abortMultipartUploadS3(t, res, req, op);
+      return objectOp(node, res, req, op.bucket, op.key, () => abortMultipartUploadS3(node.target, res, req, op));
     case 'ListParts':
-      bucketProps(node, op.bucket);
-      return listPartsS3(t, res, req, op);
+      return objectOp(node, res, req, op.bucket, op.key, () => listPartsS3(node.target, res, req, op));
     case 'ListMultipartUploads':
       bucketProps(node, op.bucket);
-      return listMultipartUploadsS3(t, res, req, op);
+      return uploadsCluster(node, op.bucket).then((all) => listMultipartUploadsS3(all, res, req, op));
     case 'CopyObject':
       // The source bucket first: a missing source bucket is NoSuchBucket naming it.
       bucketProps(node, op.copySource.bucket);
-      return copyObjectS3(t, res, req, op, bucketProps(node, op.bucket));
+      return objectOp(node, res, req, op.bucket, op.key, (props) => copyObjectS3(node.target, res, req, op, props));
     case 'DeleteObjects':
       bucketProps(node, op.bucket);
-      return deleteObjectsS3(t, res, req, op);
-    case 'Unsupported':
-      if (await handleSmallCall(node, res, req, op, OWNER)) return;
-      throw notImplemented(op.what);
+      deleteObjectsS3((key) => removeObject(node, op.bucket, key), res, req, op);
+      return Promise.resolve();
+    case 'Unsupported': {
+      const small = (): Promise<void> =>
+        handleSmallCall(node, res, req, op, OWNER).then((served) => {
+          if (!served) throw notImplemented(op.what);
+        });
+      // Object sub-resources (ACL, tagging) are the owner's; bucket ones are answered here.
+      return op.key !== undefined && op.bucket !== '' ? objectOp(node, res, req, op.bucket, op.key, small) : small();
+    }
     default:
-      throw notImplemented(op.kind);
+      throw notImplemented((op as S3Op).kind);
   }
 }
 
@@ -138,7 +163,7 @@ async function listObjects(node: Node, res: HttpResponse, req: Req, op: ListObje
   if (op.kind === 'ListObjects') after = op.marker;
   else if (op.continuationToken) after = decodeToken(op.continuationToken);
   else after = op.startAfter;
-  const page = await listPage(node.target, op.bucket, { prefix: op.prefix, delimiter: op.delimiter, after, maxKeys: op.maxKeys });
+  const page = await listCluster(node, op.bucket, { prefix: op.prefix, delimiter: op.delimiter, after, maxKeys: op.maxKeys });
   const common = { contents: page.entries, commonPrefixes: page.commonPrefixes, isTruncated: page.truncated };
   const body =
     op.kind === 'ListObjects'

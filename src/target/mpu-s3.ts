@@ -204,8 +204,8 @@ export async function listPartsS3(target: Target, res: HttpResponse, req: Req, o
   reply(res, req, '200 OK', [XML], body);
 }
 
-export async function listMultipartUploadsS3(target: Target, res: HttpResponse, req: Req, op: ListMultipartUploadsOp): Promise<void> {
-  const all = await mpuStore(target).uploads(op.bucket);
+/** `all`: the bucket's uploads in progress (on every target), by key then upload id. */
+export function listMultipartUploadsS3(all: readonly UploadEntry[], res: HttpResponse, req: Req, op: ListMultipartUploadsOp): void {
   const uploads: UploadEntry[] = [];
   const commonPrefixes: string[] = [];
   let truncated = false;

@@ -1,0 +1,130 @@
+// Intra-cluster routes: metadata sync, join, keepalive, listing pages, rebalance reports. Everything but
+// autoreg (which hands the secret out, as AIStore's join does without a join secret) requires the
+// cluster secret in `ais-intra`. Bodies are msgpack; errors are JSON like the rest of /v1.
+import { unpack } from 'msgpackr';
+import type { HttpResponse, TemplatedApp } from '../util/uws';
+import { captureRequest, reply, readBody, header, type Req } from './http';
+import { packMsg, INTRA_HEADER, MSGPACK } from '../cluster/intra';
+import { listPage } from '../target/list';
+import { smapJson } from './smap-json';
+import type { Node } from '../cluster/node';
+import type { MetaSet } from '../cluster/meta';
+import type { Snode } from '../cluster/snode';
+
+const JSON_CT: readonly [string, string] = ['Content-Type', 'application/json'];
+const MSG_CT: readonly [string, string] = ['Content-Type', MSGPACK];
+const MAX_MSG = 64 << 20; // a full metadata set of a large BMD
+
+export function jsonError(res: HttpResponse, req: Req, status: number, message: string): void {
+  const line = status === 404 ? '404 Not Found' : status === 403 ? '403 Forbidden' : status === 409 ? '409 Conflict' : status === 503 ? '503 Service Unavailable' : status === 501 ? '501 Not Implemented' : status === 405 ? '405 Method Not Allowed' : status === 500 ? '500 Internal Server Error' : '400 Bad Request';
+  reply(res, req, line, [JSON_CT], JSON.stringify({ message, status }));
+}
+
+function trusted(node: Node, res: HttpResponse, req: Req): boolean {
+  if (node.secret && header(req, INTRA_HEADER) === node.secret) return true;
+  jsonError(res, req, 403, 'intra-cluster request without the cluster secret');
+  return false;
+}
+
+function sendMsg(res: HttpResponse, req: Req, value: unknown): void {
+  reply(res, req, '200 OK', [MSG_CT], packMsg(value));
+}
+
+export function registerIntra(app: TemplatedApp, node: Node): void {
+  app.put('/v1/metasync', (res, r) => {
+    const req = captureRequest(res, r);
+    const body = readBody(res, MAX_MSG);
+    if (!trusted(node, res, req)) return;
+    body.then(
+      (b) => {
+        node.applyMeta(unpack(b) as MetaSet);
+        reply(res, req, '200 OK', []);
+      },
+      (err: Error) => jsonError(res, req, 400, err.message),
+    );
+  });
+  app.get('/v1/metasync', (res, r) => {
+    const req = captureRequest(res, r);
+    if (trusted(node, res, req)) sendMsg(res, req, node.metaSet());
+  });
+  app.post('/v1/cluster/autoreg', (res, r) => {
+    const req = captureRequest(res, r);
+    readBody(res, 64 << 10)
+      .then(async (b) => {
+        if (!node.primary) return jsonError(res, req, 409, `not the primary: join ${node.primaryUrl}`);
+        const { snode } = unpack(b) as { snode: Snode };
+        if (!snode || typeof snode.id !== 'string' || (snode.type !== 'proxy' && snode.type !== 'target') || !Number.isInteger(snode.port)) {
+          return jsonError(res, req, 400, 'invalid node');
+        }
+        const meta = await node.primary.join(snode);
+        sendMsg(res, req, { meta, secret: node.secret });
+      })
+      .catch((err: Error) => jsonError(res, req, 400, err.message));
+  });
+  app.post('/v1/cluster/keepalive/:id', (res, r) => {
+    const req = captureRequest(res, r);
+    const id = decodeURIComponent(r.getParameter(0) ?? '');
+    res.onData(() => {});
+    if (!trusted(node, res, req)) return;
+    if (!node.primary) return jsonError(res, req, 409, `not the primary: ${node.primaryUrl}`);
+    const versions = node.primary.keepalive(id);
+    if (!versions) return jsonError(res, req, 404, `node ${id} is not in the cluster map`);
+    sendMsg(res, req, versions);
+  });
+  app.post('/v1/cluster/rebalance-done', (res, r) => {
+    const req = captureRequest(res, r);
+    const body = readBody(res, 64 << 10);
+    if (!trusted(node, res, req)) return;
+    body
+      .then(async (b) => {
+        if (!node.primary) return jsonError(res, req, 409, 'not the primary');
+        const { target, id } = unpack(b) as { target: string; id: number };
+        await node.primary.rebalanceDone(target, id);
+        reply(res, req, '200 OK', []);
+      })
+      .catch((err: Error) => jsonError(res, req, 400, err.message));
+  });
+  // One target's page of a bucket listing; the gateway merges the pages of all targets.
+  app.get('/v1/intra/list/*', (res, r) => {
+    const req = captureRequest(res, r);
+    if (!trusted(node, res, req)) return;
+    if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
+    const bucket = decodeURIComponent(req.url.slice('/v1/intra/list/'.length));
+    const q = new URLSearchParams(req.query);
+    listPage(node.target, bucket, {
+      prefix: q.get('prefix') ?? '',
+      delimiter: q.get('delimiter') ?? '',
+      after: q.get('after') ?? '',
+      maxKeys: Number(q.get('max') ?? 1000),
+    }).then(
+      (page) => sendMsg(res, req, page),
+      (err: Error) => jsonError(res, req, 500, err.message),
+    );
+  });
+  // The cluster as AIStore's API shows it (more of /v1/cluster and /v1/daemon comes with the `ais` CLI).
+  app.get('/v1/cluster', (res, r) => {
+    const req = captureRequest(res, r);
+    whatReply(node, res, req);
+  });
+  app.get('/v1/daemon', (res, r) => {
+    const req = captureRequest(res, r);
+    whatReply(node, res, req);
+  });
+}
+
+function whatReply(node: Node, res: HttpResponse, req: Req): void {
+  const what = new URLSearchParams(req.query).get('what') ?? '';
+  switch (what) {
+    case 'smap':
+      return reply(res, req, '200 OK', [JSON_CT], smapJson(node.smap));
+    case 'bmd':
+      return reply(res, req, '200 OK', [JSON_CT], JSON.stringify(node.bmd.snapshot));
+    case 'config':
+    case 'cluster_config':
+      return reply(res, req, '200 OK', [JSON_CT], JSON.stringify({ ...node.config, auth: undefined }));
+    case 'rmd':
+      return reply(res, req, '200 OK', [JSON_CT], JSON.stringify(node.rmd));
+    default:
+      return jsonError(res, req, 501, `what=${what} is not served (valid: smap, bmd, config, rmd)`);
+  }
+}

@@ -1,0 +1,79 @@
+// Calls between nodes: small control messages (metadata, join, keepalive, listing pages) as msgpack over
+// HTTP/1.1 with keep-alive. Every call carries the cluster secret in `ais-intra`, which the receiving
+// node checks on its intra-cluster routes (src/api/intra.ts).
+import http from 'node:http';
+import { pack, unpack } from 'msgpackr';
+
+export const INTRA_HEADER = 'ais-intra';
+/** Marks a request forwarded by a gateway: the receiving target serves it locally, never forwards again. */
+export const FWD_HEADER = 'ais-fwd';
+export const MSGPACK = 'application/msgpack';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' });
+
+export interface IntraReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export class IntraError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface CallOptions {
+  method?: string;
+  body?: Uint8Array;
+  secret?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** One request to another node; resolves with whatever status it answers, rejects on network errors. */
+export function intraCall(baseUrl: string, path: string, opts: CallOptions = {}): Promise<IntraReply> {
+  const u = new URL(path, baseUrl);
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.secret) headers[INTRA_HEADER] = opts.secret;
+  if (opts.body) {
+    headers['content-type'] ??= MSGPACK;
+    headers['content-length'] = String(opts.body.length);
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { agent, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers, timeout: opts.timeoutMs ?? 10_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout calling ${u.host}${u.pathname}`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** A call whose answer must be 2xx with a msgpack body (or none): the decoded value. */
+export async function intraMsg<T>(baseUrl: string, path: string, opts: CallOptions = {}): Promise<T> {
+  const r = await intraCall(baseUrl, path, opts);
+  if (r.status < 200 || r.status > 299) {
+    let msg = r.body.toString('utf8').slice(0, 300);
+    try {
+      msg = (JSON.parse(msg) as { message?: string }).message ?? msg;
+    } catch {
+      // not JSON
+    }
+    throw new IntraError(`${opts.method ?? 'GET'} ${baseUrl}${path}: ${r.status} ${msg}`, r.status);
+  }
+  return (r.body.length ? unpack(r.body) : undefined) as T;
+}
+
+export function packMsg(v: unknown): Buffer {
+  return pack(v);
+}

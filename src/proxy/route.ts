@@ -1,0 +1,79 @@
+// Where a request is served. Object requests belong to the HRW owner target of bucket/object: served
+// here when this node is that target, else sent there — streamed through (reverse proxy, the default:
+// every unmodified S3 client works) or, with `proxy.s3_redirect`, answered 307 with the owner's URL
+// (AIStore's way; cheaper, but unpatched boto3 cannot follow it). Metadata writes belong to the primary.
+// A request a gateway forwarded carries the cluster secret in `ais-fwd`: its receiver serves it itself.
+import type { HttpResponse } from '../util/uws';
+import { header, reply, type Req } from '../api/http';
+import { forwardRequest } from './forward';
+import { FWD_HEADER, intraCall } from '../cluster/intra';
+import { nodeUrl, type Snode } from '../cluster/snode';
+import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
+import type { Node } from '../cluster/node';
+
+/** True when a gateway (or the primary's caller) sent this request here to be served locally. */
+export function isForwarded(node: Node, req: Req): boolean {
+  return node.secret !== '' && header(req, FWD_HEADER) === node.secret;
+}
+
+/** The owner target of bucket/object in the current Smap; 503 when the cluster has no target. */
+export function ownerOf(node: Node, bucket: string, objName: string): Snode {
+  const t = node.smap.owner(bucket, objName);
+  if (!t) throw s3err('ServiceUnavailable', 'the cluster has no storage targets (yet)');
+  return t;
+}
+
+/**
+ * Serves an object request: `local()` when this target owns the object (or the request was forwarded
+ * here), otherwise sends it to the owner. Must be called synchronously from the uWS handler (a forward
+ * attaches res.onData at once).
+ */
+export function toOwner(node: Node, res: HttpResponse, req: Req, bucket: string, objName: string, local: () => Promise<void>): Promise<void> {
+  if (isForwarded(node, req)) return local();
+  const owner = ownerOf(node, bucket, objName);
+  if (owner.id === node.self.id) return local();
+  sendTo(node, res, req, owner);
+  return Promise.resolve();
+}
+
+/** Metadata writes (buckets, props, config): run here on the primary, else sent to it. */
+export function toPrimary(node: Node, res: HttpResponse, req: Req, local: () => Promise<void>): Promise<void> {
+  if (node.isPrimary) return local();
+  const p = node.smap.primary;
+  if (!p) throw s3err('ServiceUnavailable', 'no primary proxy in the cluster map');
+  forwardTo(node, res, req, p);
+  return Promise.resolve();
+}
+
+function sendTo(node: Node, res: HttpResponse, req: Req, to: Snode): void {
+  if (node.config.proxy.s3_redirect) return redirect(res, req, to);
+  forwardTo(node, res, req, to);
+}
+
+function forwardTo(node: Node, res: HttpResponse, req: Req, to: Snode): void {
+  const pathAndQuery = req.query ? `${req.url}?${req.query}` : req.url;
+  forwardRequest(res, req, { host: to.host, port: to.port }, pathAndQuery, { [FWD_HEADER]: node.secret });
+}
+
+/** 307 to the owner, path and query unchanged (a SigV4 signature over them stays valid). */
+function redirect(res: HttpResponse, req: Req, to: Snode): void {
+  res.onData(() => {}); // the body (if any) goes to the owner when the client follows the redirect
+  const loc = `${nodeUrl(to)}${req.url}${req.query ? `?${req.query}` : ''}`;
+  const xmlLoc = loc.replace(/&/g, '&amp;');
+  reply(res, req, '307 Temporary Redirect', [['Location', loc], ['Content-Type', 'application/xml']],
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>TemporaryRedirect</Code><Message>Please re-send this request to the specified temporary endpoint.</Message><Endpoint>${xmlLoc}</Endpoint></Error>`);
+}
+
+/** Deletes bucket/objName on its owner (DeleteObjects' keys); a missing object is no error. */
+export async function removeObject(node: Node, bucket: string, objName: string): Promise<void> {
+  const owner = ownerOf(node, bucket, objName);
+  if (owner.id === node.self.id) {
+    if (await node.target.deleteObject(bucket, objName)) node.target.stats.delCount++;
+    return;
+  }
+  const path = `/s3/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
+  const r = await intraCall(nodeUrl(owner), path, { method: 'DELETE', headers: { [FWD_HEADER]: node.secret } });
+  if (r.status === 204 || r.status === 200 || r.status === 404) return;
+  const code = /<Code>([^<]*)<\/Code>/.exec(r.body.toString())?.[1];
+  throw code && Object.hasOwn(S3_ERRORS, code) ? s3err(code as S3ErrorCode) : s3err('InternalError', `target ${owner.id}: status ${r.status}`);
+}
