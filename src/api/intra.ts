@@ -6,6 +6,7 @@ import type { HttpResponse, TemplatedApp } from '../util/uws';
 import { captureRequest, reply, readBody, header, type Req } from './http';
 import { packMsg, INTRA_HEADER, MSGPACK } from '../cluster/intra';
 import { listPage } from '../target/list';
+import { mpuStore } from '../target/mpu';
 import { smapJson } from './smap-json';
 import type { Node } from '../cluster/node';
 import type { MetaSet } from '../cluster/meta';
@@ -100,6 +101,19 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
       (page) => sendMsg(res, req, page),
       (err: Error) => jsonError(res, req, 500, err.message),
     );
+  });
+  // This target's multipart uploads in progress in a bucket (ListMultipartUploads merges all targets').
+  app.get('/v1/intra/uploads/*', (res, r) => {
+    const req = captureRequest(res, r);
+    if (!trusted(node, res, req)) return;
+    if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
+    const bucket = decodeURIComponent(req.url.slice('/v1/intra/uploads/'.length));
+    mpuStore(node.target)
+      .uploads(bucket)
+      .then(
+        (list) => sendMsg(res, req, list),
+        (err: Error) => jsonError(res, req, 500, err.message),
+      );
   });
   // The cluster as AIStore's API shows it (more of /v1/cluster and /v1/daemon comes with the `ais` CLI).
   app.get('/v1/cluster', (res, r) => {

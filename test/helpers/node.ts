@@ -38,6 +38,10 @@ export interface NodeOptions {
   workers?: number;
   /** Name shown in temp dir names and logs. */
   name?: string;
+  /** proxy or target (default: target; a proxy gets no mountpaths). */
+  role?: 'proxy' | 'target';
+  /** URL of the primary to join (--primary); none: the node is its own primary. */
+  primary?: string;
 }
 
 export interface AisNode {
@@ -109,6 +113,8 @@ class NodeProc implements AisNode {
 
   private async spawnOnce(): Promise<void> {
     const args = [AISNODE, '--host', '127.0.0.1', '--port', String(this.port), '--confdir', this.dirs.confdir];
+    if (this.opts.role) args.push('--role', this.opts.role);
+    if (this.opts.primary) args.push('--primary', this.opts.primary);
     for (const mp of this.dirs.mountpaths) args.push('--mountpath', mp);
     if (this.configFile) args.push('--config', this.configFile);
     if (this.opts.workers) args.push('--workers', String(this.opts.workers));
@@ -178,7 +184,7 @@ class NodeProc implements AisNode {
 export async function startNode(opts: NodeOptions = {}): Promise<AisNode> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `tais-e2e-${opts.name ?? 'node'}-`));
   const mountpaths: string[] = [];
-  for (let i = 0; i < (opts.mountpaths ?? 2); i++) {
+  for (let i = 0; i < (opts.role === 'proxy' ? 0 : (opts.mountpaths ?? 2)); i++) {
     const mp = path.join(root, `mp${i + 1}`);
     fs.mkdirSync(mp);
     mountpaths.push(mp);

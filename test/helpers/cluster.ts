@@ -1,0 +1,101 @@
+// A real cluster for end-to-end tests: a primary proxy, more proxies and targets, each its own aisnode
+// process on a free loopback port, joined through the primary.
+import { startNode, request, sleep, type AisNode, type NodeOptions } from './node';
+
+export interface ClusterOptions {
+  proxies?: number;
+  targets?: number;
+  mountpaths?: number;
+  /** Cluster config given to the primary (it becomes the cluster's). */
+  config?: Record<string, unknown>;
+  name?: string;
+}
+
+export interface Cluster {
+  readonly primary: AisNode;
+  readonly proxies: AisNode[];
+  readonly targets: AisNode[];
+  /** Starts one more target that joins the cluster. */
+  addTarget(opts?: NodeOptions): Promise<AisNode>;
+  addProxy(): Promise<AisNode>;
+  /** GET /v1/cluster?what=smap from `node` (default: the primary), parsed (id_digest as text). */
+  smap(node?: AisNode): Promise<SmapView>;
+  /** Waits until every running node holds the primary's Smap version and it has `targets` targets. */
+  settle(targets?: number, timeoutMs?: number): Promise<SmapView>;
+  stop(): Promise<void>;
+}
+
+export interface SnodeView {
+  daemon_id: string;
+  daemon_type: string;
+  public_net: { node_ip_addr: string; daemon_port: string; direct_url: string };
+  id_digest: string;
+  flags: number;
+}
+
+export interface SmapView {
+  version: string;
+  uuid: string;
+  tmap: Record<string, SnodeView>;
+  pmap: Record<string, SnodeView>;
+  proxy_si: SnodeView;
+}
+
+export function parseSmap(text: string): SmapView {
+  // id_digest is an exact uint64: keep its digits as a string.
+  return JSON.parse(text.replace(/"id_digest":(\d+)/g, '"id_digest":"$1"')) as SmapView;
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const name = opts.name ?? 'clu';
+  const primary = await startNode({ role: 'proxy', name: `${name}-p0`, config: opts.config });
+  const proxies = [primary];
+  const targets: AisNode[] = [];
+  let seq = 0;
+  const all = (): AisNode[] => [...proxies, ...targets].filter((n) => n.pid !== undefined);
+  const c: Cluster = {
+    primary,
+    proxies,
+    targets,
+    async addTarget(o: NodeOptions = {}) {
+      const t = await startNode({ mountpaths: opts.mountpaths, name: `${name}-t${seq++}`, ...o, role: 'target', primary: primary.url });
+      targets.push(t);
+      return t;
+    },
+    async addProxy() {
+      const p = await startNode({ role: 'proxy', name: `${name}-p${proxies.length}`, primary: primary.url });
+      proxies.push(p);
+      return p;
+    },
+    async smap(node = primary) {
+      const r = await request(node.url, { method: 'GET', path: '/v1/cluster?what=smap' });
+      if (r.status !== 200) throw new Error(`smap from ${node.url}: ${r.status} ${r.body.toString()}`);
+      return parseSmap(r.body.toString());
+    },
+    async settle(n = targets.filter((t) => t.pid !== undefined).length, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const want = await c.smap();
+        if (Object.keys(want.tmap).length === n) {
+          const views = await Promise.all(all().map((x) => c.smap(x).catch(() => undefined)));
+          if (views.every((v) => v?.version === want.version)) return want;
+        }
+        if (Date.now() > deadline) throw new Error(`cluster did not settle at ${n} targets: primary Smap v${want.version} has ${Object.keys(want.tmap).length}`);
+        await sleep(100);
+      }
+    },
+    async stop() {
+      await Promise.all([...targets, ...proxies.slice(1)].map((n) => n.stop()));
+      await primary.stop();
+    },
+  };
+  try {
+    for (let i = 1; i < (opts.proxies ?? 1); i++) await c.addProxy();
+    await Promise.all(Array.from({ length: opts.targets ?? 3 }, () => c.addTarget()));
+    await c.settle(opts.targets ?? 3);
+  } catch (err) {
+    await c.stop();
+    throw err;
+  }
+  return c;
+}
