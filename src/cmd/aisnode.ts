@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   log.setNode(`${role === 'proxy' ? 'p' : 't'}${port}`);
   const node = new Node({ role, confDir, mountpaths, config, workers: values.workers ? Number(values.workers) : undefined, primaryUrl: values.primary });
   const server = await startServer(node, values.host, port);
-  const publicHost = values['public-host'] ?? (values.host === '0.0.0.0' || values.host === '::' ? 'localhost' : values.host);
+  const publicHost = values['public-host'] ?? (values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host);
   await node.start(publicHost, server.port);
   const what = role === 'proxy' ? 'proxy' : node.isPrimary ? 'target, own gateway' : 'target';
   log.info(`aisnode (${what}${node.isPrimary ? ', primary' : ''}) listening on http://${publicHost}:${server.port} — S3 endpoint http://${publicHost}:${server.port}/s3`);

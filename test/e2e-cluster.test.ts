@@ -1,0 +1,212 @@
+// End to end, a real cluster: a primary proxy, a second proxy and three targets, each its own aisnode
+// process on loopback. Objects land on their HRW owner target and mountpath (checked on disk, computed
+// here from the Smap's exact id_digest), every node serves every object, metadata versions reach every
+// node, listings merge all targets page by page, and a killed target leaves and rejoins.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, ListObjectsV2Command, DeleteBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startCluster, type Cluster, type SmapView } from './helpers/cluster';
+import { s3Client, request, md5, mapLimit, compareUtf8, random, sleep, xmlCode, type AisNode } from './helpers/node';
+import { digestOf, objectUname, xoshiroHash } from '../src/cluster/hrw';
+
+const B = 'clu-bucket';
+const N = 120;
+let c: Cluster;
+let s3: S3Client;
+const bodies = new Map<string, Buffer>();
+
+test.before(async () => {
+  c = await startCluster({ proxies: 2, targets: 3, name: 'e2eclu', config: { keepalive: { interval_ms: 300, timeout_ms: 2000 } } });
+  s3 = s3Client(c.primary.url);
+  await s3.send(new CreateBucketCommand({ Bucket: B }));
+  for (let i = 0; i < N; i++) bodies.set(`obj-${String(i).padStart(4, '0')}${i % 7 === 0 ? '/nested/x' : ''}`, random(100 + ((i * 997) % 5000)));
+  await mapLimit([...bodies], 8, ([key, body]) => s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: body })));
+});
+
+test.after.always(async () => {
+  await c?.stop();
+});
+
+/** The HRW winner among `cands` (digest as decimal text) for `uname`: AIStore's formula, ties to the later. */
+function hrw<T>(cands: [T, bigint][], uname: string): T {
+  const h = digestOf(uname);
+  let best: T | undefined;
+  let bw = -1n;
+  for (const [v, d] of cands) {
+    const w = xoshiroHash(d ^ h);
+    if (w >= bw) {
+      bw = w;
+      best = v;
+    }
+  }
+  return best!;
+}
+
+function targetByPort(smap: SmapView, node: AisNode): string {
+  const e = Object.values(smap.tmap).find((s) => Number(s.public_net.daemon_port) === node.port);
+  if (!e) throw new Error(`target on port ${node.port} not in the Smap`);
+  return e.daemon_id;
+}
+
+test.serial('every object is stored once, on its HRW owner target and mountpath', async (t) => {
+  const smap = await c.smap();
+  const ids = Object.values(smap.tmap)
+    .map((s) => s.daemon_id)
+    .sort();
+  const cands: [string, bigint][] = ids.map((id) => [id, BigInt(smap.tmap[id]!.id_digest)]);
+  // id_digest on the wire is XXH64(daemon id, MLCG32), exactly (a uint64 beyond 2^53).
+  for (const [id, d] of cands) t.is(d, digestOf(id), `id_digest of ${id}`);
+  const byId = new Map(c.targets.map((n) => [targetByPort(smap, n), n]));
+  const perTarget = new Map<string, number>();
+  for (const [key, body] of bodies) {
+    const uname = objectUname('ais', B, key);
+    const owner = hrw(cands, uname);
+    perTarget.set(owner, (perTarget.get(owner) ?? 0) + 1);
+    const node = byId.get(owner)!;
+    const mp = hrw(
+      node.dirs.mountpaths.map((m) => [m, digestOf(m)] as [string, bigint]),
+      uname,
+    );
+    const file = path.join(mp, '@ais', B, '%ob', ...key.split('/'));
+    t.true(fs.existsSync(file), `${key} on ${owner} at ${file}`);
+    t.deepEqual(fs.readFileSync(file), body);
+    // ... and on no other target or mountpath
+    for (const other of c.targets) {
+      for (const m of other.dirs.mountpaths) {
+        if (m === mp) continue;
+        t.false(fs.existsSync(path.join(m, '@ais', B, '%ob', ...key.split('/'))), `${key} also at ${m}`);
+      }
+    }
+  }
+  t.is(perTarget.size, 3, `objects spread over all targets: ${JSON.stringify([...perTarget])}`);
+});
+
+test.serial('every proxy and every target serves every object (reverse proxy, no redirect)', async (t) => {
+  for (const n of [...c.proxies, ...c.targets]) {
+    const client = s3Client(n.url);
+    await mapLimit([...bodies].slice(0, 40), 8, async ([key, body]) => {
+      const r = await client.send(new GetObjectCommand({ Bucket: B, Key: key }));
+      t.is(r.$metadata.httpStatusCode, 200);
+      t.deepEqual(Buffer.from(await r.Body!.transformToByteArray()), body, `${key} via ${n.url}`);
+      t.is(r.ETag, `"${md5(body)}"`);
+    });
+    // Range and HEAD through the same node
+    const [key, body] = [...bodies][3]!;
+    const rg = await request(n.url, { method: 'GET', path: `/s3/${B}/${key}`, headers: { Range: 'bytes=10-19' } });
+    t.is(rg.status, 206);
+    t.deepEqual(rg.body, body.subarray(10, 20));
+    const h = await client.send(new HeadObjectCommand({ Bucket: B, Key: key }));
+    t.is(h.ContentLength, body.length);
+  }
+});
+
+test.serial('a bucket created through the second proxy reaches every node with one BMD version', async (t) => {
+  const p2 = c.proxies[1]!;
+  await s3Client(p2.url).send(new CreateBucketCommand({ Bucket: 'via-p2' }));
+  const bmds = await Promise.all(
+    [...c.proxies, ...c.targets].map(async (n) => {
+      const r = await request(n.url, { method: 'GET', path: '/v1/cluster?what=bmd' });
+      return JSON.parse(r.body.toString()) as { version: number; buckets: Record<string, unknown> };
+    }),
+  );
+  t.true(bmds.every((b) => b.version === bmds[0]!.version), `BMD versions ${bmds.map((b) => b.version).join(',')}`);
+  t.true(bmds.every((b) => Object.hasOwn(b.buckets, 'via-p2')));
+  // the same for the Smap and the config
+  const versions = await Promise.all([...c.proxies, ...c.targets].map((n) => c.smap(n).then((s) => s.version)));
+  t.true(versions.every((v) => v === versions[0]));
+  // Every target has the bucket's folders; PUT through p2 and GET through the primary.
+  await s3Client(p2.url).send(new PutObjectCommand({ Bucket: 'via-p2', Key: 'k', Body: 'v' }));
+  const g = await s3.send(new GetObjectCommand({ Bucket: 'via-p2', Key: 'k' }));
+  t.is(await g.Body!.transformToString(), 'v');
+  // Not empty: S3 rules on DeleteBucket, whichever proxy is asked (the primary checks every target).
+  const del = await request(p2.url, { method: 'DELETE', path: '/s3/via-p2' });
+  t.is(del.status, 409);
+  t.is(xmlCode(del.body), 'BucketNotEmpty');
+  await request(p2.url, { method: 'DELETE', path: '/s3/via-p2/k' });
+  await s3Client(p2.url).send(new DeleteBucketCommand({ Bucket: 'via-p2' }));
+  const gone = await request(c.targets[0]!.url, { method: 'HEAD', path: '/s3/via-p2' });
+  t.is(gone.status, 404);
+});
+
+test.serial('a listing merges all targets: every page size gives the one sorted list', async (t) => {
+  const want = [...bodies.keys()].sort(compareUtf8);
+  for (const n of [c.proxies[1]!, c.targets[2]!]) {
+    const client = s3Client(n.url);
+    for (const max of [1, 7, 50, 1000]) {
+      const got: string[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const r = await client.send(new ListObjectsV2Command({ Bucket: B, MaxKeys: max, ContinuationToken: token }));
+        got.push(...(r.Contents ?? []).map((o) => o.Key!));
+        t.true((r.KeyCount ?? 0) <= max);
+        token = r.IsTruncated ? r.NextContinuationToken : undefined;
+        pages++;
+      } while (token);
+      t.deepEqual(got, want, `MaxKeys ${max} via ${n.url}`);
+      t.is(pages, Math.max(1, Math.ceil(want.length / max)));
+    }
+    // with a delimiter: the common prefixes of all targets merged once each
+    const r = await client.send(new ListObjectsV2Command({ Bucket: B, Delimiter: '/', MaxKeys: 1000 }));
+    const cps = (r.CommonPrefixes ?? []).map((p) => p.Prefix!);
+    t.deepEqual(cps, [...new Set(want.filter((k) => k.includes('/')).map((k) => k.slice(0, k.indexOf('/') + 1)))]);
+    t.is((r.Contents ?? []).length, want.filter((k) => !k.includes('/')).length);
+  }
+});
+
+test.serial('redirect mode (proxy.s3_redirect): 307 to the owner target, which serves the object', async (t) => {
+  const red = await startCluster({ targets: 2, name: 'redir', config: { proxy: { s3_redirect: true } } });
+  try {
+    const body = random(3000);
+    await request(red.primary.url, { method: 'PUT', path: '/s3/rbkt' });
+    // PUT to the proxy: 307 to the owner; following it stores the object there.
+    const put = await request(red.primary.url, { method: 'PUT', path: '/s3/rbkt/obj', body });
+    t.is(put.status, 307);
+    const loc = put.headers.location!;
+    t.regex(loc, /^http:\/\/127\.0\.0\.1:\d+\/s3\/rbkt\/obj$/);
+    t.true(red.targets.some((n) => loc.startsWith(n.url)));
+    const u = new URL(loc);
+    const put2 = await request(`${u.protocol}//${u.host}`, { method: 'PUT', path: u.pathname, body });
+    t.is(put2.status, 200);
+    const get = await request(red.primary.url, { method: 'GET', path: '/s3/rbkt/obj' });
+    t.is(get.status, 307);
+    t.is(get.headers.location, loc);
+    const g2 = await request(`${u.protocol}//${u.host}`, { method: 'GET', path: u.pathname });
+    t.deepEqual(g2.body, body);
+  } finally {
+    await red.stop();
+  }
+});
+
+test.serial('kill -9 a target: out of the Smap within seconds; restarted, it rejoins and serves its objects', async (t) => {
+  const victim = c.targets[1]!;
+  const smap0 = await c.smap();
+  const id = targetByPort(smap0, victim);
+  const t0 = Date.now();
+  await victim.kill('SIGKILL');
+  let smap = smap0;
+  while (Object.hasOwn(smap.tmap, id)) {
+    if (Date.now() - t0 > 10_000) return t.fail('victim still in the Smap after 10 s');
+    await sleep(100);
+    smap = await c.smap();
+  }
+  const gone = Date.now() - t0;
+  t.true(gone < 6000, `removed after ${gone} ms`);
+  t.log(`target ${id} removed from Smap v${smap.version} ${gone} ms after kill -9`);
+  // The others still serve what they own.
+  const keys = [...bodies.keys()];
+  const served = await mapLimit(keys, 8, async (k) => (await request(c.primary.url, { method: 'GET', path: `/s3/${B}/${k}` })).status);
+  t.true(served.filter((s) => s === 200).length > 0);
+  await victim.restart();
+  smap = await c.settle(3);
+  t.true(Object.hasOwn(smap.tmap, id), 'same daemon id after restart');
+  // Every object readable again, byte for byte, through both proxies.
+  for (const p of c.proxies) {
+    await mapLimit([...bodies], 8, async ([key, body]) => {
+      const r = await request(p.url, { method: 'GET', path: `/s3/${B}/${key}` });
+      t.is(r.status, 200, key);
+      t.deepEqual(r.body, body);
+    });
+  }
+});
