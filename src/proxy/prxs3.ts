@@ -18,7 +18,7 @@ import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { deleteObjectsS3 } from './prxs3-multi';
 import { handleSmallCall } from './prxs3-small';
-import { toOwner, toPrimary, isForwarded, removeObject } from './route';
+import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject } from './route';
 import { listCluster, bucketEmptyCluster, uploadsCluster } from './fanout';
 import {
   createMultipartUploadS3,
@@ -36,10 +36,13 @@ const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
 export function handleS3(node: Node, res: HttpResponse, req: Req, path: string): void {
   let op: S3Op;
   try {
+    // A client that followed a gateway's 307: the gateway verified its signature (see route.ts redirect).
+    const viaRedirect = isRedirected(node, req);
+    if (viaRedirect) redirected.add(req);
     op = routeS3(req.method, path, req.query, (name) => header(req, name));
     // A request another node made itself (forwarded with the cluster secret, no client signature) is
     // trusted; a client's request is verified wherever it lands, so the owner can check its body.
-    if (!(isForwarded(node, req) && !hasClientSignature(req))) authenticateS3(node.config, req, path);
+    if (!viaRedirect && !(isForwarded(node, req) && !hasClientSignature(req))) authenticateS3(node.config, req, path);
     if (op.kind !== 'PutObject' && op.kind !== 'UploadPart') {
       const check = payloadHashCheck(req);
       if (check) guardBodyHash(res, req, check);

@@ -10,6 +10,38 @@ import { FWD_HEADER, intraCall } from '../cluster/intra';
 import { nodeUrl, type Snode } from '../cluster/snode';
 import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
 import type { Node } from '../cluster/node';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+const REDIRECT_TTL_MS = 5 * 60_000;
+
+function redirectSig(secret: string, method: string, url: string, query: string, utm: string): string {
+  // A HEAD may be followed as a GET by nobody; GET and HEAD share one token so either works.
+  const m = method === 'HEAD' ? 'GET' : method;
+  return createHmac('sha256', secret).update(`${m}\n${url}\n${query}\n${utm}`).digest('base64url');
+}
+
+const TOKEN_RE = /&?ais-utm=([0-9a-z]+)&ais-rsig=([A-Za-z0-9_-]+)$/;
+
+/**
+ * A request that followed a gateway's redirect: true when its token is valid and fresh; the token is
+ * then taken off req.query so that the S3 handlers see the client's query as it was.
+ */
+export function isRedirected(node: Node, req: Req): boolean {
+  const m = TOKEN_RE.exec(req.query);
+  if (!m || node.secret === '') return false;
+  const query = req.query.slice(0, m.index);
+  const [, utm, sig] = m;
+  const age = Date.now() - parseInt(utm!, 36);
+  if (!(age >= -60_000 && age <= REDIRECT_TTL_MS)) return false;
+  const want = Buffer.from(redirectSig(node.secret, req.method, req.url, query, utm!));
+  const got = Buffer.from(sig!);
+  if (want.length !== got.length || !timingSafeEqual(want, got)) return false;
+  (req as { query: string }).query = query; // Req is captured per request: this copy is ours to adjust
+  return true;
+}
+
+/** Requests that arrived with a valid redirect token (set by handleS3 through isRedirected). */
+export const redirected = new WeakSet<Req>();
 
 /** True when a gateway (or the primary's caller) sent this request here to be served locally. */
 export function isForwarded(node: Node, req: Req): boolean {
@@ -29,7 +61,7 @@ export function ownerOf(node: Node, bucket: string, objName: string): Snode {
  * attaches res.onData at once).
  */
 export function toOwner(node: Node, res: HttpResponse, req: Req, bucket: string, objName: string, local: () => Promise<void>): Promise<void> {
-  if (isForwarded(node, req)) return local();
+  if (isForwarded(node, req) || redirected.has(req)) return local();
   const owner = ownerOf(node, bucket, objName);
   if (owner.id === node.self.id) return local();
   sendTo(node, res, req, owner);
@@ -46,7 +78,7 @@ export function toPrimary(node: Node, res: HttpResponse, req: Req, local: () => 
 }
 
 function sendTo(node: Node, res: HttpResponse, req: Req, to: Snode): void {
-  if (node.config.proxy.s3_redirect) return redirect(res, req, to);
+  if (node.config.proxy.s3_redirect) return redirect(node, res, req, to);
   forwardTo(node, res, req, to);
 }
 
@@ -55,10 +87,17 @@ function forwardTo(node: Node, res: HttpResponse, req: Req, to: Snode): void {
   forwardRequest(res, req, { host: to.host, port: to.port }, pathAndQuery, { [FWD_HEADER]: node.secret });
 }
 
-/** 307 to the owner, path and query unchanged (a SigV4 signature over them stays valid). */
-function redirect(res: HttpResponse, req: Req, to: Snode): void {
+/**
+ * 307 to the owner, path and query unchanged, plus a redirect token (`ais-utm`, `ais-rsig`: an HMAC
+ * with the cluster secret over method, path, query and time). The client's SigV4 signature covers the
+ * proxy's Host, so the owner cannot verify it again; the token says a gateway verified it (AIStore
+ * signs its redirects the same way). Valid for REDIRECT_TTL_MS.
+ */
+function redirect(node: Node, res: HttpResponse, req: Req, to: Snode): void {
   res.onData(() => {}); // the body (if any) goes to the owner when the client follows the redirect
-  const loc = `${nodeUrl(to)}${req.url}${req.query ? `?${req.query}` : ''}`;
+  const utm = Date.now().toString(36);
+  const token = `ais-utm=${utm}&ais-rsig=${redirectSig(node.secret, req.method, req.url, req.query, utm)}`;
+  const loc = `${nodeUrl(to)}${req.url}?${req.query ? `${req.query}&` : ''}${token}`;
   const xmlLoc = loc.replace(/&/g, '&amp;');
   reply(res, req, '307 Temporary Redirect', [['Location', loc], ['Content-Type', 'application/xml']],
     `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>TemporaryRedirect</Code><Message>Please re-send this request to the specified temporary endpoint.</Message><Endpoint>${xmlLoc}</Endpoint></Error>`);
