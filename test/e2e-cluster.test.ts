@@ -5,7 +5,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { S3Client, CreateBucketCommand, GetObjectCommand, PutObjectCommand, ListObjectsV2Command, DeleteBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, CopyObjectCommand, CreateBucketCommand, GetObjectCommand, PutObjectCommand, ListObjectsV2Command, DeleteBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startCluster, type Cluster, type SmapView } from './helpers/cluster';
 import { s3Client, request, md5, mapLimit, compareUtf8, random, sleep, xmlCode, type AisNode } from './helpers/node';
 import { digestOf, objectUname, xoshiroHash } from '../src/cluster/hrw';
@@ -269,3 +269,38 @@ test.serial('with S3 keys: signed SDK requests through a proxy verify on the gat
 function presign(n: AisNode, method: string, path: string): string {
   return presignQuery({ method, path, host: new URL(n.url).host, accessKey: 'AKIDCLUSTER', secret: 'cluster-secret-key', region: 'us-east-1', amzDate: formatAmzDate(Date.now()), expires: 600 });
 }
+
+test.serial('CopyObject across targets: bytes, metadata (COPY and REPLACE), copy-source conditions, missing source', async (t) => {
+  const smap = await c.smap();
+  const cands: [string, bigint][] = Object.values(smap.tmap).map((s) => [s.daemon_id, BigInt(s.id_digest)]);
+  const ownerOf = (key: string): string => hrw(cands, objectUname('ais', B, key));
+  const src = 'copy-src';
+  const body = random(3 * 1024 * 1024 + 17); // several PUT buffers
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: src, Body: body, ContentType: 'text/x-src', Metadata: { origin: 'here' } }));
+  // A destination name whose owner is another target than the source's.
+  let dst = '';
+  for (let i = 0; !dst; i++) if (ownerOf(`copy-dst-${i}`) !== ownerOf(src)) dst = `copy-dst-${i}`;
+  const via = s3Client(c.proxies[1]!.url);
+  const r = await via.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}` }));
+  t.is(r.CopyObjectResult?.ETag, `"${md5(body)}"`);
+  const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: dst }));
+  t.deepEqual(Buffer.from(await g.Body!.transformToByteArray()), body);
+  t.is(g.ContentType, 'text/x-src');
+  t.deepEqual(g.Metadata, { origin: 'here' });
+  // REPLACE takes the request's metadata.
+  await via.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}`, MetadataDirective: 'REPLACE', ContentType: 'text/x-new', Metadata: { fresh: '1' } }));
+  const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: dst }));
+  t.is(h.ContentType, 'text/x-new');
+  t.deepEqual(h.Metadata, { fresh: '1' });
+  // Copy-source conditions hold across targets: a wrong If-Match is 412, nothing changes.
+  const e1 = await t.throwsAsync(via.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}`, CopySourceIfMatch: '"0123"' })));
+  t.is((e1 as unknown as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode, 412);
+  const e2 = await t.throwsAsync(via.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}`, CopySourceIfNoneMatch: `"${md5(body)}"` })));
+  t.is((e2 as unknown as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode, 412);
+  let missing = '';
+  for (let i = 0; !missing; i++) if (ownerOf(`nothing-${i}`) !== ownerOf(dst)) missing = `nothing-${i}`;
+  const e3 = await t.throwsAsync(via.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${missing}` })));
+  t.is((e3 as { Code?: string }).Code, 'NoSuchKey');
+  const h2 = await s3.send(new HeadObjectCommand({ Bucket: B, Key: dst }));
+  t.is(h2.ContentType, 'text/x-new');
+});

@@ -16,6 +16,7 @@ import { newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
+import { copyObjectRemoteS3 } from '../target/copy-remote';
 import { deleteObjectsS3 } from './prxs3-multi';
 import { handleSmallCall } from './prxs3-small';
 import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject } from './route';
@@ -142,7 +143,12 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
     case 'CopyObject':
       // The source bucket first: a missing source bucket is NoSuchBucket naming it.
       bucketProps(node, op.copySource.bucket);
-      return objectOp(node, res, req, op.bucket, op.key, (props) => copyObjectS3(node.target, res, req, op, props));
+      return objectOp(node, res, req, op.bucket, op.key, (props) => {
+        // On the destination's owner: the source is here, or read from its owner.
+        const from = node.smap.owner(op.copySource.bucket, op.copySource.key);
+        if (from && from.id !== node.self.id) return copyObjectRemoteS3(node.target, node.secret, from, res, req, op, props);
+        return copyObjectS3(node.target, res, req, op, props);
+      });
     case 'DeleteObjects':
       bucketProps(node, op.bucket);
       deleteObjectsS3((key) => removeObject(node, op.bucket, key), res, req, op);

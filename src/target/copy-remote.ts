@@ -1,0 +1,118 @@
+// CopyObject when the source lives on another target: the destination's owner reads the source from
+// its owner (an intra-cluster GET, which verifies the source checksum as it streams and cuts the
+// connection on a mismatch) and writes it through the PUT path (PutStream: the destination bucket's
+// checksum and MD5, work file, atomic publish). The upstream response is paused whenever the PUT's
+// buffers are full, so a copy of any size holds a few buffers at most.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { HttpResponse } from '../util/uws';
+import { header, reply, type Req } from '../api/http';
+import type { BucketProps } from '../cluster/config';
+import { etagOf } from '../fs/lom';
+import type { CopyObjectOp } from '../s3/ops';
+import { s3err, noSuchKey, S3Error, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
+import { sendS3Error } from '../s3/reply';
+import { copyResultXml } from '../s3/object-xml';
+import { FWD_HEADER } from '../cluster/intra';
+import type { Snode } from '../cluster/snode';
+import { userMeta } from './body';
+import { objectPaths, putCondition, putConditionError, preconditionFailed } from './conditions';
+import { PutStream, PutError } from './put';
+import type { Target } from './target';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const EMPTY = new Uint8Array(0);
+const COPY_SOURCE_IF = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
+
+export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, res: HttpResponse, req: Req, op: CopyObjectOp, props: BucketProps): void {
+  res.onData(() => {}); // no body
+  try {
+    const directive = header(req, 'x-amz-metadata-directive').toUpperCase() || 'COPY';
+    if (directive !== 'COPY' && directive !== 'REPLACE') {
+      throw s3err('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: header(req, 'x-amz-metadata-directive') });
+    }
+    const src = op.copySource;
+    if (src.versionId !== undefined && src.versionId !== 'null') {
+      throw s3err('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: src.versionId });
+    }
+    const cond = putCondition((n) => header(req, n), objectPaths(target, op.bucket, op.key));
+    if (cond) {
+      const cur = target.openObject(op.bucket, op.key);
+      if (cur) fs.close(cur.fd, () => {});
+      const bad = putConditionError(cond, cur?.lom);
+      if (bad?.code === 'NoSuchKey') throw noSuchKey(op.bucket, op.key);
+      if (bad) throw preconditionFailed(bad.condition);
+    }
+    // The copy-source conditions become the source GET's own conditions (same semantics).
+    const headers: Record<string, string> = { [FWD_HEADER]: secret };
+    for (const c of COPY_SOURCE_IF) {
+      const v = header(req, `x-amz-copy-source-${c}`);
+      if (v !== '') headers[c] = v;
+    }
+    const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}`;
+    const up = http.request({ host: from.host, port: from.port, method: 'GET', path, headers, agent, timeout: 5 * 60_000 });
+    up.on('timeout', () => up.destroy(new Error('source target timed out')));
+    up.on('error', (err) => {
+      if (!req.aborted) sendS3Error(res, req, s3err('ServiceUnavailable', `source target unreachable: ${err.message}`));
+    });
+    req.onAbort = () => up.destroy();
+    up.on('response', (ur) => {
+      up.removeAllListeners('error');
+      up.on('error', () => {});
+      const status = ur.statusCode ?? 502;
+      if (status !== 200) return failFromSource(ur, status, res, req, src.bucket, src.key);
+      const size = Number(ur.headers['content-length'] ?? -1);
+      const srcMeta: Record<string, string> = {};
+      for (const [k, v] of Object.entries(ur.headers)) if (k.startsWith('x-amz-meta-') && typeof v === 'string') srcMeta[k.slice(11)] = v;
+      const m =
+        directive === 'COPY'
+          ? { contentType: ur.headers['content-type'], meta: srcMeta }
+          : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) };
+      // PutStream pauses and resumes "the client": here that is the source's response.
+      const flow = { pause: () => ur.pause(), resume: () => ur.resume() } as unknown as HttpResponse;
+      let complete = false;
+      const stream = new PutStream(target, flow, req, { bucket: op.bucket, objName: op.key, props, size, contentType: m.contentType, meta: m.meta, cond }, (err, lom) => {
+        if (!complete) ur.destroy();
+        if (err) {
+          target.stats.errPutCount++;
+          if (!req.aborted) sendS3Error(res, req, err.code === 'PreconditionFailed' ? preconditionFailed(err.message.startsWith('If-Match') ? 'If-Match' : 'If-None-Match') : copyFailed(err));
+          return;
+        }
+        target.stats.putCount++;
+        target.stats.putBytes += lom!.size;
+        reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom!.mtime, etagOf(lom!) ?? ''));
+      });
+      ur.on('data', (chunk: Buffer) => stream.onData(chunk, false));
+      ur.on('end', () => {
+        complete = true;
+        stream.onData(EMPTY, true);
+      });
+      ur.on('close', () => {
+        if (!ur.complete) stream.abort('SourceCorrupted', 'the source read ended early (checksum mismatch or source target gone)');
+      });
+    });
+    up.end();
+  } catch (err) {
+    sendS3Error(res, req, err);
+  }
+}
+
+function copyFailed(err: PutError): S3Error {
+  if (err.code === 'SourceCorrupted') return new S3Error('InternalError', `The source object could not be read whole and was not copied (${err.message}).`);
+  if (err.code === 'ENOSPC') return s3err('ServiceUnavailable', 'no space left on the mountpath');
+  if (err.code === 'ENAMECONFLICT') return s3err('XTaisObjectNameConflict', 'an object and a folder of objects would share a name');
+  return new S3Error('InternalError', `copy failed: ${err.code}`);
+}
+
+function failFromSource(ur: http.IncomingMessage, status: number, res: HttpResponse, req: Req, bucket: string, key: string): void {
+  const chunks: Buffer[] = [];
+  ur.on('data', (c: Buffer) => chunks.push(c));
+  ur.on('end', () => {
+    if (req.aborted) return;
+    // A copy has no 304: every failed copy-source condition is 412.
+    if (status === 304 || status === 412) return sendS3Error(res, req, preconditionFailed('x-amz-copy-source-If-Match'));
+    const code = /<Code>([^<]*)<\/Code>/.exec(Buffer.concat(chunks).toString())?.[1];
+    if (status === 404 && (code === undefined || code === 'NoSuchKey')) return sendS3Error(res, req, noSuchKey(bucket, key));
+    sendS3Error(res, req, code && Object.hasOwn(S3_ERRORS, code) ? s3err(code as S3ErrorCode) : s3err('InternalError', `source target answered ${status}`));
+  });
+}
