@@ -42,6 +42,12 @@ export interface NodeOptions {
   role?: 'proxy' | 'target';
   /** URL of the primary to join (--primary); none: the node is its own primary. */
   primary?: string;
+  /** Run the node inside this network namespace (`ip netns exec`), listening on `host`. */
+  netns?: string;
+  /** Address to listen on and to reach the node at (default 127.0.0.1). */
+  host?: string;
+  /** Fixed port (default: a free one). */
+  port?: number;
 }
 
 export interface AisNode {
@@ -83,7 +89,7 @@ class NodeProc implements AisNode {
   ) {}
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
   }
   get s3url(): string {
     return `${this.url}/s3`;
@@ -99,7 +105,8 @@ class NodeProc implements AisNode {
     let lastErr: Error | undefined;
     // The port is free when probed, but another process may take it before the node binds: try again.
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (this.port === 0 || attempt > 0) this.port = await freePort();
+      if (this.opts.port) this.port = this.opts.port;
+      else if (this.port === 0 || attempt > 0) this.port = await freePort();
       try {
         await this.spawnOnce();
         return;
@@ -112,13 +119,14 @@ class NodeProc implements AisNode {
   }
 
   private async spawnOnce(): Promise<void> {
-    const args = [AISNODE, '--host', '127.0.0.1', '--port', String(this.port), '--confdir', this.dirs.confdir];
+    const args = [AISNODE, '--host', this.opts.host ?? '127.0.0.1', '--port', String(this.port), '--confdir', this.dirs.confdir];
     if (this.opts.role) args.push('--role', this.opts.role);
     if (this.opts.primary) args.push('--primary', this.opts.primary);
     for (const mp of this.dirs.mountpaths) args.push('--mountpath', mp);
     if (this.configFile) args.push('--config', this.configFile);
     if (this.opts.workers) args.push('--workers', String(this.opts.workers));
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    const [cmd, argv] = this.opts.netns ? ['ip', ['netns', 'exec', this.opts.netns, process.execPath, ...args]] : [process.execPath, args];
+    const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve(sig ?? String(code))));
     const onOut = (b: Buffer): void => {
