@@ -25,6 +25,10 @@ test.before(async () => {
   await mapLimit([...bodies], 8, ([key, body]) => s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: body })));
 });
 
+test.afterEach.always((t) => {
+  if (!t.passed && process.env.TAIS_TEST_LOGS) for (const n of [...c.proxies, ...c.targets]) t.log(`--- ${n.url}\n${n.log().slice(-3000)}`);
+});
+
 test.after.always(async () => {
   await c?.stop();
 });
@@ -303,4 +307,20 @@ test.serial('CopyObject across targets: bytes, metadata (COPY and REPLACE), copy
   t.is((e3 as { Code?: string }).Code, 'NoSuchKey');
   const h2 = await s3.send(new HeadObjectCommand({ Bucket: B, Key: dst }));
   t.is(h2.ContentType, 'text/x-new');
+});
+
+test.serial('the primary restarts: same cluster map (a newer version on every node), buckets and objects intact', async (t) => {
+  const before = await c.smap();
+  await c.primary.restart();
+  const after = await c.settle(3);
+  t.is(after.uuid, before.uuid);
+  t.true(Number(after.version) > Number(before.version));
+  t.deepEqual(Object.keys(after.tmap).sort(), Object.keys(before.tmap).sort());
+  t.deepEqual(Object.keys(after.pmap).sort(), Object.keys(before.pmap).sort());
+  // Metadata changes work again from any proxy, and every node gets them.
+  await s3Client(c.proxies[1]!.url).send(new CreateBucketCommand({ Bucket: 'after-restart' }));
+  for (const n of [...c.proxies, ...c.targets]) t.is((await request(n.url, { method: 'HEAD', path: '/s3/after-restart' })).status, 200);
+  const [key, body] = [...bodies][5]!;
+  const g = await request(c.primary.url, { method: 'GET', path: `/s3/${B}/${key}` });
+  t.deepEqual(g.body, body);
 });

@@ -2,6 +2,7 @@
 // HTTP/1.1 with keep-alive. Every call carries the cluster secret in `ais-intra`, which the receiving
 // node checks on its intra-cluster routes (src/api/intra.ts).
 import http from 'node:http';
+import { keepAliveAgent } from '../util/agent';
 import { pack, unpack } from 'msgpackr';
 
 export const INTRA_HEADER = 'ais-intra';
@@ -9,7 +10,7 @@ export const INTRA_HEADER = 'ais-intra';
 export const FWD_HEADER = 'ais-fwd';
 export const MSGPACK = 'application/msgpack';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' });
+const agent = keepAliveAgent({ maxSockets: 64 });
 
 export interface IntraReply {
   status: number;

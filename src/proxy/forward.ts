@@ -4,6 +4,7 @@
 // a slow upstream pauses the client's upload, a slow client pauses the upstream's response. Nothing is
 // buffered beyond one chunk in flight each way.
 import http from 'node:http';
+import { keepAliveAgent } from '../util/agent';
 import type { HttpResponse } from '../util/uws';
 import { endHead, type Req } from '../api/http';
 import { s3err } from '../s3/errors';
@@ -16,7 +17,7 @@ export interface ForwardTarget {
 
 // One pool for the process: connections to targets are reused (lifo keeps the warmest ones busy and
 // lets the rest time out), so the hot path never pays for a TCP handshake.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' });
+const agent = keepAliveAgent({ maxSockets: 256, maxFreeSockets: 64 });
 
 /** A hung upstream must not pin the client forever: no byte either way for this long ends the exchange. */
 const IDLE_TIMEOUT_MS = 5 * 60_000;

@@ -5,6 +5,7 @@
 // buffers are full, so a copy of any size holds a few buffers at most.
 import fs from 'node:fs';
 import http from 'node:http';
+import { keepAliveAgent } from '../util/agent';
 import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from '../api/http';
 import type { BucketProps } from '../cluster/config';
@@ -20,7 +21,7 @@ import { objectPaths, putCondition, putConditionError, preconditionFailed } from
 import { PutStream, PutError } from './put';
 import type { Target } from './target';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const agent = keepAliveAgent({ maxSockets: 64 });
 const EMPTY = new Uint8Array(0);
 const COPY_SOURCE_IF = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
 

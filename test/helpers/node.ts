@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { keepAliveAgent } from '../../src/util/agent';
 
 /** Repository root (this file runs from dist/test/helpers/). */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -231,6 +232,9 @@ export function s3Client(url: string, opts: { sdkDefaultChecksums?: boolean } = 
     credentials: { accessKeyId: 'tais-e2e', secretAccessKey: 'tais-e2e-secret' },
     ...(opts.sdkDefaultChecksums ? {} : { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }),
     maxAttempts: 1,
+    // Idle sockets dropped before uWS's 10 s keep-alive timeout: with one attempt, a reuse racing the
+    // server's close would fail a test for nothing.
+    requestHandler: { httpAgent: keepAliveAgent({ maxSockets: 50 }) },
   });
 }
 

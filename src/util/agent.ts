@@ -1,0 +1,22 @@
+// Keep-alive HTTP agents that drop idle connections before the server does. uWS closes a keep-alive
+// connection after 10 s without a request (a compile-time constant); a client that reuses such a
+// socket at that instant sends its request into a closing connection and gets ECONNRESET ("socket
+// hang up"). Dropping our idle sockets after IDLE_MS (well under 10 s) closes that window.
+import http from 'node:http';
+import type { Socket } from 'node:net';
+
+const IDLE_MS = 4000;
+const idleSince = new WeakMap<Socket, number>();
+
+export function keepAliveAgent(opts: http.AgentOptions = {}): http.Agent {
+  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', ...opts });
+  agent.on('free', (socket: Socket) => idleSince.set(socket, Date.now()));
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const list of Object.values(agent.freeSockets)) {
+      for (const s of list ?? []) if (now - (idleSince.get(s) ?? now) > IDLE_MS) s.destroy();
+    }
+  }, 1000);
+  sweep.unref();
+  return agent;
+}
