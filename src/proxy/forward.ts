@@ -49,7 +49,9 @@ export function forwardRequest(
 }
 
 class Forward {
-  private readonly up: http.ClientRequest;
+  private up: http.ClientRequest;
+  /** A bodiless request whose reused keep-alive socket was reset before any answer is sent once more. */
+  private retried = false;
   private ur: http.IncomingMessage | undefined;
   /** The request has a body to stream up. */
   private readonly hasBody: boolean;
@@ -89,11 +91,25 @@ class Forward {
     if (te !== undefined) headers['transfer-encoding'] = 'chunked';
     Object.assign(headers, setHeaders);
 
-    this.up = http.request({ host: to.host, port: to.port, method: req.method, path: pathAndQuery, headers, agent, timeout: IDLE_TIMEOUT_MS });
-    this.up.on('response', (ur) => this.onResponse(ur));
-    this.up.on('timeout', () => this.up.destroy(new Error(`no data from ${to.host}:${to.port} for ${IDLE_TIMEOUT_MS / 1000} s`)));
-    this.up.on('error', (err) => this.fail(err));
-    this.up.on('drain', () => this.setPaused(false));
+    const open = (): http.ClientRequest => {
+      const up = http.request({ host: to.host, port: to.port, method: req.method, path: pathAndQuery, headers, agent, timeout: IDLE_TIMEOUT_MS });
+      up.on('response', (ur) => this.onResponse(ur));
+      up.on('timeout', () => up.destroy(new Error(`no data from ${to.host}:${to.port} for ${IDLE_TIMEOUT_MS / 1000} s`)));
+      up.on('error', (err: NodeJS.ErrnoException) => {
+        // The server closed an idle keep-alive socket as we reused it (Node's documented race): a
+        // request without a body can safely go again on a new connection.
+        if (!this.hasBody && !this.retried && !this.ur && !this.done && up.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          this.retried = true;
+          this.up = open();
+          this.up.end();
+          return;
+        }
+        this.fail(err);
+      });
+      up.on('drain', () => this.setPaused(false));
+      return up;
+    };
+    this.up = open();
     req.onAbort = () => {
       this.resDone = true;
       this.up.destroy();
