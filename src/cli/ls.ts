@@ -124,7 +124,7 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
   }
   if (flags.paged) return;
   if (flags.json) return ctx.out(JSON.stringify(all, null, 2));
-  if (all.length) ctx.out(render(all));
+  if (all.length || !noHeaders) ctx.out(render(all));
   if (!noHeaders) {
     const dirs = all.filter((e) => ((e.flags ?? 0) & DIR_FLAG) !== 0).length;
     const secs = (Date.now() - started) / 1000;
