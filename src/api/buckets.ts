@@ -1,50 +1,135 @@
-// Native /v1/buckets/NAME: bucket properties as AIStore exposes them (HEAD -> Ais-Bucket-Props header,
-// PATCH {"action":"set-bprops","value":{...}}). The rest of the native API comes with the `ais` CLI.
+// Native /v1/buckets: list buckets (GET /v1/buckets/), and per bucket create (POST create-bck), destroy
+// (DELETE destroy-bck: the bucket goes with its objects, as in AIStore), props (HEAD -> Ais-Bucket-Props,
+// PATCH set-bprops / reset-bprops) and list objects (GET with {"action":"list","value":LsoMsg}, lso.ts).
+// Bucket metadata lives in the BMD, which only the primary changes: other nodes forward those requests.
 import type { HttpResponse } from '../util/uws';
 import { reply, type Req } from './http';
-import { setBucketProps } from '../cluster/config';
+import { newBucketProps, setBucketProps, type BucketProps } from '../cluster/config';
 import type { Node } from '../cluster/node';
-import { forwardRequest } from '../proxy/forward';
-import { FWD_HEADER } from '../cluster/intra';
+import { toPrimary } from '../proxy/route';
+import { listObjectsV1, type LsoMsg } from './lso';
+import {
+  ApiError,
+  JSON_CT,
+  badRequest,
+  bucketUri,
+  checkBucketName,
+  guarded,
+  notFound,
+  notServed,
+  providerOf,
+  readAction,
+  sendJson,
+  type ActionMsg,
+} from './native';
 
-const JSON_CT: readonly [string, string] = ['Content-Type', 'application/json'];
+const PREFIX = '/v1/buckets';
 
 export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
-  const bucket = decodeURIComponent(req.url.slice('/v1/buckets/'.length));
-  const props = node.bmd.get(bucket);
-  const fail = (status: string, message: string): void => reply(res, req, status, [JSON_CT], JSON.stringify({ message, status: Number(status.slice(0, 3)) }));
-  if (!props) return fail('404 Not Found', `bucket "ais://${bucket}" does not exist`);
-  if (req.method === 'HEAD' || req.method === 'GET') {
-    return reply(res, req, '200 OK', [JSON_CT, ['Ais-Bucket-Props', JSON.stringify(props)]], req.method === 'GET' ? JSON.stringify(props) : undefined);
-  }
-  if (req.method !== 'PATCH') return fail('405 Method Not Allowed', `${req.method} /v1/buckets/NAME is not supported`);
-  // Props live in the BMD, which only the primary changes.
-  if (!node.isPrimary) {
-    const p = node.smap.primary;
-    if (!p) return fail('503 Service Unavailable', 'no primary proxy in the cluster map');
-    return forwardRequest(res, req, { host: p.host, port: p.port }, req.query ? `${req.url}?${req.query}` : req.url, { [FWD_HEADER]: node.secret });
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  res.onData((ab, isLast) => {
-    size += ab.byteLength;
-    if (size <= 64 * 1024) chunks.push(Buffer.from(ab.slice(0))); // an action message is small; refused below
-    if (!isLast) return;
-    try {
-      if (size > 64 * 1024) throw new Error('action message too large');
-      const msg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { action?: string; value?: Record<string, unknown> };
-      if (msg.action !== 'set-bprops' || typeof msg.value !== 'object' || msg.value === null) throw new Error('expected {"action":"set-bprops","value":{...}}');
-      if (!node.primary) throw new Error('internal: props change reached a non-primary');
-      node.primary
-        .modifyBmd((b) => {
-          b[bucket] = setBucketProps(b[bucket], msg.value!);
-        })
-        .then(
-          () => reply(res, req, '200 OK', [JSON_CT], JSON.stringify(node.bmd.get(bucket))),
-          (err: Error) => fail('400 Bad Request', err.message),
-        );
-    } catch (err) {
-      fail('400 Bad Request', (err as Error).message);
+  guarded(res, req, () => {
+    const query = new URLSearchParams(req.query);
+    providerOf(query);
+    const rest = req.url.slice(PREFIX.length).replace(/^\/+/, '').replace(/\/+$/, '');
+    if (rest === '') return bucketsRoot(node, res, req);
+    const name = decodeURIComponent(rest);
+    if (name.includes('/')) throw badRequest(`invalid bucket name "${name}" (an object is /v1/objects/BUCKET/OBJECT)`);
+    checkBucketName(name);
+    switch (req.method) {
+      case 'HEAD': {
+        const props = existing(node, name);
+        return reply(res, req, '200 OK', [JSON_CT, ['Ais-Bucket-Props', JSON.stringify(props)]]);
+      }
+      case 'GET':
+        existing(node, name);
+        return readAction(res).then((msg) => {
+          if (!msg) return sendJson(res, req, node.bmd.get(name)); // no action: the props, as a convenience
+          if (msg.action !== 'list') throw notServed(`action "${msg.action}" on GET /v1/buckets/NAME is not supported (only "list")`);
+          return listObjectsV1(node, res, req, name, (msg.value ?? {}) as LsoMsg);
+        });
+      case 'POST':
+        return toPrimary(node, res, req, () => readAction(res).then((msg) => createBucket(node, res, req, name, msg)));
+      case 'DELETE':
+        existing(node, name);
+        return toPrimary(node, res, req, () => readAction(res).then((msg) => destroyBucket(node, res, req, name, msg)));
+      case 'PATCH':
+        existing(node, name);
+        return toPrimary(node, res, req, () => readAction(res).then((msg) => patchBucket(node, res, req, name, msg)));
+      case 'PUT':
+        return readAction(res).then((msg) => {
+          throw notServed(`action "${msg?.action ?? ''}" on PUT /v1/buckets/NAME is not supported yet`);
+        });
+      default:
+        throw new ApiError(405, `${req.method} /v1/buckets/NAME is not supported`);
     }
   });
+}
+
+function existing(node: Node, name: string): BucketProps {
+  const props = node.bmd.get(name);
+  if (!props) throw notFound(`bucket "${bucketUri(name)}"`);
+  return props;
+}
+
+/** GET /v1/buckets/ (optionally with {"action":"list"}): every bucket, as AIStore's Bck list. */
+function bucketsRoot(node: Node, res: HttpResponse, req: Req): Promise<void> {
+  if (req.method !== 'GET') {
+    res.onData(() => {});
+    throw new ApiError(405, `${req.method} /v1/buckets/ is not supported (buckets are created with POST /v1/buckets/NAME)`);
+  }
+  return readAction(res).then((msg) => {
+    if (msg && msg.action !== 'list') throw notServed(`action "${msg.action}" on /v1/buckets/ is not supported (only "list")`);
+    const list = node.bmd.names().map((name) => ({ name, provider: 'ais', namespace: { uuid: '', name: '' } }));
+    sendJson(res, req, list);
+  });
+}
+
+async function createBucket(node: Node, res: HttpResponse, req: Req, name: string, msg: ActionMsg | undefined): Promise<void> {
+  if (msg?.action !== 'create-bck') throw badRequest(`expected {"action":"create-bck"} to create bucket "${bucketUri(name)}"${msg ? `, got "${msg.action}"` : ''}`);
+  const value = msg.value;
+  if (value !== undefined && value !== null && (typeof value !== 'object' || Array.isArray(value))) throw badRequest('create-bck: the value must be bucket props ({"checksum":{"type":"md5"}})');
+  await node.primary!.modifyBmd((b) => {
+    if (Object.hasOwn(b, name)) throw new ApiError(409, `bucket "${bucketUri(name)}" already exists`);
+    let props = newBucketProps(node.config);
+    if (value) props = wrapped(() => setBucketProps(props, value as Record<string, unknown>));
+    b[name] = props;
+  });
+  reply(res, req, '200 OK', []);
+}
+
+async function destroyBucket(node: Node, res: HttpResponse, req: Req, name: string, msg: ActionMsg | undefined): Promise<void> {
+  if (msg && msg.action !== 'destroy-bck') throw notServed(`action "${msg.action}" on DELETE /v1/buckets/NAME is not supported (only "destroy-bck")`);
+  await node.primary!.modifyBmd((b) => {
+    if (!Object.hasOwn(b, name)) throw notFound(`bucket "${bucketUri(name)}"`);
+    delete b[name];
+  });
+  reply(res, req, '200 OK', []);
+}
+
+async function patchBucket(node: Node, res: HttpResponse, req: Req, name: string, msg: ActionMsg | undefined): Promise<void> {
+  if (msg?.action === 'set-bprops') {
+    const value = msg.value;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest('expected {"action":"set-bprops","value":{...}}');
+    await node.primary!.modifyBmd((b) => {
+      if (!Object.hasOwn(b, name)) throw notFound(`bucket "${bucketUri(name)}"`);
+      b[name] = wrapped(() => setBucketProps(b[name]!, value as Record<string, unknown>));
+    });
+  } else if (msg?.action === 'reset-bprops') {
+    await node.primary!.modifyBmd((b) => {
+      if (!Object.hasOwn(b, name)) throw notFound(`bucket "${bucketUri(name)}"`);
+      b[name] = newBucketProps(node.config, b[name]!.created);
+    });
+  } else {
+    throw badRequest(`expected {"action":"set-bprops","value":{...}} or {"action":"reset-bprops"}${msg ? `, got "${msg.action}"` : ''}`);
+  }
+  sendJson(res, req, node.bmd.get(name));
+}
+
+/** Validation errors of props and config are the client's: 400 with their message. */
+export function wrapped<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw badRequest((err as Error).message);
+  }
 }

@@ -84,6 +84,7 @@ export const STATUS: Record<number, string> = {
   500: '500 Internal Server Error',
   501: '501 Not Implemented',
   503: '503 Service Unavailable',
+  507: '507 Insufficient Storage',
 };
 
 export function statusLine(code: number): string {

@@ -7,7 +7,6 @@ import { captureRequest, reply, readBody, header, type Req } from './http';
 import { packMsg, INTRA_HEADER, MSGPACK } from '../cluster/intra';
 import { listPage } from '../target/list';
 import { mpuStore } from '../target/mpu';
-import { smapJson } from './smap-json';
 import type { Node } from '../cluster/node';
 import type { MetaSet } from '../cluster/meta';
 import type { Snode } from '../cluster/snode';
@@ -115,30 +114,4 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
         (err: Error) => jsonError(res, req, 500, err.message),
       );
   });
-  // The cluster as AIStore's API shows it (more of /v1/cluster and /v1/daemon comes with the `ais` CLI).
-  app.get('/v1/cluster', (res, r) => {
-    const req = captureRequest(res, r);
-    whatReply(node, res, req);
-  });
-  app.get('/v1/daemon', (res, r) => {
-    const req = captureRequest(res, r);
-    whatReply(node, res, req);
-  });
-}
-
-function whatReply(node: Node, res: HttpResponse, req: Req): void {
-  const what = new URLSearchParams(req.query).get('what') ?? '';
-  switch (what) {
-    case 'smap':
-      return reply(res, req, '200 OK', [JSON_CT], smapJson(node.smap));
-    case 'bmd':
-      return reply(res, req, '200 OK', [JSON_CT], JSON.stringify(node.bmd.snapshot));
-    case 'config':
-    case 'cluster_config':
-      return reply(res, req, '200 OK', [JSON_CT], JSON.stringify({ ...node.config, auth: undefined }));
-    case 'rmd':
-      return reply(res, req, '200 OK', [JSON_CT], JSON.stringify(node.rmd));
-    default:
-      return jsonError(res, req, 501, `what=${what} is not served (valid: smap, bmd, config, rmd)`);
-  }
 }

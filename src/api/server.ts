@@ -6,6 +6,8 @@ import { handleS3 } from '../proxy/prxs3';
 import { handleBucketsV1 } from './buckets';
 import { prometheusText } from './metrics';
 import { registerIntra } from './intra';
+import { handleObjectsV1 } from './objects';
+import { handleClusterV1 } from './cluster';
 import type { Node } from '../cluster/node';
 
 export interface Server {
@@ -36,9 +38,18 @@ export function startServer(node: Node, host: string, port: number): Promise<Ser
     reply(res, r, '200 OK', [['Content-Type', 'text/plain; version=0.0.4']], body);
   });
   registerIntra(app, node);
-  app.any('/v1/buckets/*', (res, req) => {
+  for (const route of ['/v1/buckets', '/v1/buckets/*']) {
+    app.any(route, (res, req) => handleBucketsV1(node, res, captureRequest(res, req)));
+  }
+  app.any('/v1/objects/*', (res, req) => handleObjectsV1(node, res, captureRequest(res, req)));
+  for (const scope of ['cluster', 'daemon'] as const) {
+    for (const route of [`/v1/${scope}`, `/v1/${scope}/*`]) app.any(route, (res, req) => handleClusterV1(node, res, captureRequest(res, req), scope));
+  }
+  // Anything else under /v1 is answered at once: AIStore's clients retry 500 and 503 for minutes.
+  app.any('/v1/*', (res, req) => {
     const r = captureRequest(res, req);
-    handleBucketsV1(node, res, r);
+    res.onData(() => {});
+    reply(res, r, '501 Not Implemented', [['Content-Type', 'application/json']], JSON.stringify({ message: `${r.method} ${r.url} is not supported by tais`, status: 501 }));
   });
   app.any('/*', (res, req) => {
     const r = captureRequest(res, req);

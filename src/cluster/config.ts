@@ -132,6 +132,82 @@ function toBool(k: string, v: unknown): boolean {
   throw new Error(`invalid ${k} "${String(v)}" (valid: true, false)`);
 }
 
+/** Feature flags tais acts on (AIStore's names); `none` clears them all. */
+export const FEATURES: readonly string[] = ['S3-API-via-Root', 'S3-Presigned-Request'];
+/** AIStore's feature bits (cmn/feat), by position: a numeric `features` value maps through them. */
+const AIS_FEATURE_BITS: readonly string[] = [
+  'Enforce-IntraCluster-Access', 'Skip-Loading-VersionChecksum-MD', 'Do-not-Auto-Detect-FileShare', 'S3-API-via-Root',
+  'Fsync-PUT', 'LZ4-Block-1MB', 'LZ4-Frame-Checksum', 'Do-not-Allow-Passing-FQN-to-ETL', 'Ignore-LimitedCoexistence-Conflicts',
+  'S3-Presigned-Request',
+];
+
+/** Parses a `features` value: names (comma- or space-separated), `none`, or AIStore's numeric bitmask. */
+export function parseFeatures(raw: unknown): string[] {
+  const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(/[\s,]+/).filter((s) => s !== '');
+  const out: string[] = [];
+  for (const item of items) {
+    if (item === 'none') continue;
+    let names = [item];
+    if (/^\d+$/.test(item)) {
+      const bits = BigInt(item);
+      names = [];
+      for (let i = 0; i < 64; i++) {
+        if (((bits >> BigInt(i)) & 1n) === 0n) continue;
+        const name = AIS_FEATURE_BITS[i];
+        if (!name) throw new Error(`feature bit ${i} is not supported by tais (supported: ${FEATURES.join(', ')}, none)`);
+        names.push(name);
+      }
+    }
+    for (const name of names) {
+      const known = FEATURES.find((f) => f.toLowerCase() === name.toLowerCase());
+      if (!known) throw new Error(`invalid or unsupported feature "${name}" (valid: ${FEATURES.join(', ')}, none)`);
+      if (!out.includes(known)) out.push(known);
+    }
+  }
+  return out;
+}
+
+/** Config that cannot change at run time: identity and secrets, and what a node reads once at start. */
+const READ_ONLY_CONFIG = new Set(['version', 'auth', 'io.direct', 'io.buffer_size']);
+
+/**
+ * Applies `section.key=value` changes (a nested object, or flat dotted keys) to a copy of the cluster
+ * config: only existing keys, values of the same type; throws a message naming the valid values.
+ */
+export function setClusterConfig(conf: ClusterConfig, changes: Record<string, unknown>): ClusterConfig {
+  const out = structuredClone(conf);
+  for (const [key, raw] of Object.entries(flatten(changes))) {
+    const parts = key.split('.');
+    if (READ_ONLY_CONFIG.has(parts[0]!) || READ_ONLY_CONFIG.has(key)) throw new Error(`config "${key}" cannot be changed at run time (set it in the --config file)`);
+    if (key === 'features') {
+      out.features = parseFeatures(raw);
+      continue;
+    }
+    if (key === 'checksum.type') {
+      const v = String(raw) as ChecksumType;
+      if (!CHECKSUM_TYPES.includes(v)) throw new Error(`invalid checksum.type "${v}" (valid: ${CHECKSUM_TYPES.join(', ')})`);
+      out.checksum.type = v;
+      continue;
+    }
+    let obj = out as unknown as Record<string, unknown>;
+    for (const p of parts.slice(0, -1)) {
+      const next = obj[p];
+      if (next === null || typeof next !== 'object' || Array.isArray(next)) throw new Error(`unknown config "${key}"`);
+      obj = next as Record<string, unknown>;
+    }
+    const last = parts[parts.length - 1]!;
+    const cur = obj[last];
+    if (!Object.hasOwn(obj, last) || cur === null || typeof cur === 'object') throw new Error(`unknown config "${key}"`);
+    if (typeof cur === 'boolean') obj[last] = toBool(key, raw);
+    else if (typeof cur === 'number') {
+      const n = typeof raw === 'number' ? raw : Number(raw);
+      if (typeof raw === 'boolean' || String(raw).trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`invalid ${key} "${String(raw)}" (expected a non-negative number)`);
+      obj[last] = n;
+    } else obj[last] = String(raw);
+  }
+  return out;
+}
+
 /** `over` laid onto `base` section by section (arrays and scalars replace; objects merge). */
 export function mergeConfig(base: ClusterConfig, over: Partial<ClusterConfig>): ClusterConfig {
   return deepMerge(base as unknown as Record<string, unknown>, over as Record<string, unknown>) as unknown as ClusterConfig;

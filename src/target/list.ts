@@ -18,6 +18,8 @@ export interface ListedObject {
   size: number;
   mtimeMs: number;
   etag: string;
+  /** Stored checksum value ('' for none); its type is the bucket's at the time of the PUT. */
+  cksum?: string;
 }
 
 export interface ListResult {
@@ -55,7 +57,7 @@ export async function listPage(target: Target, bucket: string, q: ListQuery): Pr
     }
     const lom = safeLom(item.file!);
     if (!lom) continue; // vanished, or not an object of ours
-    out.entries.push({ key: item.name, size: lom.size, mtimeMs: lom.mtime, etag: etagOf(lom) ?? '' });
+    out.entries.push({ key: item.name, size: lom.size, mtimeMs: lom.mtime, etag: etagOf(lom) ?? '', cksum: lom.cksumValue });
     out.last = item.name;
     count++;
   }

@@ -36,6 +36,8 @@ export interface PutParams {
   cond?: PublishCondition;
   /** S3 flexible checksum: hashed with the others, checked before the object is published, stored. */
   flex?: FlexRequest;
+  /** Hex value of the bucket checksum the client computed (native Ais-Checksum-Value): BadDigest if it differs. */
+  expectCksum?: string;
 }
 
 export class PutError extends Error {
@@ -155,6 +157,7 @@ export class PutStream {
         md5Slot: this.md5Slot,
         storeMd5: this.p.props.checksum.md5_etag,
         ...(this.p.contentMd5 !== undefined ? { expectMd5: this.p.contentMd5 } : {}),
+        ...(this.p.expectCksum !== undefined ? { expectCksum: this.p.expectCksum } : {}),
         ...(this.p.cond ? { cond: this.p.cond } : {}),
         ...(this.p.flex ? { flex: { slot: this.flexSlot, alg: this.p.flex.alg, ...(this.flexExpected !== undefined ? { expected: this.flexExpected } : {}) } } : {}),
         fsync: this.target.config.io.fsync_put,

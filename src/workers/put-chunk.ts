@@ -27,6 +27,8 @@ export interface PutFinal {
   storeMd5: boolean;
   /** Hex MD5 the client sent in Content-MD5: a mismatch discards the upload (BadDigest). */
   expectMd5?: string;
+  /** Hex bucket checksum the client sent (native Ais-Checksum-Value): a mismatch discards the upload (BadDigest). */
+  expectCksum?: string;
   fsync: boolean;
   /** Conditional write (If-None-Match: * / If-Match): checked right before the object is published. */
   cond?: PublishCondition;
@@ -70,6 +72,12 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
       fd = -1;
       fs.rmSync(t.workPath, { force: true });
       return { fd: -1, error: 'BadDigest', message: `Content-MD5 ${f.expectMd5} does not match the body's MD5 ${md5}` };
+    }
+    if (f.expectCksum !== undefined && lom.cksumValue !== f.expectCksum) {
+      fs.closeSync(fd);
+      fd = -1;
+      fs.rmSync(t.workPath, { force: true });
+      return { fd: -1, error: 'BadDigest', message: `${lom.cksumType} checksum ${f.expectCksum} does not match the body's ${lom.cksumValue}` };
     }
     if (f.flex) {
       const value = hashDigestBytes(f.flex.alg, t.hashes[f.flex.slot].state).toString('base64');

@@ -1,0 +1,179 @@
+// Native /v1/objects/BUCKET/OBJECT: PUT, GET (Range), HEAD, DELETE, each served by the object's HRW owner
+// target (proxy/route.ts toOwner, as the S3 gateway does). Object properties travel in AIStore's headers:
+// Ais-Checksum-Type / -Value (also on PUT, for end-to-end validation), Ais-Atime (ns), Ais-Custom-Md.
+// Unlike S3, deleting a missing object is 404, as in AIStore.
+import fs from 'node:fs';
+import type { HttpResponse } from '../util/uws';
+import { header, reply, endHead, type Req } from './http';
+import type { Node } from '../cluster/node';
+import type { BucketProps } from '../cluster/config';
+import { toOwner } from '../proxy/route';
+import { validateObjectKey } from '../s3/names';
+import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
+import { httpDate } from '../s3/time';
+import { etagOf, type Lom } from '../fs/lom';
+import { bodyShape, feedBody } from '../target/body';
+import { PutStream } from '../target/put';
+import { streamObject, ChecksumMismatch } from '../target/get';
+import { ApiError, badRequest, bucketUri, guarded, notFound, notServed, providerOf, putErrorToApi, sendApiError } from './native';
+
+const PREFIX = '/v1/objects/';
+
+export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
+  guarded(res, req, () => {
+    providerOf(new URLSearchParams(req.query));
+    const rest = req.url.slice(PREFIX.length);
+    const slash = rest.indexOf('/');
+    const bucket = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+    const obj = slash < 0 ? '' : decodeURIComponent(rest.slice(slash + 1));
+    if (bucket === '') throw badRequest('expected /v1/objects/BUCKET/OBJECT');
+    const props = node.bmd.get(bucket);
+    if (!props) throw notFound(`bucket "${bucketUri(bucket)}"`);
+    if (obj === '') throw badRequest(`missing object name: expected /v1/objects/${bucket}/OBJECT`);
+    validateObjectKey(obj);
+    const local = (fn: (p: BucketProps) => Promise<void> | void) => () => Promise.resolve(fn(node.bmd.get(bucket) ?? props));
+    switch (req.method) {
+      case 'PUT':
+        return toOwner(node, res, req, bucket, obj, local((p) => putObject(node, res, req, bucket, obj, p)));
+      case 'GET':
+      case 'HEAD':
+        return toOwner(node, res, req, bucket, obj, local((p) => getObject(node, res, req, bucket, obj, p)));
+      case 'DELETE':
+        return toOwner(node, res, req, bucket, obj, local(() => deleteObject(node, res, req, bucket, obj)));
+      case 'POST':
+      case 'PATCH':
+        res.onData(() => {});
+        throw notServed(`${req.method} /v1/objects (rename, promote, custom metadata, append) is not supported yet`);
+      default:
+        throw new ApiError(405, `${req.method} /v1/objects/BUCKET/OBJECT is not supported`);
+    }
+  });
+}
+
+function objUri(bucket: string, obj: string): string {
+  return `${bucketUri(bucket)}/${obj}`;
+}
+
+/** Ais-Custom-Md: "k=v" pairs (the header may repeat; repeats arrive joined with ','). */
+function customMd(req: Req): Record<string, string> | undefined {
+  const raw = header(req, 'ais-custom-md');
+  if (raw === '') return undefined;
+  const out: Record<string, string> = {};
+  for (const kv of raw.split(',')) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw badRequest(`invalid Ais-Custom-Md "${kv}" (expected key=value)`);
+    out[kv.slice(0, i).trim().toLowerCase()] = kv.slice(i + 1).trim();
+  }
+  return out;
+}
+
+function putObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps): void {
+  const target = node.target;
+  const { chunked, size } = bodyShape(req);
+  const type = header(req, 'ais-checksum-type').toLowerCase();
+  const value = header(req, 'ais-checksum-value').toLowerCase();
+  let contentMd5: string | undefined;
+  let expectCksum: string | undefined;
+  if (type !== '' && type !== 'none') {
+    if (value === '') throw badRequest(`Ais-Checksum-Type ${type} without Ais-Checksum-Value`);
+    if (type === props.checksum.type) expectCksum = value;
+    else if (type === 'md5') {
+      if (!/^[0-9a-f]{32}$/.test(value)) throw badRequest(`invalid md5 checksum "${value}"`);
+      contentMd5 = value;
+    } else {
+      throw badRequest(`Ais-Checksum-Type ${type}: bucket ${bucketUri(bucket)} checksums with ${props.checksum.type}; send that type (or md5)`);
+    }
+  }
+  const meta = customMd(req);
+  const contentType = header(req, 'content-type') || undefined;
+  const stream = new PutStream(target, res, req, { bucket, objName: obj, props, size, contentType, meta, contentMd5, expectCksum }, (err, lom) => {
+    if (err) {
+      target.stats.errPutCount++;
+      if (!req.aborted) sendApiError(res, req, putErrorToApi(err));
+      return;
+    }
+    target.stats.putCount++;
+    target.stats.putBytes += lom!.size;
+    reply(res, req, '200 OK', cksumHeaders(lom!));
+  });
+  feedBody(res, req, stream, chunked, undefined);
+}
+
+function cksumHeaders(lom: Lom): [string, string][] {
+  return lom.cksumType === 'none' ? [] : [['Ais-Checksum-Type', lom.cksumType], ['Ais-Checksum-Value', lom.cksumValue]];
+}
+
+/** The object's properties as AIStore's GET and HEAD carry them. */
+export function objectPropHeaders(node: Node, bucket: string, obj: string, lom: Lom): [string, string][] {
+  const h: [string, string][] = [
+    ['Accept-Ranges', 'bytes'],
+    ['Content-Type', lom.contentType ?? 'application/octet-stream'],
+    ['Last-Modified', httpDate(lom.mtime)],
+    ['Ais-Name', obj],
+    ['Ais-Bucket-Name', bucket],
+    ['Ais-Bucket-Provider', 'ais'],
+    ['Ais-Atime', (BigInt(Math.round(lom.mtime)) * 1_000_000n).toString()],
+    ['Ais-Location', `t[${node.self.id}]`],
+    ['Ais-Mirror-Copies', '1'],
+    ['Ais-Present', 'true'],
+    ...cksumHeaders(lom),
+  ];
+  const etag = etagOf(lom);
+  if (etag) h.push(['ETag', `"${etag}"`]);
+  if (lom.meta) for (const [k, v] of Object.entries(lom.meta)) h.push(['Ais-Custom-Md', `${k}=${v}`]);
+  return h;
+}
+
+function getObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps): void {
+  const target = node.target;
+  let h = target.openObject(bucket, obj);
+  if (!h) throw notFound(`object "${objUri(bucket, obj)}"`);
+  try {
+    const size = h.lom.size;
+    const headers = objectPropHeaders(node, bucket, obj, h.lom);
+    const rangeHeader = header(req, 'range');
+    const range = rangeHeader ? parseRange(rangeHeader, size) : null;
+    if (range === 'unsatisfiable') {
+      fs.closeSync(h.fd);
+      h = undefined;
+      return reply(res, req, '416 Range Not Satisfiable', [['Content-Type', 'application/json'], ['Content-Range', contentRangeUnsatisfied(size)]],
+        JSON.stringify({ message: `range "${rangeHeader}" is not satisfiable for object "${objUri(bucket, obj)}" of ${size} bytes`, status: 416 }));
+    }
+    let status = '200 OK';
+    let start = 0;
+    let length = size;
+    if (range) {
+      status = '206 Partial Content';
+      start = range.start;
+      length = range.end - range.start + 1;
+      headers.push(['Content-Range', contentRange(range.start, range.end, size)]);
+    }
+    if (req.method === 'HEAD') {
+      target.stats.headCount++;
+      fs.closeSync(h.fd);
+      h = undefined;
+      if (req.aborted) return;
+      res.cork(() => {
+        res.writeStatus(status);
+        for (const [k, v] of headers) res.writeHeader(k, v);
+        endHead(res, length);
+      });
+      return;
+    }
+    const handle = h;
+    h = undefined;
+    streamObject(target, res, req, handle, { status, headers, start, length, verify: props.checksum.validate_warm_get && length === size }, (err) => {
+      target.stats.errGetCount++;
+      sendApiError(res, req, err instanceof ChecksumMismatch ? new ApiError(500, `BAD DATA CHECKSUM: ${err.message}`) : err);
+    });
+  } finally {
+    if (h) fs.closeSync(h.fd);
+  }
+}
+
+async function deleteObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string): Promise<void> {
+  res.onData(() => {});
+  if (!(await node.target.deleteObject(bucket, obj))) throw notFound(`object "${objUri(bucket, obj)}"`);
+  node.target.stats.delCount++;
+  reply(res, req, '200 OK', []);
+}

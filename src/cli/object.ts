@@ -1,0 +1,217 @@
+// ais object put | get | show | rm (and the aliases ais put, ais get, ais rmo). Bodies stream both ways
+// (nothing is held in memory); a progress bar shows on long transfers.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { CliError, UsageError, intFlag, needArgs, type Command, type Flags } from './command';
+import type { Readable } from 'node:stream';
+import { bucketString, encodePath, parseUri, providerQuery, sizeIEC, table, Progress, type BucketName } from './format';
+import { apiError, pipeBody, readAll } from './client';
+import { formatTime } from '../api/lso';
+
+/** Transfers at least this large show a progress bar when stderr is a terminal. */
+const PROGRESS_MIN = 8 << 20;
+
+function objectArg(arg: string, p: string, needObj = true): { bucket: BucketName; obj: string } {
+  let r;
+  try {
+    r = parseUri(arg);
+  } catch (err) {
+    throw new UsageError((err as Error).message, p);
+  }
+  if (needObj && r.obj === '') throw new UsageError(`"${arg}": missing object name (expected BUCKET/OBJECT, e.g. ${bucketString(r.bucket)}/name)`, p);
+  return r;
+}
+
+function opath(b: BucketName, obj: string): string {
+  return `/v1/objects/${encodeURIComponent(b.name)}/${encodePath(obj)}`;
+}
+
+function showProgress(flags: Flags, size: number): boolean {
+  if (flags.progress) return true;
+  return process.stderr.isTTY === true && (size < 0 || size >= PROGRESS_MIN);
+}
+
+function progressFor(label: string, size: number): Progress {
+  return new Progress(label, size, process.stderr.isTTY === true, (s) => process.stderr.write(s));
+}
+
+const put: Command = {
+  name: 'put',
+  summary: 'upload a file (or stdin) as an object',
+  args: 'FILE|- BUCKET[/OBJECT]',
+  description: 'Without an object name (or with a trailing "/") the object is named after the file.\n"-" reads the object from stdin (an object name is required).',
+  options: { progress: { type: 'boolean', help: 'show a progress bar (shown by default on a terminal for 8 MiB and more)' } },
+  examples: ['ais put file.txt ais://demo/obj', 'ais put README.md ais://demo/docs/', 'tar c dir | ais put - ais://demo/dir.tar'],
+  async run(ctx, pos, flags) {
+    const p = 'ais object put';
+    needArgs(pos, 2, 2, pos.length === 0 ? 'file name and destination (FILE BUCKET/OBJECT)' : 'destination (BUCKET/OBJECT)', p);
+    const src = pos[0]!;
+    const { bucket, obj: given } = objectArg(pos[1]!, p, false);
+    let obj = given;
+    let size = -1;
+    if (src === '-') {
+      if (obj === '' || obj.endsWith('/')) throw new UsageError('reading stdin ("-") needs an object name: BUCKET/OBJECT', p);
+    } else {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(src);
+      } catch (err) {
+        throw new CliError(`cannot read "${src}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      }
+      if (st.isDirectory()) throw new CliError(`"${src}" is a directory (uploading directories is not supported yet: put its files one by one)`);
+      size = st.size;
+      if (obj === '' || obj.endsWith('/')) obj += path.basename(src);
+    }
+    const progress = showProgress(flags, size) ? progressFor(`PUT ${obj}`, size) : undefined;
+    const body = (): Readable => {
+      const s: Readable = src === '-' ? process.stdin : fs.createReadStream(src, { highWaterMark: 1 << 20 });
+      if (progress) s.on('data', (c: Buffer) => progress.add(c.length));
+      return s;
+    };
+    const res = await ctx.api.send('PUT', ctx.api.url(opath(bucket, obj), providerQuery(bucket)), { 'Content-Type': 'application/octet-stream' }, body, size >= 0 ? size : undefined);
+    const reply = await readAll(res);
+    if ((res.statusCode ?? 0) >= 400) throw apiError({ status: res.statusCode ?? 0, headers: res.headers, body: reply }, 'PUT');
+    progress?.finish();
+    ctx.out(`PUT "${src === '-' ? '(stdin)' : src}" => ${bucketString(bucket)}/${obj}`);
+  },
+};
+
+const HASHES: Record<string, string> = { md5: 'md5', sha256: 'sha256', sha512: 'sha512' };
+
+const get: Command = {
+  name: 'get',
+  summary: 'download an object to a file (or stdout with "-")',
+  args: 'BUCKET/OBJECT [OUT|-]',
+  description: 'OUT defaults to the object\'s base name in the current directory; an existing directory gets that name inside it.\nThe cluster verifies the stored checksum while it sends a whole object; md5/sha256/sha512 are checked here too.',
+  options: {
+    offset: { type: 'string', arg: 'N', help: 'read from byte N (a range read)' },
+    length: { type: 'string', arg: 'N', help: 'read N bytes (a range read)' },
+    progress: { type: 'boolean', help: 'show a progress bar (shown by default on a terminal for 8 MiB and more)' },
+  },
+  examples: ['ais get ais://demo/obj output.txt', 'ais get ais://demo/obj - | head', 'ais get ais://demo/shard.tar --offset 1024 --length 512 part.bin'],
+  async run(ctx, pos, flags) {
+    const p = 'ais object get';
+    needArgs(pos, 1, 2, 'object (BUCKET/OBJECT)', p);
+    const { bucket, obj } = objectArg(pos[0]!, p);
+    const offset = intFlag(flags, 'offset', p);
+    const length = intFlag(flags, 'length', p);
+    if (length === 0) throw new UsageError('--length 0: nothing to read', p);
+    const headers: Record<string, string> = {};
+    if (offset !== undefined || length !== undefined) {
+      const start = offset ?? 0;
+      headers.Range = `bytes=${start}-${length !== undefined ? start + length - 1 : ''}`;
+    }
+    let out = pos[1] ?? path.basename(obj);
+    const toStdout = out === '-';
+    if (!toStdout && fs.existsSync(out) && fs.statSync(out).isDirectory()) out = path.join(out, path.basename(obj));
+    const res = await ctx.api.send('GET', ctx.api.url(opath(bucket, obj), providerQuery(bucket)), headers, undefined);
+    if ((res.statusCode ?? 0) >= 400) throw apiError({ status: res.statusCode ?? 0, headers: res.headers, body: await readAll(res) }, 'GET');
+    const size = Number(res.headers['content-length'] ?? -1);
+    const whole = res.statusCode === 200;
+    const type = String(res.headers['ais-checksum-type'] ?? '');
+    const hash = whole && HASHES[type] ? createHash(HASHES[type]!) : undefined;
+    const progress = showProgress(flags, size) ? progressFor(`GET ${obj}`, size) : undefined;
+    const tmp = toStdout ? '' : `${out}.ais-get-${process.pid}`;
+    const sink = toStdout ? process.stdout : fs.createWriteStream(tmp);
+    let got = 0;
+    try {
+      if (hash) res.on('data', (c: Buffer) => hash.update(c));
+      await pipeBody(res, sink, (n) => {
+        got += n;
+        progress?.add(n);
+      }, !toStdout);
+      if (size >= 0 && got !== size) throw new CliError(`received ${got} of ${size} bytes: the connection was cut (the object may be damaged on the cluster)`);
+      if (hash) {
+        const want = String(res.headers['ais-checksum-value'] ?? '');
+        const have = hash.digest('hex');
+        if (want !== '' && have !== want) throw new CliError(`BAD DATA CHECKSUM: ${type} of the received bytes is ${have}, the object's is ${want}`);
+      }
+      if (!toStdout) fs.renameSync(tmp, out);
+    } catch (err) {
+      if (!toStdout) fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    progress?.finish();
+    if (!toStdout) ctx.out(`GET "${obj}" from bucket "${bucketString(bucket)}" as "${out}" [${sizeIEC(got)}]`);
+  },
+};
+
+const SHOW_DEFAULT = ['name', 'size', 'checksum', 'atime'];
+const SHOW_ALL = ['name', 'size', 'checksum', 'atime', 'version', 'etag', 'content-type', 'custom', 'location', 'copies'];
+
+const show: Command = {
+  name: 'show',
+  summary: "show an object's properties (size, checksum type and value, ...)",
+  args: 'BUCKET/OBJECT',
+  options: {
+    props: { type: 'string', arg: 'PROPS', help: `comma-separated (${SHOW_ALL.join(',')}) or "all" (default: ${SHOW_DEFAULT.join(',')})` },
+    json: { type: 'boolean', short: 'j', help: 'print JSON' },
+    'no-headers': { type: 'boolean', short: 'H', help: 'no table header' },
+  },
+  examples: ['ais object show ais://demo/obj', 'ais object show ais://demo/obj --props all'],
+  async run(ctx, pos, flags) {
+    const p = 'ais object show';
+    needArgs(pos, 1, 1, 'object (BUCKET/OBJECT)', p);
+    const { bucket, obj } = objectArg(pos[0]!, p);
+    const props = flags.props === 'all' ? SHOW_ALL : typeof flags.props === 'string' ? flags.props.split(',').map((s) => s.trim()).filter(Boolean) : SHOW_DEFAULT;
+    for (const x of props) if (!SHOW_ALL.includes(x)) throw new UsageError(`unknown object property "${x}" (valid: ${SHOW_ALL.join(', ')}, all)`, p);
+    const r = await ctx.api.call('HEAD', opath(bucket, obj), { query: providerQuery(bucket), allow404: true });
+    if (r.status === 404) {
+      const b = await ctx.api.call('HEAD', `/v1/buckets/${encodeURIComponent(bucket.name)}`, { query: providerQuery(bucket), allow404: true });
+      throw new CliError(b.status === 404 ? `bucket "${bucketString(bucket)}" does not exist` : `object "${bucketString(bucket)}/${obj}" does not exist`);
+    }
+    const h = r.headers;
+    const one = (k: string): string => {
+      const v = h[k];
+      return Array.isArray(v) ? v.join(',') : (v ?? '');
+    };
+    const size = Number(one('content-length'));
+    const atimeNs = one('ais-atime');
+    const type = one('ais-checksum-type');
+    const value = one('ais-checksum-value');
+    const values: Record<string, { text: string; json: unknown }> = {
+      name: { text: `${bucketString(bucket)}/${obj}`, json: `${bucketString(bucket)}/${obj}` },
+      size: { text: sizeIEC(size), json: size },
+      checksum: { text: type ? `${type}[${value}]` : '-', json: type ? { type, value } : null },
+      atime: { text: atimeNs ? formatTime(Number(BigInt(atimeNs) / 1_000_000n)) : '-', json: atimeNs || null },
+      version: { text: one('ais-version') || '-', json: one('ais-version') || null },
+      etag: { text: one('etag').replace(/"/g, '') || '-', json: one('etag').replace(/"/g, '') || null },
+      'content-type': { text: one('content-type') || '-', json: one('content-type') || null },
+      custom: { text: one('ais-custom-md') || '-', json: one('ais-custom-md') || null },
+      location: { text: one('ais-location') || '-', json: one('ais-location') || null },
+      copies: { text: one('ais-mirror-copies') || '-', json: Number(one('ais-mirror-copies') || 0) },
+    };
+    if (flags.json) {
+      ctx.out(JSON.stringify(Object.fromEntries(props.map((x) => [x, values[x]!.json])), null, 2));
+      return;
+    }
+    ctx.out(table(['PROPERTY', 'VALUE'], props.map((x) => [x, values[x]!.text]), Boolean(flags['no-headers'])));
+  },
+};
+
+const rm: Command = {
+  name: 'rm',
+  summary: 'delete objects',
+  args: 'BUCKET/OBJECT [BUCKET/OBJECT...]',
+  examples: ['ais object rm ais://demo/obj'],
+  async run(ctx, pos) {
+    const p = 'ais object rm';
+    needArgs(pos, 1, Infinity, 'object (BUCKET/OBJECT)', p);
+    for (const a of pos) {
+      const { bucket, obj } = objectArg(a, p);
+      await ctx.api.call('DELETE', opath(bucket, obj), { query: providerQuery(bucket) });
+      ctx.out(`deleted "${obj}" from ${bucketString(bucket)}`);
+    }
+  },
+};
+
+export const objectCommand: Command = {
+  name: 'object',
+  summary: 'put, get, show and remove objects',
+  sub: [put, get, show, rm],
+};
+
+export const putAlias: Command = { ...put, summary: `${put.summary} (ais object put)` };
+export const getAlias: Command = { ...get, summary: `${get.summary} (ais object get)` };
+export const rmoAlias: Command = { ...rm, name: 'rmo', summary: 'delete objects (ais object rm)' };
