@@ -8,6 +8,10 @@
 #   CLIENTS=aws,s3cmd bash test/clients/run.sh
 #   CLIENTS_DEBUG=1 ...                 # clients' --debug output and the node's debug log, shown on failures
 #   CLIENTS_KEEP=1 ...                  # keep the temp dir (node log, every command's output)
+#   CLIENTS_TOPOLOGY=node ...           # one aisnode (target + its gateway) instead of the playground
+#
+# By default the clients run against the playground users get from `npm start` (1 proxy + 3 targets,
+# 2 mountpaths each) on free ports, so every request crosses the gateway to its HRW owner.
 #
 # Prints `ok: <client> <check>` or `FAIL: <client> <check>: why` per check, then
 # `clients: N passed, M failed`; exits 1 when M > 0.
@@ -18,6 +22,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE="$ROOT/test/clients"
 AISNODE="$ROOT/dist/src/cmd/aisnode.js"
+PLAYGROUND="$ROOT/dist/src/cmd/playground.js"
+TOPOLOGY=${CLIENTS_TOPOLOGY:-playground}
 CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3}
 DEBUG=${CLIENTS_DEBUG:-}
 
@@ -33,7 +39,8 @@ cleanup() {
   local rc=$?
   if [[ -n $NODE_PID ]] && kill -0 "$NODE_PID" 2>/dev/null; then
     kill "$NODE_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
+    # the playground stops its nodes (targets, then proxies) before it exits
+    for _ in $(seq 150); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$NODE_PID" 2>/dev/null || true
     wait "$NODE_PID" 2>/dev/null || true
   fi
@@ -140,7 +147,29 @@ listen_port() {
 }
 
 start_node() {
-  mkdir -p "$W/log" "$W/node"
+  mkdir -p "$W/log"
+  case $TOPOLOGY in
+    node) start_single ;;
+    playground) start_playground ;;
+    *) echo "run.sh: CLIENTS_TOPOLOGY=$TOPOLOGY: node or playground" >&2; echo "clients: 0 passed, 1 failed"; exit 1 ;;
+  esac
+  # Listening is not serving yet on every server: wait for the health endpoint too.
+  for _ in $(seq 100); do
+    node -e 'require("http").get(process.argv[1], (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on("error", () => process.exit(1))' \
+      "http://127.0.0.1:$PORT/v1/health" && break
+    sleep 0.1
+  done
+}
+
+start_failed() {
+  echo "run.sh: the $TOPOLOGY did not start; its log:" >&2
+  cat "$W/node.log" >&2
+  echo "clients: 0 passed, 1 failed"
+  exit 1
+}
+
+start_single() {
+  mkdir -p "$W/node"
   local env=()
   [[ -n $DEBUG ]] && env=(TAIS_LOG=debug)
   # --port 0: the kernel picks a free port. uWS listens with SO_REUSEPORT, so a port that merely
@@ -154,19 +183,36 @@ start_node() {
     PORT=$(listen_port "$NODE_PID") && break
     sleep 0.1
   done
-  if [[ -z $PORT ]]; then
-    echo "run.sh: the node did not start; its log:" >&2
-    cat "$W/node.log" >&2
-    echo "clients: 0 passed, 1 failed"
-    exit 1
-  fi
-  # Listening is not serving yet on every server: wait for the health endpoint too.
-  for _ in $(seq 100); do
-    node -e 'require("http").get(process.argv[1], (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on("error", () => process.exit(1))' \
-      "http://127.0.0.1:$PORT/v1/health" && break
+  [[ -n $PORT ]] || start_failed
+  echo "# tais node pid $NODE_PID on 127.0.0.1:$PORT, data in $W/node"
+}
+
+# free_ports N: the first port of N consecutive ports nobody listens on (the playground takes
+# TAIS_PORT for its proxy and the next ones for its targets).
+free_ports() {
+  node -e '
+    const net = require("net"); const n = Number(process.argv[1]);
+    const free = (p) => new Promise((ok) => { const s = net.createServer(); s.once("error", () => ok(false));
+      s.listen(p, "0.0.0.0", () => s.close(() => ok(true))); });
+    (async () => { for (let t = 0; t < 200; t++) { const base = 20000 + Math.floor(Math.random() * 30000);
+      let all = true; for (let i = 0; i < n && all; i++) all = await free(base + i);
+      if (all) { console.log(base); return; } } process.exit(1); })();' "$1"
+}
+
+start_playground() {
+  local base env=()
+  [[ -n $DEBUG ]] && env=(TAIS_LOG=debug)
+  base=$(free_ports 4) || { echo "run.sh: no 4 free consecutive ports" >&2; start_failed; }
+  env "${env[@]}" TAIS_DATA="$W/playground" TAIS_PORT="$base" node "$PLAYGROUND" >"$W/node.log" 2>&1 &
+  NODE_PID=$!
+  PORT=
+  for _ in $(seq 600); do
+    kill -0 "$NODE_PID" 2>/dev/null || break
+    if grep -q '^tais playground ready' "$W/node.log"; then PORT=$base; break; fi
     sleep 0.1
   done
-  echo "# tais node pid $NODE_PID on 127.0.0.1:$PORT, data in $W/node"
+  [[ -n $PORT ]] || start_failed
+  echo "# tais playground (1 proxy + 3 targets) pid $NODE_PID, proxy on 127.0.0.1:$PORT, data in $W/playground"
 }
 
 # ---------------------------------------------------------------- test data
@@ -471,7 +517,7 @@ for c in ${CLIENTS//,/ }; do
 done
 
 if ! kill -0 "$NODE_PID" 2>/dev/null; then
-  fail "node alive after the clients" "the tais node exited; its log ends with: $(tail -n 5 "$W/node.log" | tr '\n' ' ')"
+  fail "$TOPOLOGY alive after the clients" "the tais $TOPOLOGY exited; its log ends with: $(tail -n 5 "$W/node.log" | tr '\n' ' ')"
 fi
 if grep -Eq '^[^ ]+ [EW] ' "$W/node.log"; then
   echo "# node log errors and warnings:"
