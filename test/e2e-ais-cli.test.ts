@@ -113,7 +113,7 @@ test.serial('put, get, object show (checksum type and value), ls with its flags'
   r = await primary('ls', 'ais://demo', '--prefix', 'many/', '--limit', '3');
   t.deepEqual(r.stdout.trim().split('\n').slice(1, -1).map((l) => l.split(/\s+/)[0]), ['many/o0', 'many/o1', 'many/o2']);
   r = await primary('ls', 'ais://demo', '--prefix', 'many/', '--page-size', '2', '--paged');
-  t.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('Page')), ['Page 1: 2 names', 'Page 2: 2 names', 'Page 3: 1 names']);
+  t.deepEqual(r.stdout.split('\n').filter((l) => l.startsWith('Page')), ['Page 1: 2 names', 'Page 2: 2 names', 'Page 3: 1 name']);
   r = await primary('ls', 'ais://demo', '--props', 'name,size,checksum', '--prefix', 'obj');
   t.regex(r.stdout, new RegExp(`^NAME\\s+SIZE\\s+CHECKSUM\\nobj\\s+23B\\s+${md5(body)}\\n`));
   r = await primary('ls', 'ais://demo', '--nr', '--json');

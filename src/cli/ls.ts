@@ -117,7 +117,7 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
       if (flags.json) ctx.out(JSON.stringify({ page, entries }, null, 2));
       else {
         if (entries.length) ctx.out(render(entries));
-        if (!noHeaders) ctx.out(`Page ${page}: ${entries.length} names`);
+        if (!noHeaders) ctx.out(`Page ${page}: ${entries.length} name${entries.length === 1 ? '' : 's'}`);
       }
     } else all.push(...entries);
     if (!more) break;
@@ -128,6 +128,6 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
   if (!noHeaders) {
     const dirs = all.filter((e) => ((e.flags ?? 0) & DIR_FLAG) !== 0).length;
     const secs = (Date.now() - started) / 1000;
-    ctx.out(`Listed ${all.length - dirs} name${all.length - dirs === 1 ? "" : "s"}${dirs ? ` and ${dirs} virtual directories` : ''}${secs >= 1 ? ` in ${secs.toFixed(2)}s` : ''}`);
+    ctx.out(`Listed ${all.length - dirs} name${all.length - dirs === 1 ? '' : 's'}${dirs ? ` and ${dirs} virtual directories` : ''}${secs >= 1 ? ` in ${secs.toFixed(2)}s` : ''}`);
   }
 }
