@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { CliError, UsageError, intFlag, needArgs, type Command, type Flags } from './command';
+import { CliError, UsageError, intFlag, needArgs, type Command, type Ctx, type Flags } from './command';
 import type { Readable } from 'node:stream';
 import { bucketString, encodePath, parseUri, providerQuery, sizeIEC, table, Progress, type BucketName } from './format';
 import { apiError, pipeBody, readAll } from './client';
@@ -41,8 +41,17 @@ const put: Command = {
   summary: 'upload a file (or stdin) as an object',
   args: 'FILE|- BUCKET[/OBJECT]',
   description: 'Without an object name (or with a trailing "/") the object is named after the file.\n"-" reads the object from stdin (an object name is required).',
-  options: { progress: { type: 'boolean', help: 'show a progress bar (shown by default on a terminal for 8 MiB and more)' } },
-  examples: ['ais put file.txt ais://demo/obj', 'ais put README.md ais://demo/docs/', 'tar c dir | ais put - ais://demo/dir.tar'],
+  options: {
+    progress: { type: 'boolean', help: 'show a progress bar (shown by default on a terminal for 8 MiB and more)' },
+    recursive: { type: 'boolean', short: 'r', help: 'upload a directory: every file under it, named by its path relative to it' },
+    conc: { type: 'string', arg: 'N', help: 'with --recursive: files uploaded at once (default 8)' },
+  },
+  examples: [
+    'ais put file.txt ais://demo/obj',
+    'ais put README.md ais://demo/docs/',
+    'tar c dir | ais put - ais://demo/dir.tar',
+    'ais put ./images ais://demo/train/ -r',
+  ],
   async run(ctx, pos, flags) {
     const p = 'ais object put';
     needArgs(pos, 2, 2, pos.length === 0 ? 'file name and destination (FILE BUCKET/OBJECT)' : 'destination (BUCKET/OBJECT)', p);
@@ -59,23 +68,81 @@ const put: Command = {
       } catch (err) {
         throw new CliError(`cannot read "${src}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
       }
-      if (st.isDirectory()) throw new CliError(`"${src}" is a directory (uploading directories is not supported yet: put its files one by one)`);
+      if (st.isDirectory()) {
+        if (!flags.recursive) throw new UsageError(`"${src}" is a directory: add --recursive (-r) to upload the files under it`, p);
+        return putDir(ctx, src, bucket, obj, flags, p);
+      }
+      if (flags.recursive) throw new UsageError(`--recursive: "${src}" is not a directory`, p);
       size = st.size;
       if (obj === '' || obj.endsWith('/')) obj += path.basename(src);
     }
     const progress = showProgress(flags, size) ? progressFor(`PUT ${obj}`, size) : undefined;
-    const body = (): Readable => {
-      const s: Readable = src === '-' ? process.stdin : fs.createReadStream(src, { highWaterMark: 1 << 20 });
-      if (progress) s.on('data', (c: Buffer) => progress.add(c.length));
-      return s;
-    };
-    const res = await ctx.api.send('PUT', ctx.api.url(opath(bucket, obj), providerQuery(bucket)), { 'Content-Type': 'application/octet-stream' }, body, size >= 0 ? size : undefined);
-    const reply = await readAll(res);
-    if ((res.statusCode ?? 0) >= 400) throw apiError({ status: res.statusCode ?? 0, headers: res.headers, body: reply }, 'PUT');
+    await putFile(ctx, src, size, bucket, obj, (n) => progress?.add(n));
     progress?.finish();
     ctx.out(`PUT "${src === '-' ? '(stdin)' : src}" => ${bucketString(bucket)}/${obj}`);
   },
 };
+
+/** One PUT: the file (or stdin for "-") streams as the request body. */
+async function putFile(ctx: Ctx, src: string, size: number, bucket: BucketName, obj: string, onBytes: (n: number) => void): Promise<void> {
+  const body = (): Readable => {
+    const s: Readable = src === '-' ? process.stdin : fs.createReadStream(src, { highWaterMark: 1 << 20 });
+    s.on('data', (c: Buffer) => onBytes(c.length));
+    return s;
+  };
+  const res = await ctx.api.send('PUT', ctx.api.url(opath(bucket, obj), providerQuery(bucket)), { 'Content-Type': 'application/octet-stream' }, body, size >= 0 ? size : undefined);
+  const reply = await readAll(res);
+  if ((res.statusCode ?? 0) >= 400) throw apiError({ status: res.statusCode ?? 0, headers: res.headers, body: reply }, 'PUT');
+}
+
+/**
+ * `ais put DIR BUCKET[/PREFIX] -r`: every regular file under DIR becomes PREFIX + its relative path
+ * ('/'-separated). Files go `--conc` at a time; the first failure stops new uploads and is the error
+ * (files already uploaded stay: the command can be run again).
+ */
+async function putDir(ctx: Ctx, dir: string, bucket: BucketName, prefix: string, flags: Flags, p: string): Promise<void> {
+  const conc = intFlag(flags, 'conc', p) ?? 8;
+  if (conc < 1) throw new UsageError('--conc must be at least 1', p);
+  if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
+  const files = listFiles(dir);
+  if (files.length === 0) throw new CliError(`"${dir}": no files to upload`);
+  const total = files.reduce((n, f) => n + f.size, 0);
+  const progress = flags.progress || process.stderr.isTTY ? progressFor(`PUT ${files.length} files`, total) : undefined;
+  let next = 0;
+  let failed: Error | undefined;
+  const worker = async (): Promise<void> => {
+    while (failed === undefined && next < files.length) {
+      const f = files[next++]!;
+      try {
+        await putFile(ctx, f.path, f.size, bucket, prefix + f.rel, (n) => progress?.add(n));
+      } catch (err) {
+        failed ??= Object.assign(new CliError(`PUT "${f.path}" => ${bucketString(bucket)}/${prefix + f.rel}: ${(err as Error).message}`), { status: (err as { status?: number }).status });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(conc, files.length) }, worker));
+  if (failed !== undefined) throw failed;
+  progress?.finish();
+  ctx.out(`PUT ${files.length} ${files.length === 1 ? 'object' : 'objects'} (${sizeIEC(total)}) "${dir}" => ${bucketString(bucket)}/${prefix}`);
+}
+
+/** Regular files under `dir` (symlinks to files followed, to directories not: no cycles), sorted. */
+function listFiles(dir: string): { path: string; rel: string; size: number }[] {
+  const out: { path: string; rel: string; size: number }[] = [];
+  const walk = (abs: string, rel: string): void => {
+    for (const e of fs.readdirSync(abs, { withFileTypes: true })) {
+      const a = path.join(abs, e.name);
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(a, r);
+      else {
+        const st = fs.statSync(a, { throwIfNoEntry: false });
+        if (st?.isFile()) out.push({ path: a, rel: r, size: st.size });
+      }
+    }
+  };
+  walk(dir, '');
+  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
 
 const HASHES: Record<string, string> = { md5: 'md5', sha256: 'sha256', sha512: 'sha512' };
 
