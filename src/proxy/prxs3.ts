@@ -17,6 +17,7 @@ import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
+import { uploadPartCopyS3 } from '../target/mpu-copy';
 import { deleteObjectsS3 } from './prxs3-multi';
 import { handleSmallCall } from './prxs3-small';
 import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject } from './route';
@@ -131,6 +132,12 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
       return objectOp(node, res, req, op.bucket, op.key, () => createMultipartUploadS3(node.target, res, req, op));
     case 'UploadPart':
       return objectOp(node, res, req, op.bucket, op.key, () => uploadPartS3(node.target, res, req, op));
+    case 'UploadPartCopy':
+      bucketProps(node, op.copySource.bucket);
+      return objectOp(node, res, req, op.bucket, op.key, () => {
+        const from = node.smap.owner(op.copySource.bucket, op.copySource.key);
+        return uploadPartCopyS3(node.target, node.secret, from && from.id !== node.self.id ? from : undefined, res, req, op);
+      });
     case 'CompleteMultipartUpload':
       return objectOp(node, res, req, op.bucket, op.key, (props) => completeMultipartUploadS3(node.target, res, req, op, props));
     case 'AbortMultipartUpload':

@@ -2,6 +2,7 @@
 
 import { isoDate } from './time';
 import { S3_XMLNS, XmlWriter } from './xml';
+import { checksumElement, type FlexChecksum } from './checksums';
 
 export function initiateMultipartUploadXml(bucket: string, key: string, uploadId: string): string {
   return new XmlWriter()
@@ -25,14 +26,15 @@ export function completeMultipartUploadXml(location: string, bucket: string, key
     .toString();
 }
 
-/** CopyObjectResult (CopyObject) or CopyPartResult (UploadPartCopy); etag unquoted. */
-export function copyResultXml(root: 'CopyObjectResult' | 'CopyPartResult', mtimeMs: number, etag: string): string {
-  return new XmlWriter()
-    .start(root, S3_XMLNS)
-    .text('LastModified', isoDate(mtimeMs))
-    .text('ETag', '"' + etag + '"')
-    .end()
-    .toString();
+/** CopyObjectResult (CopyObject) or CopyPartResult (UploadPartCopy); etag unquoted; the flexible
+ *  checksum of the copy when it has one (ChecksumCRC32 ..., and ChecksumType for an object). */
+export function copyResultXml(root: 'CopyObjectResult' | 'CopyPartResult', mtimeMs: number, etag: string, flex?: FlexChecksum): string {
+  const w = new XmlWriter().start(root, S3_XMLNS).text('LastModified', isoDate(mtimeMs)).text('ETag', '"' + etag + '"');
+  if (flex) {
+    w.text(checksumElement(flex.alg), flex.value);
+    if (root === 'CopyObjectResult') w.text('ChecksumType', flex.type);
+  }
+  return w.end().toString();
 }
 
 export interface DeletedEntry {

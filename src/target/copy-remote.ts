@@ -9,8 +9,8 @@ import { keepAliveAgent } from '../util/agent';
 import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from '../api/http';
 import type { BucketProps } from '../cluster/config';
-import { etagOf } from '../fs/lom';
-import type { CopyObjectOp } from '../s3/ops';
+import { etagOf, type Lom } from '../fs/lom';
+import type { CopyObjectOp, CopySource } from '../s3/ops';
 import { s3err, noSuchKey, S3Error, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 import { copyResultXml } from '../s3/object-xml';
@@ -18,7 +18,7 @@ import { FWD_HEADER } from '../cluster/intra';
 import type { Snode } from '../cluster/snode';
 import { userMeta } from './body';
 import { objectPaths, putCondition, putConditionError, preconditionFailed } from './conditions';
-import { PutStream, PutError } from './put';
+import { PutStream, type PutError, type PutParams } from './put';
 import type { Target } from './target';
 
 const agent = keepAliveAgent({ maxSockets: 64 });
@@ -44,58 +44,81 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
       if (bad?.code === 'NoSuchKey') throw noSuchKey(op.bucket, op.key);
       if (bad) throw preconditionFailed(bad.condition);
     }
-    // The copy-source conditions become the source GET's own conditions (same semantics).
-    const headers: Record<string, string> = { [FWD_HEADER]: secret };
-    for (const c of COPY_SOURCE_IF) {
-      const v = header(req, `x-amz-copy-source-${c}`);
-      if (v !== '') headers[c] = v;
-    }
-    const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}`;
+    openRemoteSource(secret, from, req, src, undefined).then(
+      (ur) => {
+        const srcMeta: Record<string, string> = {};
+        for (const [k, v] of Object.entries(ur.headers)) if (k.startsWith('x-amz-meta-') && typeof v === 'string') srcMeta[k.slice(11)] = v;
+        const m =
+          directive === 'COPY'
+            ? { contentType: ur.headers['content-type'], meta: srcMeta }
+            : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) };
+        const params = { bucket: op.bucket, objName: op.key, props, size: Number(ur.headers['content-length'] ?? -1), contentType: m.contentType, meta: m.meta, cond };
+        putFromSource(target, req, ur, params, (err, lom) => {
+          if (err) {
+            target.stats.errPutCount++;
+            if (!req.aborted) sendS3Error(res, req, err.code === 'PreconditionFailed' ? preconditionFailed(err.message.startsWith('If-Match') ? 'If-Match' : 'If-None-Match') : copyFailed(err));
+            return;
+          }
+          target.stats.putCount++;
+          target.stats.putBytes += lom!.size;
+          reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom!.mtime, etagOf(lom!) ?? ''));
+        });
+      },
+      (err: unknown) => {
+        if (!req.aborted) sendS3Error(res, req, err);
+      },
+    );
+  } catch (err) {
+    sendS3Error(res, req, err);
+  }
+}
+
+/**
+ * GETs the copy source (or a range of it) from its owner target. The x-amz-copy-source-if-* conditions
+ * become that GET's own (same semantics); a whole-object GET is verified by the source as it streams.
+ * Resolves with the 200 / 206 response (not read yet); rejects with the S3 error to answer.
+ */
+export function openRemoteSource(secret: string, from: Snode, req: Req, src: CopySource, range: { start: number; end: number } | undefined): Promise<http.IncomingMessage> {
+  const headers: Record<string, string> = { [FWD_HEADER]: secret };
+  for (const c of COPY_SOURCE_IF) {
+    const v = header(req, `x-amz-copy-source-${c}`);
+    if (v !== '') headers[c] = v;
+  }
+  if (range) headers['range'] = `bytes=${range.start}-${range.end}`;
+  const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}`;
+  return new Promise((resolve, reject) => {
     const up = http.request({ host: from.host, port: from.port, method: 'GET', path, headers, agent, timeout: 5 * 60_000 });
     up.on('timeout', () => up.destroy(new Error('source target timed out')));
-    up.on('error', (err) => {
-      if (!req.aborted) sendS3Error(res, req, s3err('ServiceUnavailable', `source target unreachable: ${err.message}`));
-    });
+    up.on('error', (err) => reject(s3err('ServiceUnavailable', `source target unreachable: ${err.message}`)));
     req.onAbort = () => up.destroy();
     up.on('response', (ur) => {
       up.removeAllListeners('error');
       up.on('error', () => {});
       const status = ur.statusCode ?? 502;
-      if (status !== 200) return failFromSource(ur, status, res, req, src.bucket, src.key);
-      const size = Number(ur.headers['content-length'] ?? -1);
-      const srcMeta: Record<string, string> = {};
-      for (const [k, v] of Object.entries(ur.headers)) if (k.startsWith('x-amz-meta-') && typeof v === 'string') srcMeta[k.slice(11)] = v;
-      const m =
-        directive === 'COPY'
-          ? { contentType: ur.headers['content-type'], meta: srcMeta }
-          : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) };
-      // PutStream pauses and resumes "the client": here that is the source's response.
-      const flow = { pause: () => ur.pause(), resume: () => ur.resume() } as unknown as HttpResponse;
-      let complete = false;
-      const stream = new PutStream(target, flow, req, { bucket: op.bucket, objName: op.key, props, size, contentType: m.contentType, meta: m.meta, cond }, (err, lom) => {
-        if (!complete) ur.destroy();
-        if (err) {
-          target.stats.errPutCount++;
-          if (!req.aborted) sendS3Error(res, req, err.code === 'PreconditionFailed' ? preconditionFailed(err.message.startsWith('If-Match') ? 'If-Match' : 'If-None-Match') : copyFailed(err));
-          return;
-        }
-        target.stats.putCount++;
-        target.stats.putBytes += lom!.size;
-        reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom!.mtime, etagOf(lom!) ?? ''));
-      });
-      ur.on('data', (chunk: Buffer) => stream.onData(chunk, false));
-      ur.on('end', () => {
-        complete = true;
-        stream.onData(EMPTY, true);
-      });
-      ur.on('close', () => {
-        if (!ur.complete) stream.abort('SourceCorrupted', 'the source read ended early (checksum mismatch or source target gone)');
-      });
+      if (status === (range ? 206 : 200)) return resolve(ur);
+      sourceError(ur, status, src.bucket, src.key).then(reject);
     });
     up.end();
-  } catch (err) {
-    sendS3Error(res, req, err);
-  }
+  });
+}
+
+/** Streams a source response into a PutStream; the response is paused whenever the PUT's buffers are full. */
+export function putFromSource(target: Target, req: Req, ur: http.IncomingMessage, params: PutParams, done: (err: PutError | undefined, lom?: Lom) => void): void {
+  // PutStream pauses and resumes "the client": here that is the source's response.
+  const flow = { pause: () => ur.pause(), resume: () => ur.resume() } as unknown as HttpResponse;
+  let complete = false;
+  const stream = new PutStream(target, flow, req, params, (err, lom) => {
+    if (!complete) ur.destroy();
+    done(err, lom);
+  });
+  ur.on('data', (chunk: Buffer) => stream.onData(chunk, false));
+  ur.on('end', () => {
+    complete = true;
+    stream.onData(EMPTY, true);
+  });
+  ur.on('close', () => {
+    if (!ur.complete) stream.abort('SourceCorrupted', 'the source read ended early (checksum mismatch or source target gone)');
+  });
 }
 
 function copyFailed(err: PutError): S3Error {
@@ -105,15 +128,17 @@ function copyFailed(err: PutError): S3Error {
   return new S3Error('InternalError', `copy failed: ${err.code}`);
 }
 
-function failFromSource(ur: http.IncomingMessage, status: number, res: HttpResponse, req: Req, bucket: string, key: string): void {
+function sourceError(ur: http.IncomingMessage, status: number, bucket: string, key: string): Promise<S3Error> {
   const chunks: Buffer[] = [];
   ur.on('data', (c: Buffer) => chunks.push(c));
-  ur.on('end', () => {
-    if (req.aborted) return;
-    // A copy has no 304: every failed copy-source condition is 412.
-    if (status === 304 || status === 412) return sendS3Error(res, req, preconditionFailed('x-amz-copy-source-If-Match'));
-    const code = /<Code>([^<]*)<\/Code>/.exec(Buffer.concat(chunks).toString())?.[1];
-    if (status === 404 && (code === undefined || code === 'NoSuchKey')) return sendS3Error(res, req, noSuchKey(bucket, key));
-    sendS3Error(res, req, code && Object.hasOwn(S3_ERRORS, code) ? s3err(code as S3ErrorCode) : s3err('InternalError', `source target answered ${status}`));
+  return new Promise((resolve) => {
+    ur.on('end', () => {
+      // A copy has no 304: every failed copy-source condition is 412.
+      if (status === 304 || status === 412) return resolve(preconditionFailed('x-amz-copy-source-If-Match'));
+      const code = /<Code>([^<]*)<\/Code>/.exec(Buffer.concat(chunks).toString())?.[1];
+      if (status === 404 && (code === undefined || code === 'NoSuchKey')) return resolve(noSuchKey(bucket, key));
+      resolve(code && Object.hasOwn(S3_ERRORS, code) ? s3err(code as S3ErrorCode) : s3err('InternalError', `source target answered ${status}`));
+    });
+    ur.on('error', () => resolve(s3err('InternalError', `source target answered ${status}`)));
   });
 }

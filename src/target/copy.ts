@@ -15,7 +15,8 @@ import { sendS3Error } from '../s3/reply';
 import { copyResultXml } from '../s3/object-xml';
 import type { HashSlot } from '../workers/put-chunk';
 import type { CopyRangeTask, CopyRangeResult } from '../workers/copy-range';
-import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError } from './conditions';
+import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError, type PublishCondition } from './conditions';
+import type { FlexAlg } from '../s3/checksums';
 import { userMeta } from './body';
 import type { ObjectHandle, Target } from './target';
 
@@ -83,64 +84,107 @@ interface CopyMeta {
   meta: Record<string, string> | undefined;
 }
 
-async function runCopy(
-  target: Target,
-  src: ObjectHandle,
-  op: CopyObjectOp,
-  props: BucketProps,
-  m: CopyMeta,
-  cond: ReturnType<typeof putCondition>,
-): Promise<Lom> {
+/** Where and how a local copy writes: an object (CopyObject) or a multipart part (UploadPartCopy). */
+export interface CopyOut {
+  /** Bucket and name whose HRW mountpath holds the work file (the destination's). */
+  bucket: string;
+  key: string;
+  /** Final path: the object file, or the part file of an upload. */
+  dst: string;
+  /** Checksum type and MD5 of the destination (a part: PART_PROPS). */
+  props: BucketProps;
+  contentType?: string;
+  meta?: Record<string, string>;
+  /** Flexible checksum to compute and store (a part of an upload created with one). */
+  flex?: FlexAlg;
+  cond?: PublishCondition;
+  /** Source bytes [start, start+length); the whole object is verified against its checksum, a range cannot be. */
+  start: number;
+  length: number;
+}
+
+function runCopy(target: Target, src: ObjectHandle, op: CopyObjectOp, props: BucketProps, m: CopyMeta, cond: ReturnType<typeof putCondition>): Promise<Lom> {
   const mp = target.mountpathFor(op.bucket, op.key);
-  const dst = target.objectFile(mp, op.bucket, op.key);
-  const size = src.lom.size;
+  const out: CopyOut = {
+    bucket: op.bucket,
+    key: op.key,
+    dst: target.objectFile(mp, op.bucket, op.key),
+    props,
+    ...(m.contentType ? { contentType: m.contentType } : {}),
+    ...(m.meta ? { meta: m.meta } : {}),
+    ...(cond ? { cond } : {}),
+    start: 0,
+    length: src.lom.size,
+  };
+  return copyLocal(target, src, out).catch((err: unknown) => {
+    throw err instanceof CopyTaskError ? copyError(err.code, err.message, op) : err;
+  });
+}
+
+/** A copy task's error result: the caller maps it to the S3 error of its operation. */
+export class CopyTaskError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Copies source bytes into `out.dst` in pool tasks; the destination is published by the last one. */
+export async function copyLocal(target: Target, src: ObjectHandle, out: CopyOut): Promise<Lom> {
+  const mp = target.mountpathFor(out.bucket, out.key);
   const kinds: HashKind[] = [];
-  const ck = props.checksum;
+  const ck = out.props.checksum;
   if (ck.type !== 'none') kinds.push(ck.type);
   if (ck.md5_etag && ck.type !== 'md5') kinds.push('md5');
-  const srcKind = src.lom.cksumType === 'none' ? null : (src.lom.cksumType as HashKind);
+  if (out.flex && !kinds.includes(out.flex)) kinds.push(out.flex);
+  const whole = out.start === 0 && out.length === src.lom.size;
+  const srcKind = whole && src.lom.cksumType !== 'none' ? (src.lom.cksumType as HashKind) : null;
   const states = sharedStates(srcKind ? [...kinds, srcKind] : kinds);
   const buf = target.putBufs.get();
   const task: CopyRangeTask = {
     srcFd: src.fd,
-    srcSize: size,
+    srcStart: out.start,
+    srcSize: out.length,
     srcKind,
     srcState: srcKind ? states[states.length - 1]!.state : null,
     srcExpect: src.lom.cksumValue,
-    workPath: target.workFile(mp, op.bucket, 'copy'),
+    workPath: target.workFile(mp, out.bucket, 'copy'),
     fd: -1,
-    direct: mp.direct && size >= buf.length,
+    direct: mp.direct && out.length >= buf.length,
     buf,
     position: 0,
     budget: Math.max(buf.length, TASK_BUDGET - (TASK_BUDGET % buf.length)),
     hashes: states.slice(0, kinds.length),
     final: {
-      dst,
+      dst: out.dst,
       lom: {
         cksumType: ck.type,
         mtime: Date.now(),
-        ...(m.contentType ? { contentType: m.contentType } : {}),
-        ...(m.meta && Object.keys(m.meta).length ? { meta: m.meta } : {}),
-        ...(dst.includes('/%ln/') ? { name: op.key } : {}),
+        ...(out.contentType ? { contentType: out.contentType } : {}),
+        ...(out.meta && Object.keys(out.meta).length ? { meta: out.meta } : {}),
+        ...(out.dst.includes('/%ln/') ? { name: out.key } : {}),
       },
       cksumSlot: ck.type === 'none' ? -1 : 0,
       md5Slot: kinds.indexOf('md5'),
       storeMd5: ck.md5_etag,
       fsync: target.config.io.fsync_put,
-      ...(cond ? { cond } : {}),
+      ...(out.cond ? { cond: out.cond } : {}),
+      ...(out.flex ? { flex: { slot: kinds.indexOf(out.flex), alg: out.flex } } : {}),
     },
   };
   try {
     for (;;) {
       const r = (await target.pool.run(task, { name: 'copyRange' })) as CopyRangeResult;
-      if (r.error !== undefined) throw copyError(r.error, r.message, op);
+      if (r.error !== undefined) throw new CopyTaskError(r.error, r.message);
       if (r.done) return r.done.lom;
       task.fd = r.fd;
       task.position = r.position;
     }
   } catch (err) {
     // A thrown task (not an error result) may leave the work file open: close and remove it.
-    if (!(err instanceof S3Error) && task.fd >= 0) fs.close(task.fd, () => fs.rm(task.workPath, { force: true }, () => {}));
+    if (!(err instanceof CopyTaskError) && task.fd >= 0) fs.close(task.fd, () => fs.rm(task.workPath, { force: true }, () => {}));
     throw err;
   } finally {
     target.putBufs.put(buf);

@@ -11,8 +11,12 @@ import type { Lom } from '../fs/lom';
 
 export interface CopyRangeTask {
   srcFd: number;
+  /** Where in the source the copied bytes start (UploadPartCopy's x-amz-copy-source-range; 0 for a whole object). */
+  srcStart: number;
+  /** Bytes to copy from srcStart: the whole object, or the range. */
   srcSize: number;
-  /** Source checksum to verify; null when the source has none. State lives in a SharedArrayBuffer. */
+  /** Source checksum to verify; null when the source has none or only a range is copied (a range cannot
+   *  be verified, as a range GET). State lives in a SharedArrayBuffer. */
   srcKind: HashKind | null;
   srcState: Uint8Array | null;
   srcExpect: string;
@@ -42,8 +46,8 @@ export function copyRange(t: CopyRangeTask): CopyRangeResult {
       const want = Math.min(t.buf.length, t.srcSize - pos);
       let got = 0;
       while (got < want) {
-        const n = readHashSync(t.srcFd, t.buf.subarray(got, want), pos + got, t.srcKind, t.srcState);
-        if (n === 0) return fail(fd, t.workPath, 'SourceCorrupted', `source ends at ${pos + got}, its metadata says ${t.srcSize} bytes`);
+        const n = readHashSync(t.srcFd, t.buf.subarray(got, want), t.srcStart + pos + got, t.srcKind, t.srcState);
+        if (n === 0) return fail(fd, t.workPath, 'SourceCorrupted', `source ends at ${t.srcStart + pos + got}, its metadata says more`);
         got += n;
       }
       const last = pos + got >= t.srcSize;
