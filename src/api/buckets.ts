@@ -12,6 +12,7 @@ import {
   ApiError,
   JSON_CT,
   badRequest,
+  bucketOf,
   bucketUri,
   checkBucketName,
   guarded,
@@ -21,38 +22,41 @@ import {
   readAction,
   sendJson,
   type ActionMsg,
+  type Provider,
 } from './native';
+import { headBucket, type BackendError } from '../backend/s3';
 
 const PREFIX = '/v1/buckets';
 
 export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
   guarded(res, req, () => {
     const query = new URLSearchParams(req.query);
-    providerOf(query);
+    const provider = providerOf(query);
     const rest = req.url.slice(PREFIX.length).replace(/^\/+/, '').replace(/\/+$/, '');
-    if (rest === '') return bucketsRoot(node, res, req);
+    if (rest === '') return bucketsRoot(node, res, req, query.has('provider') ? provider : undefined);
     const name = decodeURIComponent(rest);
     if (name.includes('/')) throw badRequest(`invalid bucket name "${name}" (an object is /v1/objects/BUCKET/OBJECT)`);
     checkBucketName(name);
+    const existing = (): BucketProps => bucketOf((n) => node.bmd.get(n), name, provider);
     switch (req.method) {
       case 'HEAD': {
-        const props = existing(node, name);
+        const props = existing();
         return reply(res, req, '200 OK', [JSON_CT, ['Ais-Bucket-Props', JSON.stringify(props)]]);
       }
       case 'GET':
-        existing(node, name);
+        existing();
         return readAction(res).then((msg) => {
           if (!msg) return sendJson(res, req, node.bmd.get(name)); // no action: the props, as a convenience
           if (msg.action !== 'list') throw notServed(`action "${msg.action}" on GET /v1/buckets/NAME is not supported (only "list")`);
           return listObjectsV1(node, res, req, name, (msg.value ?? {}) as LsoMsg);
         });
       case 'POST':
-        return toPrimary(node, res, req, () => readAction(res).then((msg) => createBucket(node, res, req, name, msg)));
+        return toPrimary(node, res, req, () => readAction(res).then((msg) => createBucket(node, res, req, name, provider, msg)));
       case 'DELETE':
-        existing(node, name);
+        existing();
         return toPrimary(node, res, req, () => readAction(res).then((msg) => destroyBucket(node, res, req, name, msg)));
       case 'PATCH':
-        existing(node, name);
+        existing();
         return toPrimary(node, res, req, () => readAction(res).then((msg) => patchBucket(node, res, req, name, msg)));
       case 'PUT':
         return readAction(res).then((msg) => {
@@ -64,33 +68,49 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
   });
 }
 
-function existing(node: Node, name: string): BucketProps {
-  const props = node.bmd.get(name);
-  if (!props) throw notFound(`bucket "${bucketUri(name)}"`);
-  return props;
-}
-
 /** GET /v1/buckets/ (optionally with {"action":"list"}): every bucket, as AIStore's Bck list. */
-function bucketsRoot(node: Node, res: HttpResponse, req: Req): Promise<void> {
+function bucketsRoot(node: Node, res: HttpResponse, req: Req, provider: Provider | undefined): Promise<void> {
   if (req.method !== 'GET') {
     res.onData(() => {});
     throw new ApiError(405, `${req.method} /v1/buckets/ is not supported (buckets are created with POST /v1/buckets/NAME)`);
   }
   return readAction(res).then((msg) => {
     if (msg && msg.action !== 'list') throw notServed(`action "${msg.action}" on /v1/buckets/ is not supported (only "list")`);
-    const list = node.bmd.names().map((name) => ({ name, provider: 'ais', namespace: { uuid: '', name: '' } }));
+    const list = node.bmd
+      .names()
+      .map((name) => ({ name, provider: node.bmd.get(name)!.provider, namespace: { uuid: '', name: '' } }))
+      .filter((b) => provider === undefined || b.provider === provider);
     sendJson(res, req, list);
   });
 }
 
-async function createBucket(node: Node, res: HttpResponse, req: Req, name: string, msg: ActionMsg | undefined): Promise<void> {
-  if (msg?.action !== 'create-bck') throw badRequest(`expected {"action":"create-bck"} to create bucket "${bucketUri(name)}"${msg ? `, got "${msg.action}"` : ''}`);
+/**
+ * create-bck. A remote (aws) bucket is attached, not created: the remote bucket must exist and answer
+ * HEAD with our credentials, checked before the BMD changes. Names are unique across providers (S3
+ * clients name a bucket without its provider): a name taken by either provider is 409.
+ */
+async function createBucket(node: Node, res: HttpResponse, req: Req, name: string, provider: Provider, msg: ActionMsg | undefined): Promise<void> {
+  const uri = bucketUri(name, provider);
+  if (msg?.action !== 'create-bck') throw badRequest(`expected {"action":"create-bck"} to create bucket "${uri}"${msg ? `, got "${msg.action}"` : ''}`);
   const value = msg.value;
   if (value !== undefined && value !== null && (typeof value !== 'object' || Array.isArray(value))) throw badRequest('create-bck: the value must be bucket props ({"checksum":{"type":"md5"}})');
+  const taken = (): void => {
+    const cur = node.bmd.get(name);
+    if (cur) throw new ApiError(409, cur.provider === provider ? `bucket "${uri}" already exists` : `bucket name "${name}" is taken by "${bucketUri(name, cur.provider)}" (names are unique across providers)`);
+  };
+  taken();
+  let props = newBucketProps(node.config, Date.now(), provider);
+  if (value) props = wrapped(() => setBucketProps(props, value as Record<string, unknown>));
+  if (provider === 'aws') {
+    try {
+      await headBucket(name, props);
+    } catch (err) {
+      const e = err as BackendError;
+      throw new ApiError(e.status === 404 ? 404 : e.status === 403 ? 403 : 502, `cannot attach "${uri}": ${e.message}`);
+    }
+  }
   await node.primary!.modifyBmd((b) => {
-    if (Object.hasOwn(b, name)) throw new ApiError(409, `bucket "${bucketUri(name)}" already exists`);
-    let props = newBucketProps(node.config);
-    if (value) props = wrapped(() => setBucketProps(props, value as Record<string, unknown>));
+    taken();
     b[name] = props;
   });
   reply(res, req, '200 OK', []);
@@ -116,7 +136,9 @@ async function patchBucket(node: Node, res: HttpResponse, req: Req, name: string
   } else if (msg?.action === 'reset-bprops') {
     await node.primary!.modifyBmd((b) => {
       if (!Object.hasOwn(b, name)) throw notFound(`bucket "${bucketUri(name)}"`);
-      b[name] = newBucketProps(node.config, b[name]!.created);
+      // A remote bucket stays attached where it is: provider and extra.aws survive a reset.
+      const cur = b[name]!;
+      b[name] = { ...newBucketProps(node.config, cur.created, cur.provider), ...(cur.extra ? { extra: cur.extra } : {}) };
     });
   } else {
     throw badRequest(`expected {"action":"set-bprops","value":{...}} or {"action":"reset-bprops"}${msg ? `, got "${msg.action}"` : ''}`);

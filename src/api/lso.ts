@@ -8,6 +8,7 @@ import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from './http';
 import type { Node } from '../cluster/node';
 import { listCluster } from '../proxy/fanout';
+import { listRemote, MAX_PAGE_REMOTE } from '../proxy/list-remote';
 import { badRequest, JSON_CT } from './native';
 
 export interface LsoMsg {
@@ -23,6 +24,7 @@ export interface LsoMsg {
 
 /** AIStore's page maximum for ais:// buckets (and the default page size). */
 export const MAX_PAGE_AIS = 10_000;
+const LS_CACHED = 1n;
 const LS_NAME_ONLY = 16n;
 const LS_NAME_SIZE = 32n;
 const LS_NO_RECURSION = 2048n;
@@ -71,7 +73,11 @@ export async function listPageV1(node: Node, bucket: string, msg: LsoMsg): Promi
   const props = parseProps(msg.props, flags);
   const after = str(msg.continuation_token, 'continuation_token') || str(msg.start_after, 'start_after');
   const delimiter = (flags & LS_NO_RECURSION) !== 0n ? '/' : '';
-  const r = await listCluster(node, bucket, { prefix: str(msg.prefix, 'prefix'), delimiter, after, maxKeys: pageSize });
+  const bprops = node.bmd.get(bucket);
+  const q = { prefix: str(msg.prefix, 'prefix'), delimiter, after, maxKeys: pageSize };
+  // A remote bucket lists the remote merged with what is cached, unless only the cached part is asked for.
+  const remote = bprops?.provider === 'aws' && (flags & LS_CACHED) === 0n;
+  const r = remote ? await listRemote(node, bucket, bprops, { ...q, maxKeys: Math.min(pageSize, MAX_PAGE_REMOTE) }) : await listCluster(node, bucket, q);
   const rfc3339 = /rfc3339/i.test(msg.time_format ?? '');
   const entries: LsoEntry[] = [];
   const blank = (name: string): LsoEntry => ({ name, checksum: '', atime: '', version: '', location: '', custom: '', size: 0, copies: 0, flags: 0 });
@@ -79,11 +85,11 @@ export async function listPageV1(node: Node, bucket: string, msg: LsoMsg): Promi
   const dirs = r.commonPrefixes.map((p) => ({ ...blank(p), flags: ENTRY_DIR }));
   for (const o of r.entries) {
     const e = blank(o.key);
-    e.flags = ENTRY_CACHED;
+    e.flags = !('cached' in o) || o.cached ? ENTRY_CACHED : 0;
     if (props.has('size')) e.size = o.size;
     if (props.has('checksum')) e.checksum = o.cksum ?? '';
     if (props.has('atime')) e.atime = formatTime(o.mtimeMs, rfc3339);
-    if (props.has('copies')) e.copies = 1;
+    if (props.has('copies')) e.copies = e.flags & ENTRY_CACHED ? 1 : 0;
     entries.push(e);
   }
   const all = dirs.length ? [...entries, ...dirs].sort((a, b) => (Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))) : entries;

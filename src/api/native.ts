@@ -6,6 +6,7 @@ import { reply, readBody, statusLine, BodyTooLarge, type Req } from './http';
 import { S3Error } from '../s3/errors';
 import { PutError } from '../target/put';
 import { log } from '../util/log';
+import type { BucketProps, BucketProvider } from '../cluster/config';
 
 export const JSON_CT: readonly [string, string] = ['Content-Type', 'application/json'];
 const MAX_ACTION = 1 << 20;
@@ -75,15 +76,27 @@ export function parseAction(b: Buffer): ActionMsg | undefined {
   return msg as ActionMsg;
 }
 
-export type Provider = 'ais';
-const REMOTE = new Set(['aws', 's3', 'gcp', 'gs', 'azure', 'az', 'oci', 'oc', 'ht']);
+export type Provider = BucketProvider;
+const NOT_SERVED = new Set(['gcp', 'gs', 'azure', 'az', 'oci', 'oc', 'ht']);
 
-/** The `provider` query parameter: ais (or empty). Remote providers come with the s3:// backend. */
+/** The `provider` query parameter: ais (or empty), aws (or its scheme s3). */
 export function providerOf(query: URLSearchParams): Provider {
   const p = query.get('provider') ?? '';
   if (p === '' || p === 'ais') return 'ais';
-  if (REMOTE.has(p)) throw notServed(`provider "${p}": remote buckets are not served yet (only ais:// buckets)`);
+  if (p === 'aws' || p === 's3') return 'aws';
+  if (NOT_SERVED.has(p)) throw notServed(`provider "${p}": only ais:// and s3:// (aws://) buckets are served`);
   throw badRequest(`invalid provider "${p}" (valid: ais, aws, s3, gcp, azure, oci)`);
+}
+
+/**
+ * The props of bucket `name` as the request names it. Bucket names are unique across providers in
+ * our BMD, so a name asked for with the other provider does not exist (404 naming what does).
+ */
+export function bucketOf(bmdGet: (name: string) => BucketProps | undefined, name: string, provider: Provider): BucketProps {
+  const props = bmdGet(name);
+  if (!props) throw notFound(`bucket "${bucketUri(name, provider)}"`);
+  if (props.provider !== provider) throw notFound(`bucket "${bucketUri(name, provider)}" (there is "${bucketUri(name, props.provider)}")`);
+  return props;
 }
 
 /** AIStore's bucket name rules (cmn/bck.go): letters, digits, '_', '.', '-'; at most 64; no '..'. */
@@ -93,8 +106,8 @@ export function checkBucketName(name: string): void {
   }
 }
 
-export function bucketUri(name: string): string {
-  return `ais://${name}`;
+export function bucketUri(name: string, provider: Provider = 'ais'): string {
+  return `${provider === 'aws' ? 's3' : 'ais'}://${name}`;
 }
 
 /** Maps a data-path failure (PutStream) to a native error. */

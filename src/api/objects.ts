@@ -15,31 +15,36 @@ import { etagOf, type Lom } from '../fs/lom';
 import { bodyShape, feedBody } from '../target/body';
 import { PutStream } from '../target/put';
 import { streamObject, ChecksumMismatch } from '../target/get';
-import { ApiError, badRequest, bucketUri, guarded, notFound, notServed, providerOf, putErrorToApi, sendApiError } from './native';
+import { ApiError, badRequest, bucketOf, bucketUri, guarded, notFound, notServed, providerOf, putErrorToApi, sendApiError, type Provider } from './native';
+import { headObject, deleteObject as deleteRemote, BackendError } from '../backend/s3';
+import { coldFetch, RemoteNotFound } from '../target/cold-get';
 
 const PREFIX = '/v1/objects/';
 
 export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
   guarded(res, req, () => {
-    providerOf(new URLSearchParams(req.query));
+    const provider = providerOf(new URLSearchParams(req.query));
     const rest = req.url.slice(PREFIX.length);
     const slash = rest.indexOf('/');
     const bucket = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
     const obj = slash < 0 ? '' : decodeURIComponent(rest.slice(slash + 1));
     if (bucket === '') throw badRequest('expected /v1/objects/BUCKET/OBJECT');
-    const props = node.bmd.get(bucket);
-    if (!props) throw notFound(`bucket "${bucketUri(bucket)}"`);
+    const props = bucketOf((n) => node.bmd.get(n), bucket, provider);
     if (obj === '') throw badRequest(`missing object name: expected /v1/objects/${bucket}/OBJECT`);
     validateObjectKey(obj);
     const local = (fn: (p: BucketProps) => Promise<void> | void) => () => Promise.resolve(fn(node.bmd.get(bucket) ?? props));
     switch (req.method) {
       case 'PUT':
+        if (props.provider === 'aws') {
+          res.onData(() => {});
+          throw notServed(`PUT of ${objUri(bucket, obj, 'aws')} through the native API is not supported yet (use the S3 API: it writes through to the remote)`);
+        }
         return toOwner(node, res, req, bucket, obj, local((p) => putObject(node, res, req, bucket, obj, p)));
       case 'GET':
       case 'HEAD':
-        return toOwner(node, res, req, bucket, obj, local((p) => getObject(node, res, req, bucket, obj, p)));
+        return toOwner(node, res, req, bucket, obj, local((p) => (p.provider === 'aws' ? getRemote(node, res, req, bucket, obj, p) : getObject(node, res, req, bucket, obj, p))));
       case 'DELETE':
-        return toOwner(node, res, req, bucket, obj, local(() => deleteObject(node, res, req, bucket, obj)));
+        return toOwner(node, res, req, bucket, obj, local((p) => deleteObject(node, res, req, bucket, obj, p)));
       case 'POST':
       case 'PATCH':
         res.onData(() => {});
@@ -50,8 +55,8 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
   });
 }
 
-function objUri(bucket: string, obj: string): string {
-  return `${bucketUri(bucket)}/${obj}`;
+function objUri(bucket: string, obj: string, provider: Provider = 'ais'): string {
+  return `${bucketUri(bucket, provider)}/${obj}`;
 }
 
 /** Ais-Custom-Md: "k=v" pairs (the header may repeat; repeats arrive joined with ','). */
@@ -111,7 +116,7 @@ export function objectPropHeaders(node: Node, bucket: string, obj: string, lom: 
     ['Last-Modified', httpDate(lom.mtime)],
     ['Ais-Name', obj],
     ['Ais-Bucket-Name', bucket],
-    ['Ais-Bucket-Provider', 'ais'],
+    ['Ais-Bucket-Provider', node.bmd.get(bucket)?.provider ?? 'ais'],
     ['Ais-Atime', (BigInt(Math.round(lom.mtime)) * 1_000_000n).toString()],
     ['Ais-Location', `t[${node.self.id}]`],
     ['Ais-Mirror-Copies', '1'],
@@ -171,8 +176,48 @@ function getObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj:
   }
 }
 
-async function deleteObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string): Promise<void> {
+/**
+ * GET/HEAD on a remote bucket: an uncached object is fetched whole first (one fetch per object, see
+ * target/cold-get.ts), then served as a cached one; HEAD of an uncached object asks the remote only.
+ */
+async function getRemote(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps): Promise<void> {
+  const uri = objUri(bucket, obj, 'aws');
+  if (!node.target.hasObject(bucket, obj)) {
+    try {
+      if (req.method === 'HEAD') {
+        const ro = await headObject(bucket, obj, props);
+        if (!ro) throw notFound(`object "${uri}"`);
+        if (req.aborted) return;
+        res.cork(() => {
+          res.writeStatus('200 OK');
+          for (const [k, v] of [['Ais-Present', 'false'], ['Ais-Bucket-Provider', 'aws'], ['ETag', `"${ro.etag}"`], ['Last-Modified', httpDate(ro.mtime)]]) res.writeHeader(k!, v!);
+          endHead(res, ro.size);
+        });
+        return;
+      }
+      await coldFetch(node.target, bucket, obj, props).lom;
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      if (err instanceof RemoteNotFound || (err instanceof BackendError && err.status === 404)) throw notFound(`object "${uri}"`);
+      throw new ApiError(503, `cold GET of ${uri} failed: ${(err as Error).message}; nothing stored`);
+    }
+  }
+  if (!req.aborted) getObject(node, res, req, bucket, obj, props);
+}
+
+async function deleteObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps): Promise<void> {
   res.onData(() => {});
+  if (props.provider === 'aws') {
+    // Write-through: the remote first (a failure leaves both copies), then the cached one.
+    try {
+      await deleteRemote(bucket, obj, props);
+    } catch (err) {
+      throw new ApiError(503, `deleting ${objUri(bucket, obj, 'aws')} from the remote failed: ${(err as Error).message}`);
+    }
+    await node.target.deleteObject(bucket, obj);
+    node.target.stats.delCount++;
+    return reply(res, req, '200 OK', []);
+  }
   if (!(await node.target.deleteObject(bucket, obj))) throw notFound(`object "${objUri(bucket, obj)}"`);
   node.target.stats.delCount++;
   reply(res, req, '200 OK', []);

@@ -45,10 +45,14 @@ function propRows(props: Record<string, unknown>): [string, string][] {
 
 const create: Command = {
   name: 'create',
-  summary: 'create ais:// buckets',
+  summary: 'create ais:// buckets, or attach s3:// (aws://) buckets to the cluster',
   args: 'BUCKET [BUCKET...]',
   options: { props: { type: 'string', arg: "'K=V [K=V...]'", help: "bucket props to create with, e.g. --props 'checksum.type=md5'" } },
-  examples: ['ais bucket create ais://demo', "ais bucket create ais://b1 ais://b2 --props 'checksum.type=sha256'"],
+  examples: [
+    'ais bucket create ais://demo',
+    "ais bucket create ais://b1 ais://b2 --props 'checksum.type=sha256'",
+    "ais bucket create s3://data --props 'extra.aws.endpoint=http://minio:9000 extra.aws.cloud_region=us-east-1'",
+  ],
   async run(ctx, pos, flags) {
     const path = 'ais bucket create';
     needArgs(pos, 1, Infinity, 'bucket name (e.g. ais://demo)', path);
@@ -63,7 +67,7 @@ const create: Command = {
     }
     for (const b of buckets) {
       await ctx.api.call('POST', bpath(b), { query: providerQuery(b), json: { action: 'create-bck', ...(value ? { value } : {}) } });
-      ctx.out(`"${bucketString(b)}" bucket created`);
+      ctx.out(b.provider === 'aws' ? `"${bucketString(b)}" bucket added to the cluster (remote, cached in-cluster)` : `"${bucketString(b)}" bucket created`);
     }
   },
 };

@@ -21,7 +21,7 @@ interface LsoResJson {
   entries: LsoEntryJson[] | null;
 }
 
-const ALL_PROPS = ['name', 'size', 'checksum', 'atime', 'version', 'copies', 'custom', 'location'];
+const ALL_PROPS = ['name', 'size', 'checksum', 'atime', 'version', 'copies', 'custom', 'location', 'cached'];
 const COLUMNS: Record<string, [string, (e: LsoEntryJson) => string]> = {
   name: ['NAME', (e) => e.name],
   size: ['SIZE', (e) => ((e.flags ?? 0) & 256 ? '' : sizeIEC(Number(e.size ?? 0)))],
@@ -31,7 +31,10 @@ const COLUMNS: Record<string, [string, (e: LsoEntryJson) => string]> = {
   copies: ['COPIES', (e) => String(e.copies ?? '-')],
   custom: ['CUSTOM', (e) => e['custom-md'] || '-'],
   location: ['LOCATION', (e) => e.location || '-'],
+  cached: ['CACHED', (e) => ((e.flags ?? 0) & CACHED_FLAG ? 'yes' : 'no')],
 };
+const CACHED_FLAG = 64;
+const LS_CACHED = 1;
 const DIR_FLAG = 256;
 const LS_NO_RECURSION = 2048;
 
@@ -46,10 +49,11 @@ export const listCommand: Command = {
     'page-size': { type: 'string', arg: 'N', help: 'objects per page requested from the cluster (default and maximum 10000)' },
     paged: { type: 'boolean', help: 'print each page as it arrives, with a page footer' },
     nr: { type: 'boolean', help: 'non-recursive: objects and virtual directories directly under the prefix' },
+    cached: { type: 'boolean', help: 'remote (s3://) buckets: only the objects that are in the cluster (the remote is not asked)' },
     json: { type: 'boolean', short: 'j', help: 'print JSON' },
     'no-headers': { type: 'boolean', short: 'H', help: 'no table headers and footers' },
   },
-  examples: ['ais ls', 'ais ls ais://demo', 'ais ls ais://demo --prefix train/ --props name,size,checksum --limit 100', 'ais ls ais://demo --page-size 1000 --paged'],
+  examples: ['ais ls', 'ais ls ais://demo', 'ais ls ais://demo --prefix train/ --props name,size,checksum --limit 100', 'ais ls ais://demo --page-size 1000 --paged', 'ais ls s3://data --props name,size,cached', 'ais ls s3://data --cached'],
   async run(ctx, pos, flags) {
     const path = 'ais ls';
     needArgs(pos, 0, 1, '', path);
@@ -102,7 +106,7 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
       uuid,
       continuation_token: token,
       pagesize: Number.isFinite(want) ? want : 0,
-      flags: flags.nr ? String(LS_NO_RECURSION) : '0',
+      flags: String((flags.nr ? LS_NO_RECURSION : 0) | (flags.cached ? LS_CACHED : 0)),
     };
     const r = await ctx.api.call('GET', `/v1/buckets/${encodeURIComponent(b.name)}`, { query: providerQuery(b), json: { action: 'list', value } });
     const res = JSON.parse(r.body.toString('utf8')) as LsoResJson;

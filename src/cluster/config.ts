@@ -68,10 +68,30 @@ export interface ClusterConfig {
   auth?: { s3?: Partial<S3AuthConf> };
 }
 
+/** ais: objects live only in the cluster; aws: an S3 bucket elsewhere, cached here (src/backend/). */
+export type BucketProvider = 'ais' | 'aws';
+
+/** Where an `s3://` bucket lives (AIStore's `extra.aws`): empty strings mean the SDK's defaults. */
+export interface AwsExtra {
+  /** S3 endpoint URL; empty: AWS itself. A custom endpoint is addressed path-style. */
+  endpoint: string;
+  cloud_region: string;
+  /** Profile in the shared AWS config/credentials files; empty: AWS_PROFILE or "default". */
+  profile: string;
+}
+
+export interface VersioningConf {
+  /** Warm GET asks the remote for the object's ETag/version first and fetches it again when it changed. */
+  validate_warm_get: boolean;
+}
+
 export interface BucketProps {
-  provider: 'ais';
+  provider: BucketProvider;
   created: number;
   checksum: ChecksumConf;
+  /** Remote (aws) buckets only. */
+  extra?: { aws: AwsExtra };
+  versioning?: VersioningConf;
 }
 
 export function defaultClusterConfig(): ClusterConfig {
@@ -88,14 +108,40 @@ export function defaultClusterConfig(): ClusterConfig {
   };
 }
 
-export function newBucketProps(conf: ClusterConfig, now = Date.now()): BucketProps {
-  return { provider: 'ais', created: now, checksum: { ...conf.checksum } };
+export function newBucketProps(conf: ClusterConfig, now = Date.now(), provider: BucketProvider = 'ais'): BucketProps {
+  const props: BucketProps = { provider, created: now, checksum: { ...conf.checksum } };
+  if (provider === 'aws') {
+    props.extra = { aws: { endpoint: '', cloud_region: '', profile: '' } };
+    props.versioning = { validate_warm_get: false };
+  }
+  return props;
 }
 
 /** Applies `section.key=value` pairs to bucket props; throws a message listing valid values. */
 export function setBucketProps(props: BucketProps, changes: Record<string, unknown>): BucketProps {
-  const out: BucketProps = { ...props, checksum: { ...props.checksum } };
+  const out: BucketProps = structuredClone(props);
   for (const [k, raw] of Object.entries(flatten(changes))) {
+    if (k === 'provider' && raw === out.provider) continue; // AIStore clients send it back with the rest
+    if (k.startsWith('extra.aws.') || k.startsWith('versioning.')) {
+      if (!out.extra || !out.versioning) throw new Error(`"${k}" is a property of remote buckets (s3://) only`);
+      switch (k) {
+        case 'extra.aws.endpoint': {
+          const v = String(raw);
+          if (v !== '' && !/^https?:\/\/[^/\s]+/.test(v)) throw new Error(`invalid extra.aws.endpoint "${v}" (expected http(s)://host[:port])`);
+          out.extra.aws.endpoint = v;
+          continue;
+        }
+        case 'extra.aws.cloud_region':
+          out.extra.aws.cloud_region = String(raw);
+          continue;
+        case 'extra.aws.profile':
+          out.extra.aws.profile = String(raw);
+          continue;
+        case 'versioning.validate_warm_get':
+          out.versioning.validate_warm_get = toBool(k, raw);
+          continue;
+      }
+    }
     switch (k) {
       case 'checksum.type': {
         const v = String(raw) as ChecksumType;
@@ -133,12 +179,12 @@ function toBool(k: string, v: unknown): boolean {
 }
 
 /** Feature flags tais acts on (AIStore's names); `none` clears them all. */
-export const FEATURES: readonly string[] = ['S3-API-via-Root', 'S3-Presigned-Request'];
+export const FEATURES: readonly string[] = ['S3-API-via-Root', 'S3-Presigned-Request', 'Streaming-Cold-GET'];
 /** AIStore's feature bits (cmn/feat), by position: a numeric `features` value maps through them. */
 const AIS_FEATURE_BITS: readonly string[] = [
   'Enforce-IntraCluster-Access', 'Skip-Loading-VersionChecksum-MD', 'Do-not-Auto-Detect-FileShare', 'S3-API-via-Root',
   'Fsync-PUT', 'LZ4-Block-1MB', 'LZ4-Frame-Checksum', 'Do-not-Allow-Passing-FQN-to-ETL', 'Ignore-LimitedCoexistence-Conflicts',
-  'S3-Presigned-Request',
+  'S3-Presigned-Request', 'Do-not-Optimize-Listing-Virtual-Dirs', 'Disable-Cold-GET', 'Streaming-Cold-GET',
 ];
 
 /** Parses a `features` value: names (comma- or space-separated), `none`, or AIStore's numeric bitmask. */

@@ -57,8 +57,8 @@ export class Smap {
   }
 
   /** The target that owns bucket/object (AIStore's HrwName2T); undefined with no targets. */
-  owner(bucket: string, objName: string): Snode | undefined {
-    return this.ownerOfUname(objectUname('ais', bucket, objName));
+  owner(bucket: string, objName: string, provider = 'ais'): Snode | undefined {
+    return this.ownerOfUname(objectUname(provider, bucket, objName));
   }
 
   ownerOfUname(uname: string): Snode | undefined {

@@ -28,6 +28,8 @@ export interface Lom {
   meta?: Record<string, string>;
   /** S3 flexible checksum (x-amz-checksum-<alg>) given or asked for at PUT / multipart completion. */
   flex?: FlexChecksum;
+  /** Remote buckets: the remote's ETag (unquoted) and VersionId when this copy was fetched or written through. */
+  remote?: { etag: string; version?: string };
 }
 
 export class LomError extends Error {

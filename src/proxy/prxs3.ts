@@ -14,6 +14,7 @@ import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
 import { newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
+import { putRemoteS3, getRemoteS3, deleteRemoteS3 } from '../target/tgts3-remote';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
@@ -22,6 +23,7 @@ import { deleteObjectsS3 } from './prxs3-multi';
 import { handleSmallCall } from './prxs3-small';
 import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject } from './route';
 import { listCluster, bucketEmptyCluster, uploadsCluster } from './fanout';
+import { listRemote } from './list-remote';
 import {
   createMultipartUploadS3,
   uploadPartS3,
@@ -76,8 +78,17 @@ function objectOp(node: Node, res: HttpResponse, req: Req, bucket: string, key: 
   return toOwner(node, res, req, bucket, key, async () => local(node.bmd.get(bucket) ?? props));
 }
 
+/** Not yet served on remote (s3://) buckets: multipart uploads and copies (written through later). */
+const REMOTE_NOT_YET = new Set<S3Op['kind']>([
+  'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts', 'ListMultipartUploads', 'CopyObject', 'DeleteObjects',
+]);
+
 // Not async: object operations must reach toOwner (which attaches res.onData) synchronously.
 function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<void> {
+  if (REMOTE_NOT_YET.has(op.kind) && 'bucket' in op && node.bmd.get(op.bucket)?.provider === 'aws') {
+    res.onData(() => {});
+    throw notImplemented(`${op.kind} on a remote (s3://) bucket`);
+  }
   switch (op.kind) {
     case 'ListBuckets': {
       const buckets = node.bmd.names().filter((n) => n.startsWith(op.prefix)).map((name) => ({ name, creationMs: node.bmd.get(name)!.created }));
@@ -120,14 +131,19 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
     case 'ListObjectsV2':
       return listObjects(node, res, req, op);
     case 'PutObject':
-      return objectOp(node, res, req, op.bucket, op.key, (props) => putObjectS3(node.target, res, req, op, props));
+      return objectOp(node, res, req, op.bucket, op.key, (props) =>
+        props.provider === 'aws' ? putRemoteS3(node.target, res, req, op, props) : putObjectS3(node.target, res, req, op, props),
+      );
     case 'GetObject':
     case 'HeadObject':
-      return objectOp(node, res, req, op.bucket, op.key, (props) =>
-        op.partNumber !== undefined ? getObjectPartS3(node.target, res, req, op, props) : getObjectS3(node.target, res, req, op, props),
-      );
+      return objectOp(node, res, req, op.bucket, op.key, (props) => {
+        if (props.provider === 'aws') return getRemoteS3(node.target, res, req, op, props);
+        return op.partNumber !== undefined ? getObjectPartS3(node.target, res, req, op, props) : getObjectS3(node.target, res, req, op, props);
+      });
     case 'DeleteObject':
-      return objectOp(node, res, req, op.bucket, op.key, () => deleteObjectS3(node.target, res, req, op));
+      return objectOp(node, res, req, op.bucket, op.key, (props) =>
+        props.provider === 'aws' ? deleteRemoteS3(node.target, res, req, op, props) : deleteObjectS3(node.target, res, req, op),
+      );
     case 'CreateMultipartUpload':
       return objectOp(node, res, req, op.bucket, op.key, () => createMultipartUploadS3(node.target, res, req, op));
     case 'UploadPart':
@@ -174,12 +190,14 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
 }
 
 async function listObjects(node: Node, res: HttpResponse, req: Req, op: ListObjectsOp | ListObjectsV2Op): Promise<void> {
-  bucketProps(node, op.bucket);
+  const props = bucketProps(node, op.bucket);
   let after: string;
   if (op.kind === 'ListObjects') after = op.marker;
   else if (op.continuationToken) after = decodeToken(op.continuationToken);
   else after = op.startAfter;
-  const page = await listCluster(node, op.bucket, { prefix: op.prefix, delimiter: op.delimiter, after, maxKeys: op.maxKeys });
+  const q = { prefix: op.prefix, delimiter: op.delimiter, after, maxKeys: op.maxKeys };
+  // A remote bucket lists the remote (objects not cached yet included), as AIStore's S3 front end does.
+  const page = props.provider === 'aws' ? await listRemote(node, op.bucket, props, q) : await listCluster(node, op.bucket, q);
   const common = { contents: page.entries, commonPrefixes: page.commonPrefixes, isTruncated: page.truncated };
   const body =
     op.kind === 'ListObjects'

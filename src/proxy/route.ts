@@ -50,7 +50,8 @@ export function isForwarded(node: Node, req: Req): boolean {
 
 /** The owner target of bucket/object in the current Smap; 503 when the cluster has no target. */
 export function ownerOf(node: Node, bucket: string, objName: string): Snode {
-  const t = node.smap.owner(bucket, objName);
+  // AIStore's uname names the provider: an s3:// bucket's objects place as "aws/@#/bucket/object".
+  const t = node.smap.owner(bucket, objName, node.bmd.get(bucket)?.provider ?? 'ais');
   if (!t) throw s3err('ServiceUnavailable', 'the cluster has no storage targets (yet)');
   return t;
 }

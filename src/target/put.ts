@@ -38,6 +38,8 @@ export interface PutParams {
   flex?: FlexRequest;
   /** Hex value of the bucket checksum the client computed (native Ais-Checksum-Value): BadDigest if it differs. */
   expectCksum?: string;
+  /** Remote buckets: what the remote said about the object (its ETag is the one clients see), its mtime. */
+  remote?: { etag: string; version?: string; mtime: number };
 }
 
 export class PutError extends Error {
@@ -152,6 +154,7 @@ export class PutStream {
           ...(this.p.contentType ? { contentType: this.p.contentType } : {}),
           ...(this.p.meta && Object.keys(this.p.meta).length ? { meta: this.p.meta } : {}),
           ...(this.dst.includes('/%ln/') ? { name: this.p.objName } : {}),
+          ...(this.p.remote ? { etag: this.p.remote.etag, mtime: this.p.remote.mtime, remote: { etag: this.p.remote.etag, ...(this.p.remote.version ? { version: this.p.remote.version } : {}) } } : {}),
         },
         cksumSlot: this.cksumSlot,
         md5Slot: this.md5Slot,

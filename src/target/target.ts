@@ -125,6 +125,13 @@ export class Target {
     }
   }
 
+  /** True when the object is stored here (with valid metadata). */
+  hasObject(bucket: string, objName: string): boolean {
+    const h = this.openObject(bucket, objName);
+    if (h) fs.closeSync(h.fd);
+    return h !== undefined;
+  }
+
   /** Deletes an object; false when it did not exist. Empty folders above it are pruned. */
   async deleteObject(bucket: string, objName: string): Promise<boolean> {
     const h = this.openObject(bucket, objName);

@@ -58,7 +58,7 @@ function checkPutNow(target: Target, op: PutObjectOp, cond: NonNullable<ReturnTy
   if (bad) throw preconditionFailed(bad.condition);
 }
 
-function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
+export function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
   switch (err.code) {
     case 'PreconditionFailed':
       return preconditionFailed(err.message.startsWith('If-Match') ? 'If-Match' : 'If-None-Match');

@@ -9,6 +9,8 @@ export interface ClusterOptions {
   /** Cluster config given to the primary (it becomes the cluster's). */
   config?: Record<string, unknown>;
   name?: string;
+  /** Extra environment of every node (e.g. AWS credentials for remote buckets). */
+  env?: Record<string, string>;
 }
 
 export interface Cluster {
@@ -48,7 +50,8 @@ export function parseSmap(text: string): SmapView {
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const name = opts.name ?? 'clu';
-  const primary = await startNode({ role: 'proxy', name: `${name}-p0`, config: opts.config });
+  const env = opts.env ? { env: opts.env } : {};
+  const primary = await startNode({ role: 'proxy', name: `${name}-p0`, config: opts.config, ...env });
   const proxies = [primary];
   const targets: AisNode[] = [];
   let seq = 0;
@@ -58,12 +61,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     proxies,
     targets,
     async addTarget(o: NodeOptions = {}) {
-      const t = await startNode({ mountpaths: opts.mountpaths, name: `${name}-t${seq++}`, ...o, role: 'target', primary: primary.url });
+      const t = await startNode({ mountpaths: opts.mountpaths, name: `${name}-t${seq++}`, ...env, ...o, role: 'target', primary: primary.url });
       targets.push(t);
       return t;
     },
     async addProxy() {
-      const p = await startNode({ role: 'proxy', name: `${name}-p${proxies.length}`, primary: primary.url });
+      const p = await startNode({ role: 'proxy', name: `${name}-p${proxies.length}`, primary: primary.url, ...env });
       proxies.push(p);
       return p;
     },

@@ -49,6 +49,8 @@ export interface NodeOptions {
   host?: string;
   /** Fixed port (default: a free one). */
   port?: number;
+  /** Extra environment of the process (e.g. AWS_ACCESS_KEY_ID for a node in front of a remote bucket). */
+  env?: Record<string, string>;
 }
 
 export interface AisNode {
@@ -127,7 +129,7 @@ class NodeProc implements AisNode {
     if (this.configFile) args.push('--config', this.configFile);
     if (this.opts.workers) args.push('--workers', String(this.opts.workers));
     const [cmd, argv] = this.opts.netns ? ['ip', ['netns', 'exec', this.opts.netns, process.execPath, ...args]] : [process.execPath, args];
-    const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT, ...(this.opts.env ? { env: { ...process.env, ...this.opts.env } } : {}) });
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve(sig ?? String(code))));
     const onOut = (b: Buffer): void => {

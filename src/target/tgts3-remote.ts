@@ -1,0 +1,253 @@
+// S3 object operations on a remote (s3://) bucket, on the object's owner target. Reads: a cached copy
+// is served like any object (warm GET; with `versioning.validate_warm_get` only after the remote
+// confirms its ETag/version), an uncached one is fetched first (cold-get.ts) — whole, then served, so a
+// Range GET of a cold object fetches the whole object and serves the range from the stored copy. HEAD
+// of an uncached object answers from the remote's HeadObject without fetching. Writes go through to
+// the remote: PUT stores the body locally (checksummed, in a staging file), uploads that file with
+// PutObject, and publishes the cached copy only when the remote has it; DELETE deletes both.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { HttpResponse } from '../util/uws';
+import { header, reply, endHead, type Req } from '../api/http';
+import type { BucketProps } from '../cluster/config';
+import { encodeLom, loadLomPath, LOM_XATTR, etagOf, type Lom } from '../fs/lom';
+import { objectPath } from '../fs/fqn';
+import { fsetxattr } from '../native';
+import type { GetObjectOp, HeadObjectOp, PutObjectOp, DeleteObjectOp } from '../s3/ops';
+import { s3err, noSuchKey, S3Error } from '../s3/errors';
+import { sendS3Error } from '../s3/reply';
+import { httpDate } from '../s3/time';
+import { validateObjectKey } from '../s3/names';
+import { headObject, putObject, deleteObject, BackendError, type RemoteObject } from '../backend/s3';
+import { bodyShape, feedBody, parseContentMd5, userMeta } from './body';
+import { PutStream, PutError } from './put';
+import { coldFetch, RemoteNotFound, type ColdTap } from './cold-get';
+import { getObjectS3, putErrorToS3 } from './tgts3';
+import type { Target } from './target';
+
+const CONDITIONAL = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
+
+/** A backend failure as the S3 client sees it: the remote's own 403/404, else 503 (retry later). */
+export function remoteErrorToS3(err: unknown, bucket: string, key: string): unknown {
+  if (err instanceof RemoteNotFound) return noSuchKey(bucket, key);
+  if (err instanceof BackendError) {
+    if (err.status === 404) return noSuchKey(bucket, key);
+    if (err.status === 403) return s3err('AccessDenied', `remote bucket s3://${bucket}: ${err.message}`);
+    return s3err('ServiceUnavailable', `remote bucket s3://${bucket} failed: ${err.message}`);
+  }
+  if (err instanceof PutError) {
+    if (err.code === 'RemoteReadFailed' || err.code === 'IncompleteBody') return s3err('ServiceUnavailable', `cold GET of s3://${bucket}/${key}: ${err.message}; nothing stored`);
+    return new S3Error('InternalError', `cold GET of s3://${bucket}/${key} failed: ${err.code}`);
+  }
+  return err;
+}
+
+/** True when the cached copy is still the remote's object (or the bucket does not ask to check). */
+async function isCurrent(target: Target, op: { bucket: string; key: string }, props: BucketProps): Promise<boolean> {
+  if (!props.versioning?.validate_warm_get) return true;
+  const h = target.openObject(op.bucket, op.key);
+  if (!h) return false;
+  fs.close(h.fd, () => {});
+  const ro = await headObject(op.bucket, op.key, props);
+  if (!ro) {
+    // Gone from the remote: the cached copy goes too (AIStore does the same with validate_warm_get).
+    await target.deleteObject(op.bucket, op.key);
+    return false;
+  }
+  return ro.etag === h.lom.remote?.etag && (ro.version ?? '') === (h.lom.remote?.version ?? '');
+}
+
+export async function getRemoteS3(target: Target, res: HttpResponse, req: Req, op: GetObjectOp | HeadObjectOp, props: BucketProps): Promise<void> {
+  try {
+    validateObjectKey(op.key);
+    if (target.hasObject(op.bucket, op.key) && (await isCurrent(target, op, props))) return getObjectS3(target, res, req, op, props);
+    if (op.kind === 'HeadObject') return await headUncached(target, res, req, op, props);
+    const plain = header(req, 'range') === '' && op.partNumber === undefined && CONDITIONAL.every((c) => header(req, c) === '');
+    if (plain && target.config.features.includes('Streaming-Cold-GET')) {
+      const tap = new ResponseTap(res, req, op);
+      const f = coldFetch(target, op.bucket, op.key, props, tap);
+      if (!f.joined) {
+        try {
+          await f.lom;
+        } catch (err) {
+          if (!tap.started) throw err; // else the tap has cut the connection already
+        }
+        return;
+      }
+      await f.lom;
+    } else {
+      await coldFetch(target, op.bucket, op.key, props).lom;
+    }
+    if (req.aborted) return;
+    getObjectS3(target, res, req, op, props);
+  } catch (err) {
+    target.stats.errGetCount++;
+    sendS3Error(res, req, remoteErrorToS3(err, op.bucket, op.key));
+  }
+}
+
+async function headUncached(target: Target, res: HttpResponse, req: Req, op: HeadObjectOp, props: BucketProps): Promise<void> {
+  const ro = await headObject(op.bucket, op.key, props);
+  if (!ro) throw noSuchKey(op.bucket, op.key);
+  target.stats.headCount++;
+  if (req.aborted) return;
+  res.cork(() => {
+    res.writeStatus('200 OK');
+    for (const [k, v] of remoteHeaders(ro)) res.writeHeader(k, v);
+    res.writeHeader('x-amz-request-id', req.id);
+    endHead(res, ro.size);
+  });
+}
+
+function remoteHeaders(ro: RemoteObject): [string, string][] {
+  const h: [string, string][] = [
+    ['Accept-Ranges', 'bytes'],
+    ['Last-Modified', httpDate(ro.mtime)],
+    ['Content-Type', ro.contentType ?? 'application/octet-stream'],
+  ];
+  if (ro.etag) h.push(['ETag', `"${ro.etag}"`]);
+  if (ro.meta) for (const [k, v] of Object.entries(ro.meta)) h.push([`x-amz-meta-${k}`, v]);
+  return h;
+}
+
+/**
+ * Streaming-Cold-GET: status and headers go out when the remote answers, each piece of the body as it
+ * arrives (tryEnd with the total size, so uWS frames the response by Content-Length); a cut remote read
+ * closes the connection, so the client sees fewer bytes than announced, never a complete 200.
+ */
+class ResponseTap implements ColdTap {
+  started = false;
+  private total = 0;
+  private gone: (() => void) | undefined;
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly req: Req,
+    private readonly op: GetObjectOp | HeadObjectOp,
+  ) {
+    req.onAbort = () => this.gone?.();
+  }
+
+  head(ro: RemoteObject): void {
+    if (this.req.aborted) return;
+    this.started = true;
+    this.total = ro.size;
+    const headers = remoteHeaders(ro);
+    const ct = this.op.kind === 'GetObject' ? this.op.responseOverrides.contentType : undefined;
+    if (ct) headers[2] = ['Content-Type', ct];
+    this.res.cork(() => {
+      this.res.writeStatus('200 OK');
+      for (const [k, v] of headers) this.res.writeHeader(k, v);
+      this.res.writeHeader('x-amz-request-id', this.req.id);
+      if (ro.size === 0) this.res.end();
+    });
+  }
+
+  data(chunk: Buffer, resume: () => void): boolean {
+    if (this.req.aborted || !this.started) return true;
+    let base = 0;
+    let ok = false;
+    this.res.cork(() => {
+      base = this.res.getWriteOffset();
+      [ok] = this.res.tryEnd(chunk, this.total);
+    });
+    if (ok) return true;
+    let out = false;
+    this.res.onWritable((offset) => {
+      if (this.req.aborted || out) return true;
+      [out] = this.res.tryEnd(chunk.subarray(offset - base), this.total);
+      if (out) setImmediate(resume);
+      return out;
+    });
+    return false;
+  }
+
+  cut(): void {
+    if (this.started && !this.req.aborted) this.res.close();
+  }
+
+  onGone(release: () => void): void {
+    this.gone = release;
+  }
+}
+
+/**
+ * PUT on a remote bucket: the body is stored and checksummed as any PUT, but into a staging file; it
+ * is uploaded to the remote from there, and only when the remote has it is the staging file (its LOM
+ * now carrying the remote's ETag) renamed over the cached copy. A failed remote PUT changes nothing here.
+ */
+export function putRemoteS3(target: Target, res: HttpResponse, req: Req, op: PutObjectOp, props: BucketProps): void {
+  try {
+    validateObjectKey(op.key);
+    if (['if-match', 'if-none-match'].some((c) => header(req, c) !== '')) throw s3err('NotImplemented', 'conditional PUT is not supported on remote (s3://) buckets');
+    const { chunked, size } = bodyShape(req);
+    const meta = userMeta(req);
+    const contentMd5 = parseContentMd5(header(req, 'content-md5'));
+    const contentType = header(req, 'content-type') || undefined;
+    const mp = target.mountpathFor(op.bucket, op.key);
+    const staging = target.workFile(mp, op.bucket, 'wt');
+    const params = { bucket: op.bucket, objName: op.key, props, size, contentType, meta, contentMd5, dst: staging };
+    const stream = new PutStream(target, res, req, params, (err, lom) => {
+      if (err) {
+        target.stats.errPutCount++;
+        if (!req.aborted) sendS3Error(res, req, putErrorToS3(err, op));
+        return;
+      }
+      writeThrough(target, op, props, staging, lom!.size, { contentType, meta }).then(
+        (stored) => {
+          target.stats.putCount++;
+          target.stats.putBytes += stored.size;
+          const etag = etagOf(stored);
+          reply(res, req, '200 OK', etag ? [['ETag', `"${etag}"`]] : []);
+        },
+        (e: unknown) => {
+          target.stats.errPutCount++;
+          fs.rm(staging, { force: true }, () => {});
+          sendS3Error(res, req, remoteErrorToS3(e, op.bucket, op.key));
+        },
+      );
+    });
+    feedBody(res, req, stream, chunked, undefined);
+  } catch (err) {
+    sendS3Error(res, req, err);
+  }
+}
+
+async function writeThrough(
+  target: Target,
+  op: { bucket: string; key: string },
+  props: BucketProps,
+  staging: string,
+  size: number,
+  opts: { contentType?: string | undefined; meta?: Record<string, string> },
+): Promise<Lom> {
+  const lom = loadLomPath(staging)!;
+  if (objectPath(op.key).long) lom.name = op.key; // kept under its hashed name: the LOM names it
+  const r = await putObject(op.bucket, op.key, props, fs.createReadStream(staging), size, {
+    ...(opts.contentType ? { contentType: opts.contentType } : {}),
+    ...(opts.meta && Object.keys(opts.meta).length ? { meta: opts.meta } : {}),
+  });
+  lom.remote = { etag: r.etag, ...(r.version ? { version: r.version } : {}) };
+  if (r.etag) lom.etag = r.etag;
+  const fd = fs.openSync(staging, 'r');
+  try {
+    fsetxattr(fd, LOM_XATTR, encodeLom(lom));
+  } finally {
+    fs.closeSync(fd);
+  }
+  const dst = target.objectFile(target.mountpathFor(op.bucket, op.key), op.bucket, op.key);
+  await fs.promises.mkdir(path.dirname(dst), { recursive: true });
+  await fs.promises.rename(staging, dst);
+  return lom;
+}
+
+export async function deleteRemoteS3(target: Target, res: HttpResponse, req: Req, op: DeleteObjectOp, props: BucketProps): Promise<void> {
+  try {
+    validateObjectKey(op.key);
+    await deleteObject(op.bucket, op.key, props);
+    if (await target.deleteObject(op.bucket, op.key)) target.stats.delCount++;
+    reply(res, req, '204 No Content', []);
+  } catch (err) {
+    sendS3Error(res, req, remoteErrorToS3(err, op.bucket, op.key));
+  }
+}
