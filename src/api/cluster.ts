@@ -72,6 +72,10 @@ export interface NodeStatus {
   /** Targets: the mountpaths' filesystems, summed. */
   capacity?: { used: number; avail: number; total: number; pct_used: number };
   counters?: Record<string, number>;
+  /** HTTP threads serving the node's port (config net.http_threads). */
+  http_threads: number;
+  /** Targets: PUT buffers in flight now, the most ever, and the budget (config io.put_buffers_max). */
+  put_buffers?: { in_flight: number; peak: number; max: number };
 }
 
 export function nodeStatus(node: Node): NodeStatus {
@@ -86,6 +90,7 @@ export function nodeStatus(node: Node): NodeStatus {
     config_version: node.config.version,
     mem: { rss: process.memoryUsage.rss(), total: os.totalmem(), free: os.freemem() },
     cpu: { load1: os.loadavg()[0]!, cores: os.availableParallelism() },
+    http_threads: node.httpThreads,
   };
   if (node.isTarget) {
     const seen = new Set<number>();
@@ -102,7 +107,9 @@ export function nodeStatus(node: Node): NodeStatus {
     }
     const used = total - avail;
     s.capacity = { used, avail, total, pct_used: total ? Math.round((used / total) * 1000) / 10 : 0 };
-    s.counters = { ...node.target.stats };
+    s.counters = node.target.stats.snapshot();
+    const b = node.target.putBudget;
+    s.put_buffers = { in_flight: b.inFlight, peak: b.peak, max: b.max };
   }
   return s;
 }

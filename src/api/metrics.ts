@@ -1,8 +1,8 @@
 // Prometheus text exposition of a node's counters, named as AIStore names them (ais_target_get_count,
 // ais_target_err_cksum_count, ...) so existing dashboards and `ais show performance` can read them.
-import type { TargetStats } from '../target/stats';
+import type { StatsSnapshot } from '../target/stats';
 
-const COUNTERS: ReadonlyArray<readonly [keyof TargetStats, string, string]> = [
+const COUNTERS: ReadonlyArray<readonly [keyof StatsSnapshot, string, string]> = [
   ['getCount', 'get_count', 'GET requests served'],
   ['getBytes', 'get_bytes', 'bytes sent by GET'],
   ['putCount', 'put_count', 'objects written by PUT'],
@@ -15,7 +15,7 @@ const COUNTERS: ReadonlyArray<readonly [keyof TargetStats, string, string]> = [
   ['errCksum', 'err_cksum_count', 'objects or metadata that failed checksum validation'],
 ];
 
-export function prometheusText(stats: TargetStats, nodeId: string): string {
+export function prometheusText(stats: StatsSnapshot, nodeId: string): string {
   let out = '';
   for (const [field, name, help] of COUNTERS) {
     const metric = `ais_target_${name}`;

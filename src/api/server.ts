@@ -1,6 +1,7 @@
 // The HTTP front end of a node (uWebSockets.js): S3 under /s3 (and at the root with the S3-API-via-Root
 // feature), the native API under /v1.
-import { uws, type TemplatedApp, type us_listen_socket } from '../util/uws';
+import { uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from '../util/uws';
+import { forwardRequest } from '../proxy/forward';
 import { captureRequest, reply } from './http';
 import { handleS3 } from '../proxy/prxs3';
 import { handleBucketsV1 } from './buckets';
@@ -14,52 +15,90 @@ export interface Server {
   app: TemplatedApp;
   port: number;
   close(): void;
+  /** Also listen on 127.0.0.1 at a free port: where the extra HTTP threads send control requests. */
+  listenPrivate(): Promise<number>;
 }
 
-export function startServer(node: Node, host: string, port: number): Promise<Server> {
+export interface ServerOptions {
+  /**
+   * Set in an extra HTTP thread (http-threads.ts): the main thread's private port. The thread serves
+   * S3, native object requests and health itself; every other route is streamed to the main thread.
+   */
+  mainPort?: number;
+  /** Called first in every request (an HTTP thread catches up with the main thread's metadata). */
+  onRequest?: () => void;
+}
+
+type Handler = (res: HttpResponse, req: HttpRequest) => void;
+
+export function startServer(node: Node, host: string, port: number, opts: ServerOptions = {}): Promise<Server> {
   const app = uws.App();
-  app.any('/s3', (res, req) => {
+  const sync = opts.onRequest;
+  const on = (method: 'any' | 'get', route: string, h: Handler): void => {
+    app[method](route, sync ? (res, req) => (sync(), h(res, req)) : h);
+  };
+  const toMain = (res: HttpResponse, req: HttpRequest): void => {
+    const r = captureRequest(res, req);
+    forwardRequest(res, r, { host: '127.0.0.1', port: opts.mainPort! }, r.query ? `${r.url}?${r.query}` : r.url);
+  };
+  on('any', '/s3', (res, req) => {
     const r = captureRequest(res, req);
     handleS3(node, res, r, '/');
   });
-  app.any('/s3/*', (res, req) => {
+  on('any', '/s3/*', (res, req) => {
     const r = captureRequest(res, req);
     handleS3(node, res, r, r.url.slice(3));
   });
   // 200 once the node is in a cluster map (its own, or the primary's after joining).
-  app.get('/v1/health', (res, req) => {
+  on('get', '/v1/health', (res, req) => {
     const r = captureRequest(res, req);
     if (node.ready) reply(res, r, '200 OK', [['Ais-Node-Uptime', String((Date.now() - node.startedAt) * 1e6)]]);
     else reply(res, r, '503 Service Unavailable', [['Content-Type', 'application/json']], JSON.stringify({ message: 'joining the cluster', status: 503 }));
   });
-  app.get('/metrics', (res, req) => {
-    const r = captureRequest(res, req);
-    const body = node.isTarget ? prometheusText(node.target.stats, node.self?.id ?? `t${port}`) : '';
-    reply(res, r, '200 OK', [['Content-Type', 'text/plain; version=0.0.4']], body);
-  });
-  registerIntra(app, node);
-  for (const route of ['/v1/buckets', '/v1/buckets/*']) {
-    app.any(route, (res, req) => handleBucketsV1(node, res, captureRequest(res, req)));
+  on('any', '/v1/objects/*', (res, req) => handleObjectsV1(node, res, captureRequest(res, req)));
+  if (opts.mainPort !== undefined) {
+    // Everything else is the main thread's: intra-cluster and admin routes, buckets, metrics (summed there).
+    for (const route of ['/metrics', '/v1', '/v1/*']) on('any', route, toMain);
+  } else {
+    app.get('/metrics', (res, req) => {
+      const r = captureRequest(res, req);
+      const body = node.isTarget ? prometheusText(node.target.stats.snapshot(), node.self?.id ?? `t${port}`) : '';
+      reply(res, r, '200 OK', [['Content-Type', 'text/plain; version=0.0.4']], body);
+    });
+    registerIntra(app, node);
+    for (const route of ['/v1/buckets', '/v1/buckets/*']) {
+      app.any(route, (res, req) => handleBucketsV1(node, res, captureRequest(res, req)));
+    }
+    for (const scope of ['cluster', 'daemon'] as const) {
+      for (const route of [`/v1/${scope}`, `/v1/${scope}/*`]) app.any(route, (res, req) => handleClusterV1(node, res, captureRequest(res, req), scope));
+    }
+    // Anything else under /v1 is answered at once: AIStore's clients retry 500 and 503 for minutes.
+    app.any('/v1/*', (res, req) => {
+      const r = captureRequest(res, req);
+      res.onData(() => {});
+      reply(res, r, '501 Not Implemented', [['Content-Type', 'application/json']], JSON.stringify({ message: `${r.method} ${r.url} is not supported by tais`, status: 501 }));
+    });
   }
-  app.any('/v1/objects/*', (res, req) => handleObjectsV1(node, res, captureRequest(res, req)));
-  for (const scope of ['cluster', 'daemon'] as const) {
-    for (const route of [`/v1/${scope}`, `/v1/${scope}/*`]) app.any(route, (res, req) => handleClusterV1(node, res, captureRequest(res, req), scope));
-  }
-  // Anything else under /v1 is answered at once: AIStore's clients retry 500 and 503 for minutes.
-  app.any('/v1/*', (res, req) => {
-    const r = captureRequest(res, req);
-    res.onData(() => {});
-    reply(res, r, '501 Not Implemented', [['Content-Type', 'application/json']], JSON.stringify({ message: `${r.method} ${r.url} is not supported by tais`, status: 501 }));
-  });
-  app.any('/*', (res, req) => {
+  on('any', '/*', (res, req) => {
     const r = captureRequest(res, req);
     if (node.config.features.includes('S3-API-via-Root')) return handleS3(node, res, r, r.url);
     reply(res, r, '404 Not Found', [['Content-Type', 'application/json']], JSON.stringify({ message: `no such path: ${r.url} (S3 is served under /s3)`, status: 404 }));
   });
-  return new Promise((resolve, reject) => {
-    app.listen(host, port, (sock: us_listen_socket | false) => {
-      if (!sock) return reject(new Error(`cannot listen on ${host}:${port}`));
-      resolve({ app, port: uws.us_socket_local_port(sock), close: () => uws.us_listen_socket_close(sock) });
+  const listen = (h: string, p: number): Promise<us_listen_socket> =>
+    new Promise((resolve, reject) => {
+      app.listen(h, p, (sock: us_listen_socket | false) => (sock ? resolve(sock) : reject(new Error(`cannot listen on ${h}:${p}`))));
     });
+  return listen(host, port).then((sock) => {
+    const socks = [sock];
+    return {
+      app,
+      port: uws.us_socket_local_port(sock),
+      close: () => socks.forEach((s) => uws.us_listen_socket_close(s)),
+      listenPrivate: () =>
+        listen('127.0.0.1', 0).then((s) => {
+          socks.push(s);
+          return uws.us_socket_local_port(s);
+        }),
+    };
   });
 }

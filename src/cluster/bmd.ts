@@ -29,11 +29,12 @@ export class Bmd {
 
   /**
    * Takes a newer BMD from the primary (persisted first); returns the one it replaced, or undefined if
-   * not newer. `force` (at join): the primary's wins even if ours claims a higher version.
+   * not newer. `force` (at join): the primary's wins even if ours claims a higher version. `persist`
+   * false: a node's extra HTTP thread, whose main thread has written it.
    */
-  replace(next: BmdData, force = false): BmdData | undefined {
+  replace(next: BmdData, force = false, persist = true): BmdData | undefined {
     if (next.version <= this.data.version && !force) return undefined;
-    writeFileAtomic(this.file, pack(next));
+    if (persist) writeFileAtomic(this.file, pack(next));
     const prev = this.data;
     this.data = next;
     return prev;

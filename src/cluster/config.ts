@@ -20,6 +20,16 @@ export interface IoConf {
   fsync_put: boolean;
   /** Size of the pooled buffers that body bytes travel in (bytes, multiple of 4096). */
   buffer_size: number;
+  /**
+   * Node-wide budget of PUT buffers being written or hashed (all uploads, all HTTP threads): past it,
+   * uploads pause their sockets until buffers come back, so memory stays flat under many concurrent PUTs.
+   */
+  put_buffers_max: number;
+}
+
+export interface NetConf {
+  /** HTTP threads of a node, each a uWS App on the same port (SO_REUSEPORT); 0: one per core. Read at start. */
+  http_threads: number;
 }
 
 export interface MpuConf {
@@ -62,6 +72,7 @@ export interface ClusterConfig {
   rebalance: RebalanceConf;
   checksum: ChecksumConf;
   io: IoConf;
+  net: NetConf;
   mpu: MpuConf;
   features: string[];
   /** AWS Signature Version 4 on the S3 API (src/s3/auth.ts); optional, a partial section takes the defaults. */
@@ -101,7 +112,8 @@ export function defaultClusterConfig(): ClusterConfig {
     proxy: { s3_redirect: false },
     rebalance: { enabled: true },
     checksum: { type: 'xxhash', validate_warm_get: true, md5_etag: true },
-    io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20 },
+    io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20, put_buffers_max: 64 },
+    net: { http_threads: 0 },
     mpu: { abandoned_age_s: 7 * 24 * 3600 },
     features: [],
     auth: { s3: { keys: {}, max_skew_s: 900 } },
@@ -214,7 +226,7 @@ export function parseFeatures(raw: unknown): string[] {
 }
 
 /** Config that cannot change at run time: identity and secrets, and what a node reads once at start. */
-const READ_ONLY_CONFIG = new Set(['version', 'auth', 'io.direct', 'io.buffer_size']);
+const READ_ONLY_CONFIG = new Set(['version', 'auth', 'io.direct', 'io.buffer_size', 'io.put_buffers_max', 'net.http_threads']);
 
 /**
  * Applies `section.key=value` changes (a nested object, or flat dotted keys) to a copy of the cluster

@@ -14,8 +14,10 @@ import { loadMeta, saveMeta, versionsOf, META_TAGS, type MetaSet, type MetaTag, 
 import { intraMsg, packMsg } from './intra';
 import { Primary } from './primary';
 import { Keepalive } from './keepalive';
-import { initMountpaths } from '../fs/mountpath';
-import { Target } from '../target/target';
+import { initMountpaths, Mountpath } from '../fs/mountpath';
+import { Target, type TargetShared } from '../target/target';
+import { newStatsTable } from '../target/stats';
+import { PUT_BUDGET_BYTES } from '../target/put-budget';
 import { log } from '../util/log';
 
 export interface NodeOptions {
@@ -29,6 +31,17 @@ export interface NodeOptions {
   workers?: number;
   /** URL of the primary to join; none: this node is the primary. */
   primaryUrl?: string;
+  /**
+   * Set in a node's extra HTTP threads (api/http-threads.ts): this Node is a replica of the main
+   * thread's — it takes the main thread's mountpaths as probed, its shared counters and PUT budget,
+   * never persists metadata nor touches the disk at start, and has no primary duties.
+   */
+  replica?: ReplicaInit;
+}
+
+export interface ReplicaInit {
+  mountpaths: { path: string; direct: boolean }[];
+  shared: TargetShared;
 }
 
 class FatalJoinError extends Error {}
@@ -53,10 +66,21 @@ export class Node {
   /** What HeadBucket and GetBucketLocation report; SDKs need some region. */
   readonly region = 'us-east-1';
   readonly startedAt = Date.now();
-  /** True once the node is in a cluster map (its own or the primary's): /v1/health answers 200 from then on. */
+  /** True once the node is in a cluster map (its own or the primary's) and all its HTTP threads listen. */
   ready = false;
   /** Called on a target when a newer RMD arrives (the rebalance plugs in here). */
   onRmd?: (rmd: RmdData) => void;
+  /** HTTP threads serving this node's port, the main one included (set when they are started). */
+  httpThreads = 1;
+  /** In an extra HTTP thread: the main thread's private listener (see api/http-threads.ts). */
+  mainAddr?: { host: string; port: number };
+  /** Called after every change of the metadata this node holds (the HTTP threads take it from here). */
+  onMetaChanged?: () => void;
+  /**
+   * Counters and PUT budget of all the node's HTTP threads (made here, in the main thread, for as many
+   * threads as `net.http_threads` will start; see api/http-threads.ts).
+   */
+  readonly shared: TargetShared;
   private readonly tgt?: Target;
   private keepalive?: Keepalive;
   private readonly joinUrl?: string;
@@ -69,8 +93,12 @@ export class Node {
     this.config = mergeConfig(mergeConfig(defaultClusterConfig(), persisted ?? {}), opts.config ?? {});
     this.bmd = new Bmd(path.join(this.confDir, '.ais.bmd'));
     this.rmd = loadMeta<RmdData>(this.confDir, 'rmd') ?? { version: 0, id: 0, smapVersion: 0, running: false, done: [] };
+    this.shared = opts.replica?.shared ?? { stats: newStatsTable(httpThreads(this.config)), statsRow: 0, putBudget: new SharedArrayBuffer(PUT_BUDGET_BYTES) };
     if (opts.role === 'target') {
-      const mps = initMountpaths(opts.mountpaths, this.config.io.direct, this.config.mpu.abandoned_age_s * 1000);
+      const rep = opts.replica;
+      const mps = rep
+        ? rep.mountpaths.map((m) => new Mountpath(m.path, m.direct))
+        : initMountpaths(opts.mountpaths, this.config.io.direct, this.config.mpu.abandoned_age_s * 1000);
       const threads = opts.workers ?? Math.max(1, os.availableParallelism());
       this.pool = new Piscina({
         filename: path.join(__dirname, '..', 'workers', 'pool-worker.js'),
@@ -79,9 +107,9 @@ export class Node {
         // Tasks are short (one buffer); a deep queue only adds latency, back-pressure lives in the PUT stream.
         idleTimeout: 60_000,
       });
-      this.tgt = new Target(mps, this.config, this.pool);
+      this.tgt = new Target(mps, this.config, this.pool, rep?.shared ?? this.shared, !rep);
       // Buckets in the BMD must have their folders (a restart after a crash between BMD write and mkdir).
-      for (const b of this.bmd.names()) this.tgt.createBucket(b);
+      if (!rep) for (const b of this.bmd.names()) this.tgt.createBucket(b);
     } else if (opts.mountpaths.length) {
       throw new Error('a proxy has no mountpaths');
     }
@@ -122,7 +150,12 @@ export class Node {
       this.keepalive = new Keepalive(this);
       this.keepalive.start();
     }
+  }
+
+  /** Everything is up (the HTTP threads too): /v1/health answers 200 from now on, on every thread. */
+  markReady(): void {
     this.ready = true;
+    this.metaChanged();
   }
 
   /** Registers with the primary until it answers (it may start after us), then takes the whole metadata set. */
@@ -173,33 +206,43 @@ export class Node {
       if (!v || (!force && v.version <= (held[tag] ?? -1))) continue;
       switch (tag) {
         case 'smap':
-          saveMeta(this.confDir, 'smap', v);
+          if (!this.replica) saveMeta(this.confDir, 'smap', v);
           this.smap = new Smap(v as SmapData);
           break;
         case 'bmd': {
-          const prev = this.bmd.replace(v as BmdData, force);
+          const prev = this.bmd.replace(v as BmdData, force, !this.replica);
           if (prev) this.bucketsChanged(prev, v as BmdData);
           break;
         }
         case 'conf':
-          saveMeta(this.confDir, 'conf', v);
+          if (!this.replica) saveMeta(this.confDir, 'conf', v);
           // In place: the target and the handlers hold this object.
           Object.assign(this.config, structuredClone(v as ClusterConfig));
           break;
         case 'rmd':
-          saveMeta(this.confDir, 'rmd', v);
+          if (!this.replica) saveMeta(this.confDir, 'rmd', v);
           this.rmd = v as RmdData;
           if (this.tgt) this.onRmd?.(this.rmd);
           break;
       }
       applied.push(tag);
     }
+    if (applied.length > 0) this.metaChanged();
     return applied;
+  }
+
+  /** Every change of Smap, BMD, config or RMD ends here (also the primary's own, which skip applyMeta). */
+  metaChanged(): void {
+    this.onMetaChanged?.();
+  }
+
+  get replica(): boolean {
+    return this.opts.replica !== undefined;
   }
 
   /** Bucket folders follow the BMD: a bucket destroyed (or destroyed and created again) loses its objects. */
   bucketsChanged(prev: BmdData, next: BmdData): void {
-    if (!this.tgt) return;
+    if (!this.tgt || this.replica) return; // the main thread makes and removes the folders
     const same = (b: string): boolean => Object.hasOwn(prev.buckets, b) && Object.hasOwn(next.buckets, b) && prev.buckets[b].created === next.buckets[b].created;
     for (const b of Object.keys(prev.buckets)) if (!same(b)) this.tgt.destroyBucket(b);
     for (const b of Object.keys(next.buckets)) if (!same(b)) this.tgt.createBucket(b);
@@ -222,4 +265,10 @@ export class Node {
     this.primary?.stop();
     await this.pool?.destroy();
   }
+}
+
+/** `net.http_threads`, 0 meaning one per core. */
+export function httpThreads(config: ClusterConfig): number {
+  const n = config.net?.http_threads ?? 0;
+  return n > 0 ? Math.floor(n) : Math.max(1, os.availableParallelism());
 }

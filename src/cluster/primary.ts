@@ -120,6 +120,7 @@ export class Primary {
       const before = node.bmd.snapshot;
       node.bmd.modify(change);
       node.bucketsChanged(before, node.bmd.snapshot);
+      node.metaChanged();
       await this.push({ bmd: node.bmd.snapshot });
     });
   }

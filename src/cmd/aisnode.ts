@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Node } from '../cluster/node';
+import { Node, httpThreads, type NodeOptions } from '../cluster/node';
+import { HttpThreads } from '../api/http-threads';
 import { startServer } from '../api/server';
 import { log } from '../util/log';
 import type { ClusterConfig } from '../cluster/config';
@@ -47,19 +48,24 @@ async function main(): Promise<void> {
   const confDir = path.resolve(values.confdir ?? path.join(mountpaths[0], '..', 'conf'));
   const config = values.config ? (JSON.parse(fs.readFileSync(values.config, 'utf8')) as Partial<ClusterConfig>) : undefined;
   log.setNode(`${role === 'proxy' ? 'p' : 't'}${port}`);
-  const node = new Node({ role, confDir, mountpaths, config, workers: values.workers ? Number(values.workers) : undefined, primaryUrl: values.primary });
+  const opts: NodeOptions = { role, confDir, mountpaths, config, workers: values.workers ? Number(values.workers) : undefined, primaryUrl: values.primary };
+  const node = new Node(opts);
   const server = await startServer(node, values.host, port);
   const publicHost = values['public-host'] ?? (values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host);
   await node.start(publicHost, server.port);
+  // More HTTP threads on the same port once the node is in its cluster (api/http-threads.ts).
+  const extra = httpThreads(node.config) - 1;
+  const threads = extra > 0 ? await HttpThreads.start(node, opts, extra, values.host, server.port, await server.listenPrivate()) : undefined;
+  node.markReady();
   const what = role === 'proxy' ? 'proxy' : node.isPrimary ? 'target, own gateway' : 'target';
-  log.info(`aisnode (${what}${node.isPrimary ? ', primary' : ''}) listening on http://${publicHost}:${server.port} — S3 endpoint http://${publicHost}:${server.port}/s3`);
+  log.info(`aisnode (${what}${node.isPrimary ? ', primary' : ''}, ${1 + (threads?.count ?? 0)} HTTP thread(s)) listening on http://${publicHost}:${server.port} — S3 endpoint http://${publicHost}:${server.port}/s3`);
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) return;
     stopping = true;
     log.info(`${sig}: shutting down`);
     server.close();
-    node.close().finally(() => process.exit(0));
+    Promise.all([threads?.close(), node.close()]).finally(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -5,7 +5,7 @@
 // A request a gateway forwarded carries the cluster secret in `ais-fwd`: its receiver serves it itself.
 import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from '../api/http';
-import { forwardRequest } from './forward';
+import { forwardRequest, type ForwardTarget } from './forward';
 import { FWD_HEADER, intraCall } from '../cluster/intra';
 import { nodeUrl, type Snode } from '../cluster/snode';
 import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
@@ -74,7 +74,9 @@ export function toPrimary(node: Node, res: HttpResponse, req: Req, local: () => 
   if (node.isPrimary) return local();
   const p = node.smap.primary;
   if (!p) throw s3err('ServiceUnavailable', 'no primary proxy in the cluster map');
-  forwardTo(node, res, req, p);
+  // In an extra HTTP thread of the primary itself: to the main thread, which holds the primary's duties
+  // (the public port could hand the request to another extra thread).
+  forwardTo(node, res, req, p.id === node.self.id && node.mainAddr ? node.mainAddr : p);
   return Promise.resolve();
 }
 
@@ -83,7 +85,7 @@ function sendTo(node: Node, res: HttpResponse, req: Req, to: Snode): void {
   forwardTo(node, res, req, to);
 }
 
-function forwardTo(node: Node, res: HttpResponse, req: Req, to: Snode): void {
+function forwardTo(node: Node, res: HttpResponse, req: Req, to: ForwardTarget): void {
   const pathAndQuery = req.query ? `${req.url}?${req.query}` : req.url;
   forwardRequest(res, req, { host: to.host, port: to.port }, pathAndQuery, { [FWD_HEADER]: node.secret });
 }

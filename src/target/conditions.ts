@@ -137,6 +137,16 @@ function publishLocks(): Int32Array {
   return (lockTable ??= new Int32Array(new SharedArrayBuffer(LOCK_SLOTS * 4)));
 }
 
+/** The process-wide table, for the node's other HTTP threads (their pools must lock the same slots). */
+export function lockTableBuffer(): SharedArrayBuffer {
+  return publishLocks().buffer as SharedArrayBuffer;
+}
+
+/** In an extra HTTP thread, before any request: use the main thread's table. */
+export function useLockTable(sab: SharedArrayBuffer): void {
+  lockTable = new Int32Array(sab);
+}
+
 function slotOf(p: string): number {
   let h = 0x811c9dc5; // FNV-1a over UTF-16 units: any stable spread will do
   for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193);

@@ -71,7 +71,7 @@ export class MpuStore {
   constructor(private readonly target: Target) {
     const ageMs = (target.config.mpu?.abandoned_age_s ?? MPU_ABANDONED_AGE_MS / 1000) * 1000;
     const every = Math.max(1000, Math.min(ageMs / 4, 3600_000));
-    setInterval(() => this.sweep(ageMs), every).unref();
+    if (target.housekeeping) setInterval(() => this.sweep(ageMs), every).unref();
   }
 
   private folder(mp: Mountpath, bucket: string, id: string): string {

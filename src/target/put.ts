@@ -3,8 +3,8 @@
 // hash task in the Piscina pool. Hash tasks of one upload run one at a time, in order (the states must
 // advance in order); writes do not wait for them, so the disk and the hasher overlap. The last buffer
 // goes to one final task that hashes and writes it, then finalizes the object (metadata, fsync,
-// rename). The socket is paused while too many buffers are in flight. The uWS thread never hashes or
-// waits on the disk.
+// rename). The socket is paused while too many buffers are in flight — 8 of this upload, or the node's
+// budget of all uploads (put-budget.ts). The uWS thread never hashes or waits on the disk.
 import fs from 'node:fs';
 import { hashInit, type HashKind } from '../native';
 import type { BucketProps } from '../cluster/config';
@@ -84,6 +84,8 @@ export class PutStream {
   private final: PutChunkTask | undefined;
   private finalizing = false;
   private paused = false;
+  /** Paused and queued on the node's PUT budget. */
+  private waiting = false;
   private ended = false;
   private failed = false;
   private succeeded = false;
@@ -187,7 +189,8 @@ export class PutStream {
     this.buf = undefined;
     this.fill = 0;
     this.inflight++;
-    if (!this.paused && this.inflight >= MAX_INFLIGHT) {
+    const overBudget = this.target.putBudget.take();
+    if (!this.paused && (this.inflight >= MAX_INFLIGHT || overBudget)) {
       this.paused = true;
       this.res.pause();
     }
@@ -252,15 +255,30 @@ export class PutStream {
     if (--c.pending > 0) return;
     this.target.putBufs.put(c.buf);
     this.inflight--;
+    this.target.putBudget.give();
     if (this.paused && this.inflight <= RESUME_AT && !this.req.aborted && !this.failed) {
-      this.paused = false;
-      this.res.resume();
+      if (!this.target.putBudget.over()) this.resume();
+      else if (!this.waiting) {
+        // The node is over its budget: wait for a buffer to come back anywhere (see put-budget.ts).
+        this.waiting = true;
+        this.target.putBudget.wait(() => {
+          this.waiting = false;
+          if (!this.paused || this.req.aborted || this.failed) return false;
+          this.resume();
+          return true;
+        });
+      }
     }
     if (this.failed) {
       if (this.inflight === 0) this.cleanup();
       return;
     }
     this.maybeFinalize();
+  }
+
+  private resume(): void {
+    this.paused = false;
+    this.res.resume();
   }
 
   /** The final task runs once every earlier buffer is hashed and written. */

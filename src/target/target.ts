@@ -11,6 +11,7 @@ import { objectPath, CT_OBJ, CT_WORK, CT_LONG } from '../fs/fqn';
 import { loadLomFd, LomError, type Lom } from '../fs/lom';
 import { BufferPool } from './bufpool';
 import { TargetStats } from './stats';
+import { PutBudget } from './put-budget';
 import { log } from '../util/log';
 
 export interface ObjectHandle {
@@ -19,18 +20,33 @@ export interface ObjectHandle {
   path: string;
 }
 
+/** What the HTTP threads of one node share (made by the main thread, posted to the others). */
+export interface TargetShared {
+  /** The counters table (stats.ts) and this thread's row in it. */
+  stats: SharedArrayBuffer;
+  statsRow: number;
+  /** The PUT buffer budget's count (put-budget.ts). */
+  putBudget: SharedArrayBuffer;
+}
+
 export class Target {
   readonly putBufs: BufferPool;
   readonly getBufs: BufferPool;
-  readonly stats = new TargetStats();
+  readonly stats: TargetStats;
+  readonly putBudget: PutBudget;
 
   constructor(
     readonly mountpaths: readonly Mountpath[],
     readonly config: ClusterConfig,
     readonly pool: Piscina,
+    shared?: TargetShared,
+    /** False in the extra HTTP threads: node-wide housekeeping (the multipart sweep) runs once, in the main thread. */
+    readonly housekeeping = true,
   ) {
     this.putBufs = new BufferPool(config.io.buffer_size, 64, true);
     this.getBufs = new BufferPool(config.io.buffer_size, 64, false);
+    this.stats = new TargetStats(shared?.stats, shared?.statsRow);
+    this.putBudget = new PutBudget(Math.max(1, config.io.put_buffers_max ?? 64), shared?.putBudget);
   }
 
   mountpathFor(bucket: string, objName: string): Mountpath {

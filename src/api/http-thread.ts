@@ -1,0 +1,43 @@
+// Entry of one extra HTTP thread of a node (started by http-threads.ts, which explains the split): a
+// replica Node fed by the main thread's metadata posts, and a uWS App on the node's port serving the
+// data path, with control routes streamed to the main thread.
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { Node } from '../cluster/node';
+import { startServer } from './server';
+import { useLockTable } from '../target/conditions';
+import { log } from '../util/log';
+import type { HttpThreadInit, MetaPost } from './http-threads';
+
+const init = workerData as HttpThreadInit;
+log.setNode(`${init.logTag}/h${init.index}`);
+useLockTable(init.locks);
+
+const node = new Node(init.node);
+node.mainAddr = { host: '127.0.0.1', port: init.mainPort };
+apply(init.meta);
+
+function apply(m: MetaPost): void {
+  node.secret = m.secret;
+  node.self = m.self;
+  // force: the main thread's set is the truth even where the files this replica read at start say
+  // otherwise (the main thread may have taken an older config from the primary at join).
+  node.applyMeta(m.set, true);
+  node.ready = m.ready;
+}
+
+// Called first in every request: one atomic load when nothing changed; otherwise the posted sets are
+// taken synchronously, in order, before the request sees any metadata.
+const gen = new Int32Array(init.metaGen);
+let seen = -1; // sets posted while this thread was starting wait in the port: take them now
+catchUp();
+function catchUp(): void {
+  const now = Atomics.load(gen, 0);
+  if (now === seen) return;
+  for (let m = receiveMessageOnPort(init.metaPort); m; m = receiveMessageOnPort(init.metaPort)) apply(m.message as MetaPost);
+  seen = now;
+}
+
+startServer(node, init.host, init.port, { mainPort: init.mainPort, onRequest: catchUp }).then(
+  () => parentPort!.postMessage({ listening: true }),
+  (err: Error) => parentPort!.postMessage({ error: err.message }),
+);
