@@ -18,5 +18,17 @@ export function keepAliveAgent(opts: http.AgentOptions = {}): http.Agent {
     }
   }, 1000);
   sweep.unref();
+  // The sweep cannot run while the event loop is busy (a long synchronous step in the caller): check
+  // again, synchronously, right before the agent hands out a free socket. addRequest is Node's
+  // internal entry point of every request through an agent (not in the typings).
+  const internal = agent as unknown as { addRequest: (req: http.ClientRequest, options: unknown) => void };
+  const addRequest = internal.addRequest.bind(agent);
+  internal.addRequest = (req, options) => {
+    const now = Date.now();
+    for (const list of Object.values(agent.freeSockets)) {
+      for (const s of list ?? []) if (now - (idleSince.get(s) ?? now) > IDLE_MS) s.destroy();
+    }
+    addRequest(req, options);
+  };
   return agent;
 }
