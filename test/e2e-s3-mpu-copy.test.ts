@@ -1,13 +1,16 @@
 // End to end on a cluster (a proxy and three targets, each its own aisnode): UploadPartCopy through
 // @aws-sdk/client-s3 — whole sources and x-amz-copy-source-range, sources on the upload's target and on
 // another one (computed by HRW from the Smap), the copy-source conditions, the errors S3 lists, a part
-// copied into an upload with a flexible checksum — with the completed object's bytes checked.
+// copied into an upload with a flexible checksum — with the completed object's bytes checked; and the
+// source's tags carried by a CopyObject across targets.
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  GetObjectTaggingCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListPartsCommand,
@@ -182,4 +185,20 @@ test('a part copied into an upload with a flexible checksum carries it; Complete
   ];
   await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: dst, UploadId, MultipartUpload: { Parts: parts } }));
   t.true((await getBytes(dst)).equals(Buffer.concat([x, y])));
+});
+
+test('CopyObject across targets carries the source tags (COPY) or the request tags (REPLACE)', async (t) => {
+  const src = 'tagged-src';
+  const dst = keyOwned('tagged-dst', src, false);
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: src, Body: random(2 * MiB), Tagging: 'k1=v1&k2=two%20words' }));
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}` }));
+  const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: dst }));
+  t.deepEqual(tags.TagSet, [{ Key: 'k1', Value: 'v1' }, { Key: 'k2', Value: 'two words' }]);
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}`, TaggingDirective: 'REPLACE', Tagging: 'new=1' }));
+  t.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: dst }))).TagSet, [{ Key: 'new', Value: '1' }]);
+  // An untagged source copies no tags.
+  const plain = keyOwned('plain-src', dst, false);
+  await put(plain, random(10));
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${plain}` }));
+  t.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: dst }))).TagSet ?? [], []);
 });

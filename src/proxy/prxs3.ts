@@ -18,6 +18,7 @@ import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
 import { uploadPartCopyS3 } from '../target/mpu-copy';
+import { objectTaggingS3 } from '../target/tagging';
 import { deleteObjectsS3 } from './prxs3-multi';
 import { handleSmallCall } from './prxs3-small';
 import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject } from './route';
@@ -132,6 +133,10 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
       return objectOp(node, res, req, op.bucket, op.key, () => createMultipartUploadS3(node.target, res, req, op));
     case 'UploadPart':
       return objectOp(node, res, req, op.bucket, op.key, () => uploadPartS3(node.target, res, req, op));
+    case 'GetObjectTagging':
+    case 'PutObjectTagging':
+    case 'DeleteObjectTagging':
+      return objectOp(node, res, req, op.bucket, op.key, () => objectTaggingS3(node.target, res, req, op));
     case 'UploadPartCopy':
       bucketProps(node, op.copySource.bucket);
       return objectOp(node, res, req, op.bucket, op.key, () => {

@@ -95,8 +95,8 @@ export function userMeta(req: Req): Record<string, string> {
     if (!k.startsWith(META_PREFIX)) continue;
     const name = k.slice(META_PREFIX.length);
     meta[name] = v;
-    bytes += name.length + v.length;
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(v);
   }
-  if (bytes > MAX_META_BYTES) throw s3err('InvalidArgument', `user metadata is ${bytes} bytes, the limit is ${MAX_META_BYTES}`);
+  if (bytes > MAX_META_BYTES) throw s3err('MetadataTooLarge', `Your metadata headers are ${bytes} bytes, the limit is ${MAX_META_BYTES}.`, { Size: String(bytes), MaxSizeAllowed: String(MAX_META_BYTES) });
   return meta;
 }

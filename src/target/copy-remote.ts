@@ -17,6 +17,8 @@ import { copyResultXml } from '../s3/object-xml';
 import { FWD_HEADER } from '../cluster/intra';
 import type { Snode } from '../cluster/snode';
 import { userMeta } from './body';
+import { taggingDirective } from './copy';
+import { parseTaggingHeader, parseTaggingXml, type TagSet } from '../s3/tagging';
 import { objectPaths, putCondition, putConditionError, preconditionFailed } from './conditions';
 import { PutStream, type PutError, type PutParams } from './put';
 import type { Target } from './target';
@@ -44,15 +46,28 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
       if (bad?.code === 'NoSuchKey') throw noSuchKey(op.bucket, op.key);
       if (bad) throw preconditionFailed(bad.condition);
     }
+    const tagging = taggingDirective(req);
+    const newTags = tagging === 'REPLACE' ? parseTaggingHeader(header(req, 'x-amz-tagging')) : undefined;
     openRemoteSource(secret, from, req, src, undefined).then(
-      (ur) => {
+      async (ur) => {
         const srcMeta: Record<string, string> = {};
         for (const [k, v] of Object.entries(ur.headers)) if (k.startsWith('x-amz-meta-') && typeof v === 'string') srcMeta[k.slice(11)] = v;
         const m =
           directive === 'COPY'
             ? { contentType: ur.headers['content-type'], meta: srcMeta }
             : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) };
-        const params = { bucket: op.bucket, objName: op.key, props, size: Number(ur.headers['content-length'] ?? -1), contentType: m.contentType, meta: m.meta, cond };
+        // The GET says how many tags the source has; only then are they fetched (one more small request).
+        let tags = newTags;
+        if (tags === undefined && Number(ur.headers['x-amz-tagging-count'] ?? 0) > 0) {
+          try {
+            tags = await remoteTags(secret, from, src);
+          } catch (err) {
+            ur.destroy();
+            if (!req.aborted) sendS3Error(res, req, err);
+            return;
+          }
+        }
+        const params = { bucket: op.bucket, objName: op.key, props, size: Number(ur.headers['content-length'] ?? -1), contentType: m.contentType, meta: m.meta, tags, cond };
         putFromSource(target, req, ur, params, (err, lom) => {
           if (err) {
             target.stats.errPutCount++;
@@ -102,6 +117,31 @@ export function openRemoteSource(secret: string, from: Snode, req: Req, src: Cop
   });
 }
 
+/** The source's tags, from its owner (GET ?tagging). */
+function remoteTags(secret: string, from: Snode, src: CopySource): Promise<TagSet> {
+  const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}?tagging`;
+  return new Promise((resolve, reject) => {
+    const up = http.request({ host: from.host, port: from.port, method: 'GET', path, headers: { [FWD_HEADER]: secret }, agent, timeout: 60_000 });
+    up.on('timeout', () => up.destroy(new Error('source target timed out')));
+    up.on('error', (err) => reject(s3err('ServiceUnavailable', `source target unreachable: ${err.message}`)));
+    up.on('response', (ur) => {
+      const chunks: Buffer[] = [];
+      ur.on('data', (c: Buffer) => chunks.push(c));
+      ur.on('end', () => {
+        const status = ur.statusCode ?? 502;
+        if (status === 404) return reject(noSuchKey(src.bucket, src.key));
+        if (status !== 200) return reject(s3err('InternalError', `source target answered ${status} to ?tagging`));
+        try {
+          resolve(parseTaggingXml(Buffer.concat(chunks)));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    up.end();
+  });
+}
+
 /** Streams a source response into a PutStream; the response is paused whenever the PUT's buffers are full. */
 export function putFromSource(target: Target, req: Req, ur: http.IncomingMessage, params: PutParams, done: (err: PutError | undefined, lom?: Lom) => void): void {
   // PutStream pauses and resumes "the client": here that is the source's response.
@@ -124,6 +164,7 @@ export function putFromSource(target: Target, req: Req, ur: http.IncomingMessage
 function copyFailed(err: PutError): S3Error {
   if (err.code === 'SourceCorrupted') return new S3Error('InternalError', `The source object could not be read whole and was not copied (${err.message}).`);
   if (err.code === 'ENOSPC') return s3err('ServiceUnavailable', 'no space left on the mountpath');
+  if (err.code === 'MetadataTooLarge') return s3err('MetadataTooLarge', err.message);
   if (err.code === 'ENAMECONFLICT') return s3err('XTaisObjectNameConflict', 'an object and a folder of objects would share a name');
   return new S3Error('InternalError', `copy failed: ${err.code}`);
 }

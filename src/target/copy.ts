@@ -17,6 +17,7 @@ import type { HashSlot } from '../workers/put-chunk';
 import type { CopyRangeTask, CopyRangeResult } from '../workers/copy-range';
 import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError, type PublishCondition } from './conditions';
 import type { FlexAlg } from '../s3/checksums';
+import { parseTaggingHeader, type TagSet } from '../s3/tagging';
 import { userMeta } from './body';
 import type { ObjectHandle, Target } from './target';
 
@@ -54,10 +55,13 @@ export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: Co
       if (bad?.code === 'NoSuchKey') throw noSuchKey(op.bucket, op.key);
       if (bad) throw preconditionFailed(bad.condition);
     }
-    const meta =
-      directive === 'COPY'
+    const tagging = taggingDirective(req);
+    const meta = {
+      ...(directive === 'COPY'
         ? { contentType: h.lom.contentType, meta: h.lom.meta }
-        : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) };
+        : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) }),
+      tags: tagging === 'COPY' ? h.lom.tags : parseTaggingHeader(header(req, 'x-amz-tagging')),
+    };
     const handle = h;
     h = undefined;
     runCopy(target, handle, op, dstProps, meta, cond).then(
@@ -82,6 +86,15 @@ export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: Co
 interface CopyMeta {
   contentType: string | undefined;
   meta: Record<string, string> | undefined;
+  tags: TagSet | undefined;
+}
+
+/** x-amz-tagging-directive: COPY (the source's tags, the default) or REPLACE (x-amz-tagging's). */
+export function taggingDirective(req: Req): 'COPY' | 'REPLACE' {
+  const raw = header(req, 'x-amz-tagging-directive');
+  const d = raw.toUpperCase() || 'COPY';
+  if (d !== 'COPY' && d !== 'REPLACE') throw s3err('InvalidArgument', 'Unknown tagging directive.', { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: raw });
+  return d;
 }
 
 /** Where and how a local copy writes: an object (CopyObject) or a multipart part (UploadPartCopy). */
@@ -95,6 +108,7 @@ export interface CopyOut {
   props: BucketProps;
   contentType?: string;
   meta?: Record<string, string>;
+  tags?: TagSet;
   /** Flexible checksum to compute and store (a part of an upload created with one). */
   flex?: FlexAlg;
   cond?: PublishCondition;
@@ -112,6 +126,7 @@ function runCopy(target: Target, src: ObjectHandle, op: CopyObjectOp, props: Buc
     props,
     ...(m.contentType ? { contentType: m.contentType } : {}),
     ...(m.meta ? { meta: m.meta } : {}),
+    ...(m.tags?.length ? { tags: m.tags } : {}),
     ...(cond ? { cond } : {}),
     start: 0,
     length: src.lom.size,
@@ -164,6 +179,7 @@ export async function copyLocal(target: Target, src: ObjectHandle, out: CopyOut)
         mtime: Date.now(),
         ...(out.contentType ? { contentType: out.contentType } : {}),
         ...(out.meta && Object.keys(out.meta).length ? { meta: out.meta } : {}),
+        ...(out.tags?.length ? { tags: out.tags } : {}),
         ...(out.dst.includes('/%ln/') ? { name: out.key } : {}),
       },
       cksumSlot: ck.type === 'none' ? -1 : 0,
@@ -205,6 +221,8 @@ function copyError(code: string, message: string, op: CopyObjectOp): S3Error {
       return s3err('ServiceUnavailable', 'no space left on the mountpath');
     case 'ENAMETOOLONG':
       return s3err('KeyTooLongError');
+    case 'MetadataTooLarge':
+      return s3err('MetadataTooLarge', message);
     default:
       return new S3Error('InternalError', `copy failed: ${code}`);
   }

@@ -32,6 +32,7 @@ import { conditionHeaders, evaluateLom, preconditionFailed } from './conditions'
 import { httpDate } from '../s3/time';
 import { mpuStore, partRange, partsCount, PART_PROPS, MAX_PART_SIZE, type MpuLom, type Upload } from './mpu';
 import type { Target } from './target';
+import { parseTaggingHeader } from '../s3/tagging';
 import { requestChecksum, uploadAlgorithm, checksumHeader, checkValue, type FlexRequest } from '../s3/checksums';
 
 const OWNER: Owner = { id: 'tais', displayName: 'tais' };
@@ -44,7 +45,8 @@ export async function createMultipartUploadS3(target: Target, res: HttpResponse,
   validateObjectKey(op.key);
   res.onData(() => {}); // no body is expected; drain whatever comes
   const checksum = uploadAlgorithm((n) => header(req, n));
-  const u = await mpuStore(target).create(op.bucket, op.key, header(req, 'content-type') || undefined, userMeta(req), checksum);
+  const tags = parseTaggingHeader(header(req, 'x-amz-tagging'));
+  const u = await mpuStore(target).create(op.bucket, op.key, header(req, 'content-type') || undefined, userMeta(req), checksum, tags);
   const ck: [string, string][] = checksum ? [['x-amz-checksum-algorithm', checksum.alg.toUpperCase()], ['x-amz-checksum-type', checksum.type]] : [];
   reply(res, req, '200 OK', [XML, ...ck], initiateMultipartUploadXml(op.bucket, op.key, u.id));
 }

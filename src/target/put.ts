@@ -16,6 +16,7 @@ import type { HashChunkTask } from '../workers/hash-chunk';
 import type { Target } from './target';
 import type { PublishCondition } from './conditions';
 import type { FlexRequest } from '../s3/checksums';
+import type { TagSet } from '../s3/tagging';
 
 const MAX_INFLIGHT = 8;
 const RESUME_AT = 2;
@@ -28,6 +29,8 @@ export interface PutParams {
   size: number;
   contentType?: string;
   meta?: Record<string, string>;
+  /** Object tags (x-amz-tagging), stored in the LOM. */
+  tags?: TagSet;
   /** Hex MD5 from the Content-MD5 header, checked before the object is published. */
   contentMd5?: string;
   /** Where the finished file goes instead of the object's path (a multipart part, target/mpu.ts). */
@@ -151,6 +154,7 @@ export class PutStream {
           mtime: Date.now(),
           ...(this.p.contentType ? { contentType: this.p.contentType } : {}),
           ...(this.p.meta && Object.keys(this.p.meta).length ? { meta: this.p.meta } : {}),
+          ...(this.p.tags?.length ? { tags: this.p.tags } : {}),
           ...(this.dst.includes('/%ln/') ? { name: this.p.objName } : {}),
         },
         cksumSlot: this.cksumSlot,

@@ -5,9 +5,9 @@
 // lose their `code` when cloned across threads.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeHashSync, setDirect, hashDigest, hashDigestBytes, fsetxattr, type HashKind } from '../native';
+import { writeHashSync, setDirect, hashDigest, hashDigestBytes, type HashKind } from '../native';
 import { badDigestMessage, type FlexAlg } from '../s3/checksums';
-import { encodeLom, LOM_XATTR, type Lom } from '../fs/lom';
+import { writeLomFd, type Lom } from '../fs/lom';
 import { checkAndPublish, type PublishCondition } from '../target/conditions';
 
 export interface HashSlot {
@@ -90,7 +90,7 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
       lom.flex = { alg: f.flex.alg, value, type: 'FULL_OBJECT' };
     }
     if (md5 !== undefined && f.storeMd5) lom.md5 = md5;
-    fsetxattr(fd, LOM_XATTR, encodeLom(lom));
+    writeLomFd(fd, lom);
     if (f.fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = -1;
