@@ -16,6 +16,7 @@ import type {
   UploadPartOp,
 } from '../s3/ops';
 import { s3err, noSuchKey, noSuchUpload, errorXml, S3Error } from '../s3/errors';
+import { expectedPayloadHash } from '../s3/sigv4-stream';
 import { sendS3Error, toS3Error } from '../s3/reply';
 import { validateObjectKey } from '../s3/names';
 import { XML_DECL } from '../s3/xml';
@@ -61,7 +62,7 @@ export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: Up
     if (size > MAX_PART_SIZE) throw s3err('EntityTooLarge', undefined, { ProposedSize: String(size), MaxSizeAllowed: String(MAX_PART_SIZE) });
     const contentMd5 = parseContentMd5(header(req, 'content-md5'));
     const flex = partChecksum(req, chunked, u.checksum?.alg);
-    const params = { bucket: op.bucket, objName: op.key, props: PART_PROPS, size, contentMd5, dst: store.partPath(u, op.partNumber), flex };
+    const params = { bucket: op.bucket, objName: op.key, props: PART_PROPS, size, contentMd5, dst: store.partPath(u, op.partNumber), flex, expectSha256: expectedPayloadHash(req) };
     const stream = new PutStream(target, res, req, params, (err, lom) => {
       if (err) {
         if (!req.aborted) sendS3Error(res, req, partError(err));

@@ -39,6 +39,8 @@ export interface PutParams {
   cond?: PublishCondition;
   /** S3 flexible checksum: hashed with the others, checked before the object is published, stored. */
   flex?: FlexRequest;
+  /** Hex sha256 the body must have (x-amz-content-sha256 a hash): XAmzContentSHA256Mismatch if it differs. */
+  expectSha256?: string;
   /** Hex value of the bucket checksum the client computed (native Ais-Checksum-Value): BadDigest if it differs. */
   expectCksum?: string;
 }
@@ -106,6 +108,7 @@ export class PutStream {
     if (ck.type !== 'none') kinds.push(ck.type);
     if ((ck.md5_etag || p.contentMd5 !== undefined) && ck.type !== 'md5') kinds.push('md5');
     if (p.flex && !kinds.includes(p.flex.alg)) kinds.push(p.flex.alg);
+    if (p.expectSha256 !== undefined && !kinds.includes('sha256')) kinds.push('sha256');
     this.cksumSlot = ck.type === 'none' ? -1 : 0;
     this.md5Slot = kinds.indexOf('md5');
     this.flexSlot = p.flex ? kinds.indexOf(p.flex.alg) : -1;
@@ -162,6 +165,7 @@ export class PutStream {
         storeMd5: this.p.props.checksum.md5_etag,
         ...(this.p.contentMd5 !== undefined ? { expectMd5: this.p.contentMd5 } : {}),
         ...(this.p.expectCksum !== undefined ? { expectCksum: this.p.expectCksum } : {}),
+        ...(this.p.expectSha256 !== undefined ? { expectSha256: { slot: this.hashes.findIndex((h) => h.kind === 'sha256'), value: this.p.expectSha256 } } : {}),
         ...(this.p.cond ? { cond: this.p.cond } : {}),
         ...(this.p.flex ? { flex: { slot: this.flexSlot, alg: this.p.flex.alg, ...(this.flexExpected !== undefined ? { expected: this.flexExpected } : {}) } } : {}),
         fsync: this.target.config.io.fsync_put,

@@ -7,6 +7,7 @@ import type { BucketProps } from '../cluster/config';
 import { etagOf, type Lom } from '../fs/lom';
 import type { GetObjectOp, HeadObjectOp, PutObjectOp, DeleteObjectOp } from '../s3/ops';
 import { s3err, noSuchKey, invalidRange, S3Error } from '../s3/errors';
+import { expectedPayloadHash } from '../s3/sigv4-stream';
 import { sendS3Error } from '../s3/reply';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
@@ -31,7 +32,7 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
     const flex = requestChecksum((n) => header(req, n), chunked);
     const cond = putCondition((n) => header(req, n), objectPaths(target, op.bucket, op.key));
     if (cond) checkPutNow(target, op, cond);
-    const params = { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta, tags, contentMd5, cond, flex };
+    const params = { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta, tags, contentMd5, cond, flex, expectSha256: expectedPayloadHash(req) };
     const stream = new PutStream(target, res, req, params, (err, lom) => {
       if (err) {
         target.stats.errPutCount++;
