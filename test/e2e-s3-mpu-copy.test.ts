@@ -11,6 +11,7 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   GetObjectTaggingCommand,
+  HeadObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListPartsCommand,
@@ -183,7 +184,12 @@ test('a part copied into an upload with a flexible checksum carries it; Complete
     { PartNumber: 1, ETag: p1.CopyPartResult!.ETag!, ChecksumCRC32: p1.CopyPartResult!.ChecksumCRC32! },
     { PartNumber: 2, ETag: p2.CopyPartResult!.ETag!, ChecksumCRC32: p2.CopyPartResult!.ChecksumCRC32! },
   ];
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: dst, UploadId, MultipartUpload: { Parts: parts } }));
+  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: dst, UploadId, MultipartUpload: { Parts: parts } }));
+  // The result names the object's checksum: CRC32 of the part CRC32s, "-2", composite.
+  const composite = Buffer.alloc(4);
+  composite.writeUInt32BE(zlib.crc32(Buffer.concat(parts.map((p) => Buffer.from(p.ChecksumCRC32, 'base64')))) >>> 0);
+  t.is(done.ChecksumCRC32, `${composite.toString('base64')}-2`);
+  t.is(done.ChecksumType, 'COMPOSITE');
   t.true((await getBytes(dst)).equals(Buffer.concat([x, y])));
 });
 
@@ -201,4 +207,27 @@ test('CopyObject across targets carries the source tags (COPY) or the request ta
   await put(plain, random(10));
   await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${plain}` }));
   t.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: dst }))).TagSet ?? [], []);
+});
+
+test('CopyObject across targets keeps the source checksum algorithm, or computes the one asked for', async (t) => {
+  const src = 'flex-src';
+  const dst = keyOwned('flex-dst', src, false);
+  const body = random(3 * MiB + 3);
+  const sha1 = createHash('sha1').update(body).digest('base64');
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: src, Body: body, ChecksumAlgorithm: 'SHA1' }));
+  const r = await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}` }));
+  t.is(r.CopyObjectResult?.ChecksumSHA1, sha1);
+  const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: dst, ChecksumMode: 'ENABLED' }));
+  t.is(h.ChecksumSHA1, sha1);
+  t.is(h.ChecksumType, 'FULL_OBJECT');
+  const r2 = await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}`, ChecksumAlgorithm: 'SHA256' }));
+  const sha256b64 = createHash('sha256').update(body).digest('base64');
+  t.is(r2.CopyObjectResult?.ChecksumSHA256, sha256b64);
+  t.is((await s3.send(new HeadObjectCommand({ Bucket: B, Key: dst, ChecksumMode: 'ENABLED' }))).ChecksumSHA256, sha256b64);
+  // A source without a flexible checksum gives a copy without one.
+  const plain = keyOwned('flex-plain', dst, false);
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: plain, Body: body }));
+  const r3 = await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${plain}` }));
+  t.is(r3.CopyObjectResult?.ChecksumSHA1, undefined);
+  t.is((await s3.send(new HeadObjectCommand({ Bucket: B, Key: dst, ChecksumMode: 'ENABLED' }))).ChecksumSHA1, undefined);
 });

@@ -17,7 +17,8 @@ import { copyResultXml } from '../s3/object-xml';
 import { FWD_HEADER } from '../cluster/intra';
 import type { Snode } from '../cluster/snode';
 import { userMeta } from './body';
-import { taggingDirective } from './copy';
+import { taggingDirective, copyChecksumAlg } from './copy';
+import { FLEX_ALGS, checksumHeader } from '../s3/checksums';
 import { parseTaggingHeader, parseTaggingXml, type TagSet } from '../s3/tagging';
 import { objectPaths, putCondition, putConditionError, preconditionFailed } from './conditions';
 import { PutStream, type PutError, type PutParams } from './put';
@@ -47,6 +48,7 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
       if (bad) throw preconditionFailed(bad.condition);
     }
     const tagging = taggingDirective(req);
+    const askedAlg = copyChecksumAlg(req, undefined);
     const newTags = tagging === 'REPLACE' ? parseTaggingHeader(header(req, 'x-amz-tagging')) : undefined;
     openRemoteSource(secret, from, req, src, undefined).then(
       async (ur) => {
@@ -67,7 +69,9 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
             return;
           }
         }
-        const params = { bucket: op.bucket, objName: op.key, props, size: Number(ur.headers['content-length'] ?? -1), contentType: m.contentType, meta: m.meta, tags, cond };
+        // The source GET asks for its checksum (x-amz-checksum-mode): its algorithm is the copy's by default.
+        const alg = askedAlg ?? FLEX_ALGS.find((a) => ur.headers[checksumHeader(a)] !== undefined);
+        const params = { bucket: op.bucket, objName: op.key, props, size: Number(ur.headers['content-length'] ?? -1), contentType: m.contentType, meta: m.meta, tags, cond, ...(alg ? { flex: { alg } } : {}) };
         putFromSource(target, req, ur, params, (err, lom) => {
           if (err) {
             target.stats.errPutCount++;
@@ -76,7 +80,7 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
           }
           target.stats.putCount++;
           target.stats.putBytes += lom!.size;
-          reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom!.mtime, etagOf(lom!) ?? ''));
+          reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom!.mtime, etagOf(lom!) ?? '', lom!.flex));
         });
       },
       (err: unknown) => {
@@ -94,7 +98,7 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
  * Resolves with the 200 / 206 response (not read yet); rejects with the S3 error to answer.
  */
 export function openRemoteSource(secret: string, from: Snode, req: Req, src: CopySource, range: { start: number; end: number } | undefined): Promise<http.IncomingMessage> {
-  const headers: Record<string, string> = { [FWD_HEADER]: secret };
+  const headers: Record<string, string> = { [FWD_HEADER]: secret, 'x-amz-checksum-mode': 'ENABLED' };
   for (const c of COPY_SOURCE_IF) {
     const v = header(req, `x-amz-copy-source-${c}`);
     if (v !== '') headers[c] = v;

@@ -16,7 +16,7 @@ import { copyResultXml } from '../s3/object-xml';
 import type { HashSlot } from '../workers/put-chunk';
 import type { CopyRangeTask, CopyRangeResult } from '../workers/copy-range';
 import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError, type PublishCondition } from './conditions';
-import type { FlexAlg } from '../s3/checksums';
+import { algFromName, type FlexAlg } from '../s3/checksums';
 import { parseTaggingHeader, type TagSet } from '../s3/tagging';
 import { userMeta } from './body';
 import type { ObjectHandle, Target } from './target';
@@ -61,6 +61,7 @@ export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: Co
         ? { contentType: h.lom.contentType, meta: h.lom.meta }
         : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) }),
       tags: tagging === 'COPY' ? h.lom.tags : parseTaggingHeader(header(req, 'x-amz-tagging')),
+      flex: copyChecksumAlg(req, h.lom.flex?.alg),
     };
     const handle = h;
     h = undefined;
@@ -69,7 +70,7 @@ export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: Co
         fs.close(handle.fd, () => {});
         target.stats.putCount++;
         target.stats.putBytes += lom.size;
-        reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom.mtime, etagOf(lom) ?? ''));
+        reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom.mtime, etagOf(lom) ?? '', lom.flex));
       },
       (err: unknown) => {
         fs.close(handle.fd, () => {});
@@ -87,6 +88,20 @@ interface CopyMeta {
   contentType: string | undefined;
   meta: Record<string, string> | undefined;
   tags: TagSet | undefined;
+  flex: FlexAlg | undefined;
+}
+
+/**
+ * The flexible checksum a copy gets: x-amz-checksum-algorithm when the request names one, else the
+ * source's algorithm (S3 keeps a source's checksum algorithm on copy). The value is computed over the
+ * copied bytes — a copy is one write, so it is a full-object checksum even of a composite source.
+ */
+export function copyChecksumAlg(req: Req, source: FlexAlg | undefined): FlexAlg | undefined {
+  const name = header(req, 'x-amz-checksum-algorithm');
+  if (name === '') return source;
+  const alg = algFromName(name);
+  if (alg === undefined) throw s3err('InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
+  return alg;
 }
 
 /** x-amz-tagging-directive: COPY (the source's tags, the default) or REPLACE (x-amz-tagging's). */
@@ -127,6 +142,7 @@ function runCopy(target: Target, src: ObjectHandle, op: CopyObjectOp, props: Buc
     ...(m.contentType ? { contentType: m.contentType } : {}),
     ...(m.meta ? { meta: m.meta } : {}),
     ...(m.tags?.length ? { tags: m.tags } : {}),
+    ...(m.flex ? { flex: m.flex } : {}),
     ...(cond ? { cond } : {}),
     start: 0,
     length: src.lom.size,

@@ -166,7 +166,7 @@ async function finishComplete(
     target.stats.putCount++;
     target.stats.putBytes += lom.size;
     const location = `/${encodeURIComponent(op.bucket)}/${op.key.split('/').map(encodeURIComponent).join('/')}`;
-    const body = completeMultipartUploadXml(location, op.bucket, op.key, lom.etag!);
+    const body = completeMultipartUploadXml(location, op.bucket, op.key, lom.etag!, lom.flex);
     if (!headersSent) return reply(res, req, '200 OK', [XML, ['ETag', `"${lom.etag}"`]], body);
     if (!req.aborted) res.cork(() => res.end(body.slice(XML_DECL.length)));
   } catch (err) {
