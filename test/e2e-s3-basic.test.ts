@@ -253,7 +253,6 @@ test('unknown sub-resources: 501 NotImplemented; wrong methods: 405 MethodNotAll
     ['PUT', `/s3/${b}?acl`],
     ['GET', `/s3/${b}?lifecycle`],
     ['PUT', `/s3/${b}?tagging`],
-    ['DELETE', `/s3/${b}/o?tagging`],
     ['PUT', `/s3/${b}/o?acl`],
   ];
   for (const [method, p] of cases501) {

@@ -4,6 +4,8 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { CopyObjectCommand, CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { startNode, s3Client, request, xmlCode, xmlAll, objPath, sha256, md5, random, walkFiles, sleep, type AisNode, type RawResponse } from './helpers/node';
 import { getxattr } from '../src/native';
@@ -254,4 +256,23 @@ test('conditional copy destination: If-None-Match: *', async (t) => {
   const r2 = await copy(A, 'cd/new', src(A, 'cd/src'), { 'If-None-Match': '*' });
   t.is(r2.status, 200);
   t.is((await getObj(A, 'cd/new')).body.toString(), 'source');
+});
+
+test('the copy keeps the source checksum algorithm (computed over the copy), or takes x-amz-checksum-algorithm', async (t) => {
+  const data = random(2 * 1024 * 1024 + 9);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(data) >>> 0);
+  await s3.send(new PutObjectCommand({ Bucket: A, Key: 'flex/src', Body: data, ChecksumAlgorithm: 'CRC32' }));
+  const out = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'flex/dst', CopySource: `${A}/flex/src` }));
+  t.is(out.CopyObjectResult?.ChecksumCRC32, crc.toString('base64'));
+  const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'flex/dst', ChecksumMode: 'ENABLED' }));
+  t.is(h.ChecksumCRC32, crc.toString('base64'));
+  t.is(h.ChecksumType, 'FULL_OBJECT');
+  const asked = await copy(B, 'flex/asked', src(A, 'flex/src'), { 'x-amz-checksum-algorithm': 'SHA256' });
+  t.is(asked.status, 200);
+  t.is(xmlAll(asked.body, 'ChecksumSHA256')[0], createHash('sha256').update(data).digest('base64'));
+  const bad = await copy(B, 'flex/bad', src(A, 'flex/src'), { 'x-amz-checksum-algorithm': 'MD4' });
+  t.is(bad.status, 400);
+  t.is(xmlCode(bad.body), 'InvalidRequest');
+  t.is((await request(node.url, { method: 'HEAD', path: objPath(B, 'flex/bad') })).status, 404);
 });

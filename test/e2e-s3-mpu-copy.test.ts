@@ -1,13 +1,17 @@
 // End to end on a cluster (a proxy and three targets, each its own aisnode): UploadPartCopy through
 // @aws-sdk/client-s3 — whole sources and x-amz-copy-source-range, sources on the upload's target and on
 // another one (computed by HRW from the Smap), the copy-source conditions, the errors S3 lists, a part
-// copied into an upload with a flexible checksum — with the completed object's bytes checked.
+// copied into an upload with a flexible checksum — with the completed object's bytes checked; and the
+// source's tags carried by a CopyObject across targets.
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListPartsCommand,
@@ -180,6 +184,50 @@ test('a part copied into an upload with a flexible checksum carries it; Complete
     { PartNumber: 1, ETag: p1.CopyPartResult!.ETag!, ChecksumCRC32: p1.CopyPartResult!.ChecksumCRC32! },
     { PartNumber: 2, ETag: p2.CopyPartResult!.ETag!, ChecksumCRC32: p2.CopyPartResult!.ChecksumCRC32! },
   ];
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: dst, UploadId, MultipartUpload: { Parts: parts } }));
+  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: dst, UploadId, MultipartUpload: { Parts: parts } }));
+  // The result names the object's checksum: CRC32 of the part CRC32s, "-2", composite.
+  const composite = Buffer.alloc(4);
+  composite.writeUInt32BE(zlib.crc32(Buffer.concat(parts.map((p) => Buffer.from(p.ChecksumCRC32, 'base64')))) >>> 0);
+  t.is(done.ChecksumCRC32, `${composite.toString('base64')}-2`);
+  t.is(done.ChecksumType, 'COMPOSITE');
   t.true((await getBytes(dst)).equals(Buffer.concat([x, y])));
+});
+
+test('CopyObject across targets carries the source tags (COPY) or the request tags (REPLACE)', async (t) => {
+  const src = 'tagged-src';
+  const dst = keyOwned('tagged-dst', src, false);
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: src, Body: random(2 * MiB), Tagging: 'k1=v1&k2=two%20words' }));
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}` }));
+  const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: dst }));
+  t.deepEqual(tags.TagSet, [{ Key: 'k1', Value: 'v1' }, { Key: 'k2', Value: 'two words' }]);
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}`, TaggingDirective: 'REPLACE', Tagging: 'new=1' }));
+  t.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: dst }))).TagSet, [{ Key: 'new', Value: '1' }]);
+  // An untagged source copies no tags.
+  const plain = keyOwned('plain-src', dst, false);
+  await put(plain, random(10));
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${plain}` }));
+  t.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: dst }))).TagSet ?? [], []);
+});
+
+test('CopyObject across targets keeps the source checksum algorithm, or computes the one asked for', async (t) => {
+  const src = 'flex-src';
+  const dst = keyOwned('flex-dst', src, false);
+  const body = random(3 * MiB + 3);
+  const sha1 = createHash('sha1').update(body).digest('base64');
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: src, Body: body, ChecksumAlgorithm: 'SHA1' }));
+  const r = await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}` }));
+  t.is(r.CopyObjectResult?.ChecksumSHA1, sha1);
+  const h = await s3.send(new HeadObjectCommand({ Bucket: B, Key: dst, ChecksumMode: 'ENABLED' }));
+  t.is(h.ChecksumSHA1, sha1);
+  t.is(h.ChecksumType, 'FULL_OBJECT');
+  const r2 = await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${src}`, ChecksumAlgorithm: 'SHA256' }));
+  const sha256b64 = createHash('sha256').update(body).digest('base64');
+  t.is(r2.CopyObjectResult?.ChecksumSHA256, sha256b64);
+  t.is((await s3.send(new HeadObjectCommand({ Bucket: B, Key: dst, ChecksumMode: 'ENABLED' }))).ChecksumSHA256, sha256b64);
+  // A source without a flexible checksum gives a copy without one.
+  const plain = keyOwned('flex-plain', dst, false);
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: plain, Body: body }));
+  const r3 = await s3.send(new CopyObjectCommand({ Bucket: B, Key: dst, CopySource: `${B}/${plain}` }));
+  t.is(r3.CopyObjectResult?.ChecksumSHA1, undefined);
+  t.is((await s3.send(new HeadObjectCommand({ Bucket: B, Key: dst, ChecksumMode: 'ENABLED' }))).ChecksumSHA1, undefined);
 });

@@ -367,9 +367,6 @@ test('unsupported object sub-resources', (t) => {
   const cases: Array<[string, string, string]> = [
     ['GET', 'acl', 'GetObjectAcl'],
     ['PUT', 'acl', 'PutObjectAcl'],
-    ['GET', 'tagging', 'GetObjectTagging'],
-    ['PUT', 'tagging', 'PutObjectTagging'],
-    ['DELETE', 'tagging', 'DeleteObjectTagging'],
     ['GET', 'retention', 'GetObjectRetention'],
     ['PUT', 'legal-hold', 'PutObjectLegalHold'],
     ['GET', 'attributes', 'GetObjectAttributes'],
@@ -380,8 +377,13 @@ test('unsupported object sub-resources', (t) => {
   for (const [method, sub, what] of cases) {
     t.deepEqual(route(method, '/b/k', sub), { kind: 'Unsupported', bucket: 'b', key: 'k', what }, `${method} ?${sub}`);
   }
+  for (const [method, kind] of [['GET', 'GetObjectTagging'], ['PUT', 'PutObjectTagging'], ['DELETE', 'DeleteObjectTagging']] as const) {
+    t.deepEqual(route(method, '/b/k', 'tagging'), { kind, bucket: 'b', key: 'k', versionId: undefined }, `${method} ?tagging`);
+  }
+  t.like(route('GET', '/b/k', 'tagging&versionId=null'), { kind: 'GetObjectTagging', versionId: 'null' });
+  rejects(t, () => route('POST', '/b/k', 'tagging'), 'MethodNotAllowed');
   // A tagging PUT with a copy-source header is still PutObjectTagging, not a copy.
-  t.like(route('PUT', '/b/k', 'tagging', { 'x-amz-copy-source': 's/o' }), { kind: 'Unsupported', what: 'PutObjectTagging' });
+  t.like(route('PUT', '/b/k', 'tagging', { 'x-amz-copy-source': 's/o' }), { kind: 'PutObjectTagging' });
   rejects(t, () => route('DELETE', '/b/k', 'acl'), 'MethodNotAllowed');
   rejects(t, () => route('POST', '/b/k', 'acl'), 'MethodNotAllowed');
 });

@@ -4,6 +4,7 @@ import { uws, type HttpRequest, type HttpResponse, type TemplatedApp, type us_li
 import { forwardRequest } from '../proxy/forward';
 import { captureRequest, reply } from './http';
 import { handleS3 } from '../proxy/prxs3';
+import { virtualHostBucket } from '../s3/vhost';
 import { handleBucketsV1 } from './buckets';
 import { prometheusText } from './metrics';
 import { registerIntra } from './intra';
@@ -81,7 +82,10 @@ export function startServer(node: Node, host: string, port: number, opts: Server
   }
   on('any', '/*', (res, req) => {
     const r = captureRequest(res, req);
-    if (node.config.features.includes('S3-API-via-Root')) return handleS3(node, res, r, r.url);
+    // At the root: S3 with S3-API-via-Root, or a virtual-hosted request (its Host names a bucket).
+    if (node.config.features.includes('S3-API-via-Root') || virtualHostBucket(node.config.s3?.virtual_host_domain, r.headers['host']) !== undefined) {
+      return handleS3(node, res, r, r.url);
+    }
     reply(res, r, '404 Not Found', [['Content-Type', 'application/json']], JSON.stringify({ message: `no such path: ${r.url} (S3 is served under /s3)`, status: 404 }));
   });
   const listen = (h: string, p: number): Promise<us_listen_socket> =>

@@ -75,6 +75,8 @@ export interface ClusterConfig {
   net: NetConf;
   mpu: MpuConf;
   features: string[];
+  /** S3 front end: `virtual_host_domain` turns on virtual-hosted-style addressing (src/s3/vhost.ts). */
+  s3?: { virtual_host_domain: string };
   /** AWS Signature Version 4 on the S3 API (src/s3/auth.ts); optional, a partial section takes the defaults. */
   auth?: { s3?: Partial<S3AuthConf> };
 }
@@ -116,6 +118,7 @@ export function defaultClusterConfig(): ClusterConfig {
     net: { http_threads: 0 },
     mpu: { abandoned_age_s: 7 * 24 * 3600 },
     features: [],
+    s3: { virtual_host_domain: '' },
     auth: { s3: { keys: {}, max_skew_s: 900 } },
   };
 }

@@ -3,9 +3,10 @@
 // would need a second rename and could tear). Format: byte 0 = version, bytes 1..8 = XXH64 (AIStore's
 // seed) of the msgpack payload, then the payload: metadata on disk is never trusted without its checksum.
 import { pack, unpack } from 'msgpackr';
-import { xxh64, fgetxattr, getxattr } from '../native';
+import { xxh64, fgetxattr, getxattr, fsetxattr } from '../native';
 import type { ChecksumType } from '../cluster/config';
 import type { FlexChecksum } from '../s3/checksums';
+import type { TagSet } from '../s3/tagging';
 
 export const LOM_XATTR = 'user.tais.lom';
 const LOM_VERSION = 1;
@@ -30,6 +31,8 @@ export interface Lom {
   flex?: FlexChecksum;
   /** Remote buckets: the remote's ETag (unquoted) and VersionId when this copy was fetched or written through. */
   remote?: { etag: string; version?: string };
+  /** S3 object tags (x-amz-tagging, PutObjectTagging). */
+  tags?: TagSet;
 }
 
 export class LomError extends Error {
@@ -55,6 +58,24 @@ export function decodeLom(buf: Buffer): Lom {
   const lom = unpack(payload) as Lom;
   if (typeof lom?.size !== 'number' || typeof lom.mtime !== 'number') throw new LomError('object metadata: malformed');
   return lom;
+}
+
+/**
+ * Writes the LOM xattr of an open file. ext4 gives all of a file's xattrs one 4 KiB block: a LOM that
+ * does not fit (large user metadata and tags together) fails with the code 'MetadataTooLarge', which
+ * is the client's to fix, not a full disk.
+ */
+export function writeLomFd(fd: number, lom: Lom): void {
+  const buf = encodeLom(lom);
+  try {
+    fsetxattr(fd, LOM_XATTR, buf);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code === 'ENOSPC' || code === 'E2BIG' || code === 'ERANGE') && buf.length > 2048) {
+      throw Object.assign(new Error(`object metadata of ${buf.length} bytes does not fit the filesystem's extended attributes`), { code: 'MetadataTooLarge' });
+    }
+    throw err;
+  }
 }
 
 /** Reads the LOM of an open object file; undefined when the file has none (not one of our objects). */

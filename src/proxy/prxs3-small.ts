@@ -1,6 +1,6 @@
 // The small calls clients make on the way to their real work (sync tools, SDK managers, backup
 // programs): ACLs (the owner has full control; only the canned "private" ACL can be "set"), object
-// versions of our unversioned buckets (every object once, version "null"), and tagging (always empty).
+// versions of our unversioned buckets (every object once, version "null"), and bucket tagging (none).
 // The router names them as Unsupported ops; handleSmallCall serves those it knows and returns false
 // for the rest, which stay 501 NotImplemented.
 import fs from 'node:fs';
@@ -36,10 +36,6 @@ export async function handleSmallCall(node: Node, res: HttpResponse, req: Req, o
       requireTarget(node, op);
       // S3: a bucket without tags answers NoSuchTagSet.
       throw new S3Error('NoSuchTagSet', undefined, { BucketName: op.bucket }, '/' + op.bucket);
-    case 'GetObjectTagging':
-      requireTarget(node, op);
-      reply(res, req, '200 OK', [XML], new XmlWriter().start('Tagging', S3_XMLNS).start('TagSet').end().end().toString());
-      return true;
     case 'ListObjectVersions':
       requireTarget(node, op);
       await listVersions(node, res, req, op.bucket, owner);

@@ -19,9 +19,11 @@ import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
 import { uploadPartCopyS3 } from '../target/mpu-copy';
+import { objectTaggingS3 } from '../target/tagging';
 import { deleteObjectsS3 } from './prxs3-multi';
 import { handleSmallCall } from './prxs3-small';
-import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject } from './route';
+import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject, pathStyle } from './route';
+import { virtualHostBucket } from '../s3/vhost';
 import { listCluster, bucketEmptyCluster, uploadsCluster } from './fanout';
 import { listRemote } from './list-remote';
 import {
@@ -43,7 +45,10 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
     // A client that followed a gateway's 307: the gateway verified its signature (see route.ts redirect).
     const viaRedirect = isRedirected(node, req);
     if (viaRedirect) redirected.add(req);
-    op = routeS3(req.method, path, req.query, (name) => header(req, name));
+    // Virtual-hosted style: the bucket is in the Host; the path (as sent, which SigV4 signs) is the key.
+    const vbucket = virtualHostBucket(node.config.s3?.virtual_host_domain, req.headers['host']);
+    if (vbucket !== undefined) pathStyle.set(req, `/s3/${vbucket}${path}`);
+    op = routeS3(req.method, vbucket === undefined ? path : `/${vbucket}${path}`, req.query, (name) => header(req, name));
     // A request another node made itself (forwarded with the cluster secret, no client signature) is
     // trusted; a client's request is verified wherever it lands, so the owner can check its body.
     if (!viaRedirect && !(isForwarded(node, req) && !hasClientSignature(req))) authenticateS3(node.config, req, path);
@@ -148,6 +153,10 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
       return objectOp(node, res, req, op.bucket, op.key, () => createMultipartUploadS3(node.target, res, req, op));
     case 'UploadPart':
       return objectOp(node, res, req, op.bucket, op.key, () => uploadPartS3(node.target, res, req, op));
+    case 'GetObjectTagging':
+    case 'PutObjectTagging':
+    case 'DeleteObjectTagging':
+      return objectOp(node, res, req, op.bucket, op.key, () => objectTaggingS3(node.target, res, req, op));
     case 'UploadPartCopy':
       bucketProps(node, op.copySource.bucket);
       return objectOp(node, res, req, op.bucket, op.key, () => {

@@ -80,6 +80,11 @@ export function toPrimary(node: Node, res: HttpResponse, req: Req, local: () => 
   return Promise.resolve();
 }
 
+/** Virtual-hosted S3 requests: their path-style URL ("/s3/<bucket>/<key>"), set by the gateway. A
+ *  forwarded request keeps its Host and path (the owner resolves the bucket again and re-verifies
+ *  SigV4 over the path as sent); a redirect must send the client to the path-style URL. */
+export const pathStyle = new WeakMap<Req, string>();
+
 function sendTo(node: Node, res: HttpResponse, req: Req, to: Snode): void {
   if (node.config.proxy.s3_redirect) return redirect(node, res, req, to);
   forwardTo(node, res, req, to);
@@ -99,8 +104,10 @@ function forwardTo(node: Node, res: HttpResponse, req: Req, to: ForwardTarget): 
 function redirect(node: Node, res: HttpResponse, req: Req, to: Snode): void {
   res.onData(() => {}); // the body (if any) goes to the owner when the client follows the redirect
   const utm = Date.now().toString(36);
-  const token = `ais-utm=${utm}&ais-rsig=${redirectSig(node.secret, req.method, req.url, req.query, utm)}`;
-  const loc = `${nodeUrl(to)}${req.url}?${req.query ? `${req.query}&` : ''}${token}`;
+  // A virtual-hosted request names its bucket in a Host the owner's URL does not carry: path style there.
+  const url = pathStyle.get(req) ?? req.url;
+  const token = `ais-utm=${utm}&ais-rsig=${redirectSig(node.secret, req.method, url, req.query, utm)}`;
+  const loc = `${nodeUrl(to)}${url}?${req.query ? `${req.query}&` : ''}${token}`;
   const xmlLoc = loc.replace(/&/g, '&amp;');
   reply(res, req, '307 Temporary Redirect', [['Location', loc], ['Content-Type', 'application/xml']],
     `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>TemporaryRedirect</Code><Message>Please re-send this request to the specified temporary endpoint.</Message><Endpoint>${xmlLoc}</Endpoint></Error>`);

@@ -14,16 +14,12 @@ export function initiateMultipartUploadXml(bucket: string, key: string, uploadId
     .toString();
 }
 
-/** etag unquoted, e.g. "<md5 of part md5s>-N"; location is the object's URL. */
-export function completeMultipartUploadXml(location: string, bucket: string, key: string, etag: string): string {
-  return new XmlWriter()
-    .start('CompleteMultipartUploadResult', S3_XMLNS)
-    .text('Location', location)
-    .text('Bucket', bucket)
-    .text('Key', key)
-    .text('ETag', '"' + etag + '"')
-    .end()
-    .toString();
+/** etag unquoted, e.g. "<md5 of part md5s>-N"; location is the object's URL; the object's flexible
+ *  checksum (ChecksumCRC32 ... and ChecksumType) when the upload had one. */
+export function completeMultipartUploadXml(location: string, bucket: string, key: string, etag: string, flex?: FlexChecksum): string {
+  const w = new XmlWriter().start('CompleteMultipartUploadResult', S3_XMLNS).text('Location', location).text('Bucket', bucket).text('Key', key).text('ETag', '"' + etag + '"');
+  if (flex) w.text(checksumElement(flex.alg), flex.value).text('ChecksumType', flex.type);
+  return w.end().toString();
 }
 
 /** CopyObjectResult (CopyObject) or CopyPartResult (UploadPartCopy); etag unquoted; the flexible

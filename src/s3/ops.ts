@@ -130,6 +130,14 @@ export interface ListPartsOp {
   partNumberMarker: number;
 }
 
+/** ?tagging on an object: GET / PUT (the <Tagging> body) / DELETE. */
+export interface ObjectTaggingOp {
+  kind: 'GetObjectTagging' | 'PutObjectTagging' | 'DeleteObjectTagging';
+  bucket: string;
+  key: string;
+  versionId: string | undefined;
+}
+
 /**
  * An S3 operation we recognise but do not implement (ACLs, CORS, policies, tagging, object versions,
  * ...). The server answers 501 NotImplemented with an S3 error body, instead of mistaking the request
@@ -166,6 +174,7 @@ export type S3Op =
   | CompleteMultipartUploadOp
   | AbortMultipartUploadOp
   | ListPartsOp
+  | ObjectTaggingOp
   | UnsupportedOp;
 
 export type S3OpKind = S3Op['kind'];

@@ -44,12 +44,14 @@ const BUCKET_SUBRESOURCES = new Set(['location', 'versioning', 'uploads', 'delet
 
 const OBJECT_FEATURES = new Map<string, readonly [string, string]>([
   ['acl', ['ObjectAcl', 'GP']],
-  ['tagging', ['ObjectTagging', 'GPD']],
   ['retention', ['ObjectRetention', 'GP']],
   ['legal-hold', ['ObjectLegalHold', 'GP']],
   ['torrent', ['ObjectTorrent', 'G']],
   ['attributes', ['ObjectAttributes', 'G']],
 ]);
+
+// Object sub-resources with a meaning of their own (implemented) or not implemented.
+const OBJECT_SUBRESOURCES = new Set(['tagging', ...OBJECT_FEATURES.keys()]);
 
 // POST-only object sub-resources we do not implement.
 const OBJECT_POST_FEATURES = new Map<string, string>([
@@ -152,7 +154,13 @@ function routeObject(method: string, bucket: string, key: string, q: Query, head
   if (method === 'HEAD') {
     return { kind: 'HeadObject', bucket, key, partNumber: optionalPartNumber(q), versionId: q.get('versionId') };
   }
-  const feature = OBJECT_FEATURES.get(firstOf(q, OBJECT_FEATURES) ?? '');
+  const sub = firstOf(q, OBJECT_SUBRESOURCES);
+  if (sub === 'tagging') {
+    const kind = method === 'GET' ? 'GetObjectTagging' : method === 'PUT' ? 'PutObjectTagging' : method === 'DELETE' ? 'DeleteObjectTagging' : undefined;
+    if (kind === undefined) throw notAllowed();
+    return { kind, bucket, key, versionId: q.get('versionId') };
+  }
+  const feature = OBJECT_FEATURES.get(sub ?? '');
   if (feature !== undefined) return unsupported(method, bucket, key, feature, notAllowed);
 
   switch (method) {

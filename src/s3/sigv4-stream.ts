@@ -1,7 +1,8 @@
 // The parts of SigV4 that need the body: the aws-chunked chunk-signature chain
 // (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]: each chunk signed over the previous signature, the
-// seed being the request's) with its trailer signature, and the sha256 of a plain body whose
-// x-amz-content-sha256 is a hash. Both only when authentication is on (auth.ts): off, no cost at all.
+// seed being the request's) with its trailer signature (only when authentication is on), and the
+// sha256 of a plain body whose x-amz-content-sha256 is a hash (whether authentication is on or off;
+// PUT and UploadPart hash it in the pool with their other hashes, see target/put.ts).
 import { createHash, type Hash } from 'node:crypto';
 import type { Req } from '../api/http';
 import type { HttpResponse } from '../util/uws';
@@ -104,11 +105,23 @@ export class PayloadHashCheck {
   }
 }
 
-/** A payload hash check for a request whose signed x-amz-content-sha256 is a hash; undefined otherwise. */
-export function payloadHashCheck(req: Req): PayloadHashCheck | undefined {
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * The sha256 (hex) the body must have: the signed x-amz-content-sha256 when the request was verified,
+ * else the header as sent (authentication off, or a request a node trusts) — S3 checks it whenever it
+ * is a hash. undefined for UNSIGNED-PAYLOAD, STREAMING-* and presigned requests: no cost for them.
+ */
+export function expectedPayloadHash(req: Req): string | undefined {
   const a = authOf(req);
-  if (a === undefined || !/^[0-9a-f]{64}$/.test(a.contentSha256)) return undefined;
-  return new PayloadHashCheck(a.contentSha256);
+  const v = a !== undefined ? a.contentSha256 : (req.headers['x-amz-content-sha256'] ?? '').toLowerCase();
+  return HEX64.test(v) ? v : undefined;
+}
+
+/** A payload hash check (on this thread: small bodies) when x-amz-content-sha256 is a hash; undefined otherwise. */
+export function payloadHashCheck(req: Req): PayloadHashCheck | undefined {
+  const expected = expectedPayloadHash(req);
+  return expected === undefined ? undefined : new PayloadHashCheck(expected);
 }
 
 /**

@@ -1,11 +1,11 @@
 // How a PUT-like request body (PutObject, UploadPart) reaches a PutStream: its size from the headers,
-// then raw or aws-chunked framing, with the SigV4 payload checks when authentication is on (the body's
-// sha256, or the chunk-signature chain and trailer), and the flexible checksum from the trailer.
+// then raw or aws-chunked framing, with the SigV4 chunk-signature chain and trailer when authentication
+// is on, and the flexible checksum from the trailer. (A plain body's sha256 is hashed in the pool.)
 import type { HttpResponse } from '../util/uws';
 import { header, type Req } from '../api/http';
 import { s3err, S3Error } from '../s3/errors';
 import { AwsChunkedDecoder, type AwsChunkedError, isAwsChunked, checkDecodedLength, parseDecodedContentLength } from '../s3/aws-chunked';
-import { chunkVerifier, payloadHashCheck } from '../s3/sigv4-stream';
+import { chunkVerifier } from '../s3/sigv4-stream';
 import { trailerValue, type FlexRequest } from '../s3/checksums';
 import type { PutStream } from './put';
 
@@ -37,23 +37,8 @@ export function bodyShape(req: Req): BodyShape {
 /** Registers res.onData so that the decoded body flows into `stream`, failing it on bad framing or signatures. */
 export function feedBody(res: HttpResponse, req: Req, stream: PutStream, chunked: boolean, flex: FlexRequest | undefined): void {
   if (!chunked) {
-    const sha = payloadHashCheck(req); // auth on and x-amz-content-sha256 a hash: the body must match it
-    if (!sha) {
-      res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
-      return;
-    }
-    res.onData((chunk, isLast) => {
-      const data = new Uint8Array(chunk);
-      sha.update(data);
-      if (isLast) {
-        try {
-          sha.verify();
-        } catch (err) {
-          return stream.abort('XAmzContentSHA256Mismatch', (err as Error).message);
-        }
-      }
-      stream.onData(data, isLast);
-    });
+    // A hex x-amz-content-sha256 is checked in the pool (PutParams.expectSha256), not here.
+    res.onData((chunk, isLast) => stream.onData(new Uint8Array(chunk), isLast));
     return;
   }
   // aws-chunked (what current SDKs send for streams): decode the framing on the way in.
@@ -95,8 +80,8 @@ export function userMeta(req: Req): Record<string, string> {
     if (!k.startsWith(META_PREFIX)) continue;
     const name = k.slice(META_PREFIX.length);
     meta[name] = v;
-    bytes += name.length + v.length;
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(v);
   }
-  if (bytes > MAX_META_BYTES) throw s3err('InvalidArgument', `user metadata is ${bytes} bytes, the limit is ${MAX_META_BYTES}`);
+  if (bytes > MAX_META_BYTES) throw s3err('MetadataTooLarge', `Your metadata headers are ${bytes} bytes, the limit is ${MAX_META_BYTES}.`, { Size: String(bytes), MaxSizeAllowed: String(MAX_META_BYTES) });
   return meta;
 }

@@ -17,6 +17,9 @@ import { copyResultXml } from '../s3/object-xml';
 import { FWD_HEADER } from '../cluster/intra';
 import type { Snode } from '../cluster/snode';
 import { userMeta } from './body';
+import { taggingDirective, copyChecksumAlg } from './copy';
+import { FLEX_ALGS, checksumHeader } from '../s3/checksums';
+import { parseTaggingHeader, parseTaggingXml, type TagSet } from '../s3/tagging';
 import { objectPaths, putCondition, putConditionError, preconditionFailed } from './conditions';
 import { PutStream, type PutError, type PutParams } from './put';
 import type { Target } from './target';
@@ -44,15 +47,31 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
       if (bad?.code === 'NoSuchKey') throw noSuchKey(op.bucket, op.key);
       if (bad) throw preconditionFailed(bad.condition);
     }
+    const tagging = taggingDirective(req);
+    const askedAlg = copyChecksumAlg(req, undefined);
+    const newTags = tagging === 'REPLACE' ? parseTaggingHeader(header(req, 'x-amz-tagging')) : undefined;
     openRemoteSource(secret, from, req, src, undefined).then(
-      (ur) => {
+      async (ur) => {
         const srcMeta: Record<string, string> = {};
         for (const [k, v] of Object.entries(ur.headers)) if (k.startsWith('x-amz-meta-') && typeof v === 'string') srcMeta[k.slice(11)] = v;
         const m =
           directive === 'COPY'
             ? { contentType: ur.headers['content-type'], meta: srcMeta }
             : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) };
-        const params = { bucket: op.bucket, objName: op.key, props, size: Number(ur.headers['content-length'] ?? -1), contentType: m.contentType, meta: m.meta, cond };
+        // The GET says how many tags the source has; only then are they fetched (one more small request).
+        let tags = newTags;
+        if (tags === undefined && Number(ur.headers['x-amz-tagging-count'] ?? 0) > 0) {
+          try {
+            tags = await remoteTags(secret, from, src);
+          } catch (err) {
+            ur.destroy();
+            if (!req.aborted) sendS3Error(res, req, err);
+            return;
+          }
+        }
+        // The source GET asks for its checksum (x-amz-checksum-mode): its algorithm is the copy's by default.
+        const alg = askedAlg ?? FLEX_ALGS.find((a) => ur.headers[checksumHeader(a)] !== undefined);
+        const params = { bucket: op.bucket, objName: op.key, props, size: Number(ur.headers['content-length'] ?? -1), contentType: m.contentType, meta: m.meta, tags, cond, ...(alg ? { flex: { alg } } : {}) };
         putFromSource(target, req, ur, params, (err, lom) => {
           if (err) {
             target.stats.errPutCount++;
@@ -61,7 +80,7 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
           }
           target.stats.putCount++;
           target.stats.putBytes += lom!.size;
-          reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom!.mtime, etagOf(lom!) ?? ''));
+          reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom!.mtime, etagOf(lom!) ?? '', lom!.flex));
         });
       },
       (err: unknown) => {
@@ -79,7 +98,7 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
  * Resolves with the 200 / 206 response (not read yet); rejects with the S3 error to answer.
  */
 export function openRemoteSource(secret: string, from: Snode, req: Req, src: CopySource, range: { start: number; end: number } | undefined): Promise<http.IncomingMessage> {
-  const headers: Record<string, string> = { [FWD_HEADER]: secret };
+  const headers: Record<string, string> = { [FWD_HEADER]: secret, 'x-amz-checksum-mode': 'ENABLED' };
   for (const c of COPY_SOURCE_IF) {
     const v = header(req, `x-amz-copy-source-${c}`);
     if (v !== '') headers[c] = v;
@@ -97,6 +116,31 @@ export function openRemoteSource(secret: string, from: Snode, req: Req, src: Cop
       const status = ur.statusCode ?? 502;
       if (status === (range ? 206 : 200)) return resolve(ur);
       sourceError(ur, status, src.bucket, src.key).then(reject);
+    });
+    up.end();
+  });
+}
+
+/** The source's tags, from its owner (GET ?tagging). */
+function remoteTags(secret: string, from: Snode, src: CopySource): Promise<TagSet> {
+  const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}?tagging`;
+  return new Promise((resolve, reject) => {
+    const up = http.request({ host: from.host, port: from.port, method: 'GET', path, headers: { [FWD_HEADER]: secret }, agent, timeout: 60_000 });
+    up.on('timeout', () => up.destroy(new Error('source target timed out')));
+    up.on('error', (err) => reject(s3err('ServiceUnavailable', `source target unreachable: ${err.message}`)));
+    up.on('response', (ur) => {
+      const chunks: Buffer[] = [];
+      ur.on('data', (c: Buffer) => chunks.push(c));
+      ur.on('end', () => {
+        const status = ur.statusCode ?? 502;
+        if (status === 404) return reject(noSuchKey(src.bucket, src.key));
+        if (status !== 200) return reject(s3err('InternalError', `source target answered ${status} to ?tagging`));
+        try {
+          resolve(parseTaggingXml(Buffer.concat(chunks)));
+        } catch (err) {
+          reject(err);
+        }
+      });
     });
     up.end();
   });
@@ -124,6 +168,7 @@ export function putFromSource(target: Target, req: Req, ur: http.IncomingMessage
 function copyFailed(err: PutError): S3Error {
   if (err.code === 'SourceCorrupted') return new S3Error('InternalError', `The source object could not be read whole and was not copied (${err.message}).`);
   if (err.code === 'ENOSPC') return s3err('ServiceUnavailable', 'no space left on the mountpath');
+  if (err.code === 'MetadataTooLarge') return s3err('MetadataTooLarge', err.message);
   if (err.code === 'ENAMECONFLICT') return s3err('XTaisObjectNameConflict', 'an object and a folder of objects would share a name');
   return new S3Error('InternalError', `copy failed: ${err.code}`);
 }

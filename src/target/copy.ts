@@ -16,7 +16,8 @@ import { copyResultXml } from '../s3/object-xml';
 import type { HashSlot } from '../workers/put-chunk';
 import type { CopyRangeTask, CopyRangeResult } from '../workers/copy-range';
 import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError, type PublishCondition } from './conditions';
-import type { FlexAlg } from '../s3/checksums';
+import { algFromName, type FlexAlg } from '../s3/checksums';
+import { parseTaggingHeader, type TagSet } from '../s3/tagging';
 import { userMeta } from './body';
 import type { ObjectHandle, Target } from './target';
 
@@ -54,10 +55,14 @@ export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: Co
       if (bad?.code === 'NoSuchKey') throw noSuchKey(op.bucket, op.key);
       if (bad) throw preconditionFailed(bad.condition);
     }
-    const meta =
-      directive === 'COPY'
+    const tagging = taggingDirective(req);
+    const meta = {
+      ...(directive === 'COPY'
         ? { contentType: h.lom.contentType, meta: h.lom.meta }
-        : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) };
+        : { contentType: header(req, 'content-type') || undefined, meta: userMeta(req) }),
+      tags: tagging === 'COPY' ? h.lom.tags : parseTaggingHeader(header(req, 'x-amz-tagging')),
+      flex: copyChecksumAlg(req, h.lom.flex?.alg),
+    };
     const handle = h;
     h = undefined;
     runCopy(target, handle, op, dstProps, meta, cond).then(
@@ -65,7 +70,7 @@ export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: Co
         fs.close(handle.fd, () => {});
         target.stats.putCount++;
         target.stats.putBytes += lom.size;
-        reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom.mtime, etagOf(lom) ?? ''));
+        reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom.mtime, etagOf(lom) ?? '', lom.flex));
       },
       (err: unknown) => {
         fs.close(handle.fd, () => {});
@@ -82,6 +87,29 @@ export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: Co
 interface CopyMeta {
   contentType: string | undefined;
   meta: Record<string, string> | undefined;
+  tags: TagSet | undefined;
+  flex: FlexAlg | undefined;
+}
+
+/**
+ * The flexible checksum a copy gets: x-amz-checksum-algorithm when the request names one, else the
+ * source's algorithm (S3 keeps a source's checksum algorithm on copy). The value is computed over the
+ * copied bytes — a copy is one write, so it is a full-object checksum even of a composite source.
+ */
+export function copyChecksumAlg(req: Req, source: FlexAlg | undefined): FlexAlg | undefined {
+  const name = header(req, 'x-amz-checksum-algorithm');
+  if (name === '') return source;
+  const alg = algFromName(name);
+  if (alg === undefined) throw s3err('InvalidRequest', 'Value for x-amz-checksum-algorithm header is invalid.');
+  return alg;
+}
+
+/** x-amz-tagging-directive: COPY (the source's tags, the default) or REPLACE (x-amz-tagging's). */
+export function taggingDirective(req: Req): 'COPY' | 'REPLACE' {
+  const raw = header(req, 'x-amz-tagging-directive');
+  const d = raw.toUpperCase() || 'COPY';
+  if (d !== 'COPY' && d !== 'REPLACE') throw s3err('InvalidArgument', 'Unknown tagging directive.', { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: raw });
+  return d;
 }
 
 /** Where and how a local copy writes: an object (CopyObject) or a multipart part (UploadPartCopy). */
@@ -95,6 +123,7 @@ export interface CopyOut {
   props: BucketProps;
   contentType?: string;
   meta?: Record<string, string>;
+  tags?: TagSet;
   /** Flexible checksum to compute and store (a part of an upload created with one). */
   flex?: FlexAlg;
   cond?: PublishCondition;
@@ -112,6 +141,8 @@ function runCopy(target: Target, src: ObjectHandle, op: CopyObjectOp, props: Buc
     props,
     ...(m.contentType ? { contentType: m.contentType } : {}),
     ...(m.meta ? { meta: m.meta } : {}),
+    ...(m.tags?.length ? { tags: m.tags } : {}),
+    ...(m.flex ? { flex: m.flex } : {}),
     ...(cond ? { cond } : {}),
     start: 0,
     length: src.lom.size,
@@ -164,6 +195,7 @@ export async function copyLocal(target: Target, src: ObjectHandle, out: CopyOut)
         mtime: Date.now(),
         ...(out.contentType ? { contentType: out.contentType } : {}),
         ...(out.meta && Object.keys(out.meta).length ? { meta: out.meta } : {}),
+        ...(out.tags?.length ? { tags: out.tags } : {}),
         ...(out.dst.includes('/%ln/') ? { name: out.key } : {}),
       },
       cksumSlot: ck.type === 'none' ? -1 : 0,
@@ -205,6 +237,8 @@ function copyError(code: string, message: string, op: CopyObjectOp): S3Error {
       return s3err('ServiceUnavailable', 'no space left on the mountpath');
     case 'ENAMETOOLONG':
       return s3err('KeyTooLongError');
+    case 'MetadataTooLarge':
+      return s3err('MetadataTooLarge', message);
     default:
       return new S3Error('InternalError', `copy failed: ${code}`);
   }

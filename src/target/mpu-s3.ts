@@ -16,6 +16,7 @@ import type {
   UploadPartOp,
 } from '../s3/ops';
 import { s3err, noSuchKey, noSuchUpload, errorXml, S3Error } from '../s3/errors';
+import { expectedPayloadHash } from '../s3/sigv4-stream';
 import { sendS3Error, toS3Error } from '../s3/reply';
 import { validateObjectKey } from '../s3/names';
 import { XML_DECL } from '../s3/xml';
@@ -32,6 +33,7 @@ import { conditionHeaders, evaluateLom, preconditionFailed } from './conditions'
 import { httpDate } from '../s3/time';
 import { mpuStore, partRange, partsCount, PART_PROPS, MAX_PART_SIZE, type MpuLom, type Upload } from './mpu';
 import type { Target } from './target';
+import { parseTaggingHeader } from '../s3/tagging';
 import { requestChecksum, uploadAlgorithm, checksumHeader, checkValue, type FlexRequest } from '../s3/checksums';
 
 const OWNER: Owner = { id: 'tais', displayName: 'tais' };
@@ -44,7 +46,8 @@ export async function createMultipartUploadS3(target: Target, res: HttpResponse,
   validateObjectKey(op.key);
   res.onData(() => {}); // no body is expected; drain whatever comes
   const checksum = uploadAlgorithm((n) => header(req, n));
-  const u = await mpuStore(target).create(op.bucket, op.key, header(req, 'content-type') || undefined, userMeta(req), checksum);
+  const tags = parseTaggingHeader(header(req, 'x-amz-tagging'));
+  const u = await mpuStore(target).create(op.bucket, op.key, header(req, 'content-type') || undefined, userMeta(req), checksum, tags);
   const ck: [string, string][] = checksum ? [['x-amz-checksum-algorithm', checksum.alg.toUpperCase()], ['x-amz-checksum-type', checksum.type]] : [];
   reply(res, req, '200 OK', [XML, ...ck], initiateMultipartUploadXml(op.bucket, op.key, u.id));
 }
@@ -59,7 +62,7 @@ export function uploadPartS3(target: Target, res: HttpResponse, req: Req, op: Up
     if (size > MAX_PART_SIZE) throw s3err('EntityTooLarge', undefined, { ProposedSize: String(size), MaxSizeAllowed: String(MAX_PART_SIZE) });
     const contentMd5 = parseContentMd5(header(req, 'content-md5'));
     const flex = partChecksum(req, chunked, u.checksum?.alg);
-    const params = { bucket: op.bucket, objName: op.key, props: PART_PROPS, size, contentMd5, dst: store.partPath(u, op.partNumber), flex };
+    const params = { bucket: op.bucket, objName: op.key, props: PART_PROPS, size, contentMd5, dst: store.partPath(u, op.partNumber), flex, expectSha256: expectedPayloadHash(req) };
     const stream = new PutStream(target, res, req, params, (err, lom) => {
       if (err) {
         if (!req.aborted) sendS3Error(res, req, partError(err));
@@ -163,7 +166,7 @@ async function finishComplete(
     target.stats.putCount++;
     target.stats.putBytes += lom.size;
     const location = `/${encodeURIComponent(op.bucket)}/${op.key.split('/').map(encodeURIComponent).join('/')}`;
-    const body = completeMultipartUploadXml(location, op.bucket, op.key, lom.etag!);
+    const body = completeMultipartUploadXml(location, op.bucket, op.key, lom.etag!, lom.flex);
     if (!headersSent) return reply(res, req, '200 OK', [XML, ['ETag', `"${lom.etag}"`]], body);
     if (!req.aborted) res.cork(() => res.end(body.slice(XML_DECL.length)));
   } catch (err) {

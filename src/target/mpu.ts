@@ -21,6 +21,7 @@ import type { CompletedPart, PartEntry, UploadEntry } from '../s3/mpu-xml';
 import type { HashSlot } from '../workers/put-chunk';
 import type { MpuCopyTask, MpuFinishTask, MpuTaskResult } from '../workers/mpu-assemble';
 import type { Target } from './target';
+import type { TagSet } from '../s3/tagging';
 import { log } from '../util/log';
 import { compositeChecksum, checksumElement, badDigestMessage, type FlexAlg, type FlexType } from '../s3/checksums';
 
@@ -54,6 +55,8 @@ export interface Upload {
   meta?: Record<string, string>;
   /** x-amz-checksum-algorithm (and type) given at Create: every part carries it, the object gets it. */
   checksum?: { alg: FlexAlg; type: FlexType };
+  /** x-amz-tagging given at Create: the object's tags. */
+  tags?: TagSet;
   /** The upload's folder. */
   dir: string;
   mp: Mountpath;
@@ -84,6 +87,7 @@ export class MpuStore {
     contentType: string | undefined,
     meta: Record<string, string>,
     checksum?: { alg: FlexAlg; type: FlexType },
+    tags?: TagSet,
   ): Promise<Upload> {
     const created = Date.now();
     const id = created.toString(36).padStart(9, '0') + randomBytes(12).toString('base64url');
@@ -96,6 +100,7 @@ export class MpuStore {
       ...(contentType ? { contentType } : {}),
       ...(Object.keys(meta).length ? { meta } : {}),
       ...(checksum ? { checksum } : {}),
+      ...(tags?.length ? { tags } : {}),
     };
     await fs.promises.mkdir(dir, { recursive: true });
     const tmp = path.join(dir, MANIFEST + '.tmp');
@@ -287,6 +292,7 @@ export class MpuStore {
           mtime: Date.now(),
           ...(u.contentType ? { contentType: u.contentType } : {}),
           ...(u.meta ? { meta: u.meta } : {}),
+          ...(u.tags ? { tags: u.tags } : {}),
           ...(dst.includes('/%ln/') ? { name: u.key } : {}),
         };
         if (composite !== undefined) lom.flex = { alg: u.checksum!.alg, value: composite, type: 'COMPOSITE' };
@@ -382,6 +388,8 @@ function taskError(u: Upload, r: MpuTaskResult): S3Error {
       return s3err('XTaisObjectNameConflict', `"${u.key}" cannot be stored: an object and a folder of objects would share a name (e.g. "a" and "a/b")`, { Key: u.key });
     case 'ENOSPC':
       return s3err('ServiceUnavailable', 'no space left on the mountpath');
+    case 'MetadataTooLarge':
+      return s3err('MetadataTooLarge', r.message ?? 'object metadata too large');
     default:
       log.error(`${u.bucket}/${u.key}: completing upload ${u.id}: ${r.message ?? r.error}`);
       return s3err('InternalError', `completing the upload failed: ${r.error}`);

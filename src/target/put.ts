@@ -16,6 +16,7 @@ import type { HashChunkTask } from '../workers/hash-chunk';
 import type { Target } from './target';
 import type { PublishCondition } from './conditions';
 import type { FlexRequest } from '../s3/checksums';
+import type { TagSet } from '../s3/tagging';
 
 const MAX_INFLIGHT = 8;
 const RESUME_AT = 2;
@@ -28,6 +29,8 @@ export interface PutParams {
   size: number;
   contentType?: string;
   meta?: Record<string, string>;
+  /** Object tags (x-amz-tagging), stored in the LOM. */
+  tags?: TagSet;
   /** Hex MD5 from the Content-MD5 header, checked before the object is published. */
   contentMd5?: string;
   /** Where the finished file goes instead of the object's path (a multipart part, target/mpu.ts). */
@@ -36,6 +39,8 @@ export interface PutParams {
   cond?: PublishCondition;
   /** S3 flexible checksum: hashed with the others, checked before the object is published, stored. */
   flex?: FlexRequest;
+  /** Hex sha256 the body must have (x-amz-content-sha256 a hash): XAmzContentSHA256Mismatch if it differs. */
+  expectSha256?: string;
   /** Hex value of the bucket checksum the client computed (native Ais-Checksum-Value): BadDigest if it differs. */
   expectCksum?: string;
   /** Remote buckets: what the remote said about the object (its ETag is the one clients see), its mtime. */
@@ -107,6 +112,7 @@ export class PutStream {
     if (ck.type !== 'none') kinds.push(ck.type);
     if ((ck.md5_etag || p.contentMd5 !== undefined) && ck.type !== 'md5') kinds.push('md5');
     if (p.flex && !kinds.includes(p.flex.alg)) kinds.push(p.flex.alg);
+    if (p.expectSha256 !== undefined && !kinds.includes('sha256')) kinds.push('sha256');
     this.cksumSlot = ck.type === 'none' ? -1 : 0;
     this.md5Slot = kinds.indexOf('md5');
     this.flexSlot = p.flex ? kinds.indexOf(p.flex.alg) : -1;
@@ -155,6 +161,7 @@ export class PutStream {
           mtime: Date.now(),
           ...(this.p.contentType ? { contentType: this.p.contentType } : {}),
           ...(this.p.meta && Object.keys(this.p.meta).length ? { meta: this.p.meta } : {}),
+          ...(this.p.tags?.length ? { tags: this.p.tags } : {}),
           ...(this.dst.includes('/%ln/') ? { name: this.p.objName } : {}),
           ...(this.p.remote ? { etag: this.p.remote.etag, mtime: this.p.remote.mtime, remote: { etag: this.p.remote.etag, ...(this.p.remote.version ? { version: this.p.remote.version } : {}) } } : {}),
         },
@@ -163,6 +170,7 @@ export class PutStream {
         storeMd5: this.p.props.checksum.md5_etag,
         ...(this.p.contentMd5 !== undefined ? { expectMd5: this.p.contentMd5 } : {}),
         ...(this.p.expectCksum !== undefined ? { expectCksum: this.p.expectCksum } : {}),
+        ...(this.p.expectSha256 !== undefined ? { expectSha256: { slot: this.hashes.findIndex((h) => h.kind === 'sha256'), value: this.p.expectSha256 } } : {}),
         ...(this.p.cond ? { cond: this.p.cond } : {}),
         ...(this.p.flex ? { flex: { slot: this.flexSlot, alg: this.p.flex.alg, ...(this.flexExpected !== undefined ? { expected: this.flexExpected } : {}) } } : {}),
         fsync: this.target.config.io.fsync_put,

@@ -7,6 +7,7 @@ import type { BucketProps } from '../cluster/config';
 import { etagOf, type Lom } from '../fs/lom';
 import type { GetObjectOp, HeadObjectOp, PutObjectOp, DeleteObjectOp } from '../s3/ops';
 import { s3err, noSuchKey, invalidRange, S3Error } from '../s3/errors';
+import { expectedPayloadHash } from '../s3/sigv4-stream';
 import { sendS3Error } from '../s3/reply';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
@@ -16,6 +17,7 @@ import { PutStream, PutError } from './put';
 import { streamObject, ChecksumMismatch } from './get';
 import type { Target } from './target';
 import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError } from './conditions';
+import { parseTaggingHeader } from '../s3/tagging';
 import { requestChecksum, checksumHeaders, checksumModeEnabled } from '../s3/checksums';
 
 const META_PREFIX = 'x-amz-meta-';
@@ -25,11 +27,12 @@ export function putObjectS3(target: Target, res: HttpResponse, req: Req, op: Put
     validateObjectKey(op.key);
     const { chunked, size } = bodyShape(req);
     const meta = userMeta(req);
+    const tags = parseTaggingHeader(header(req, 'x-amz-tagging'));
     const contentMd5 = parseContentMd5(header(req, 'content-md5'));
     const flex = requestChecksum((n) => header(req, n), chunked);
     const cond = putCondition((n) => header(req, n), objectPaths(target, op.bucket, op.key));
     if (cond) checkPutNow(target, op, cond);
-    const params = { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta, contentMd5, cond, flex };
+    const params = { bucket: op.bucket, objName: op.key, props, size, contentType: header(req, 'content-type') || undefined, meta, tags, contentMd5, cond, flex, expectSha256: expectedPayloadHash(req) };
     const stream = new PutStream(target, res, req, params, (err, lom) => {
       if (err) {
         target.stats.errPutCount++;
@@ -70,7 +73,8 @@ export function putErrorToS3(err: PutError, op: PutObjectOp): S3Error {
     case 'XAmzContentSHA256Mismatch':
       return s3err(err.code, err.message);
     case 'InvalidArgument':
-      return s3err('InvalidArgument', err.message);
+    case 'MetadataTooLarge':
+      return s3err(err.code, err.message);
     case 'ENAMECONFLICT':
       return s3err('XTaisObjectNameConflict', `"${op.key}" cannot be stored: an object and a folder of objects would share a name (e.g. "a" and "a/b")`, { Key: op.key });
     case 'IncompleteBody':
@@ -96,6 +100,7 @@ export function objectHeaders(lom: Lom, contentType?: string): [string, string][
   const etag = etagOf(lom);
   if (etag) h.push(['ETag', `"${etag}"`]);
   if (lom.meta) for (const [k, v] of Object.entries(lom.meta)) h.push([META_PREFIX + k, v]);
+  if (lom.tags?.length) h.push(['x-amz-tagging-count', String(lom.tags.length)]);
   return h;
 }
 

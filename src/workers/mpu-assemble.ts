@@ -5,8 +5,8 @@
 // in a SharedArrayBuffer, so whichever worker runs the next task continues them. Expected failures come
 // back as `{ error }` (thrown errors lose their code crossing threads).
 import fs from 'node:fs';
-import { writeHashSync, hashDigest, fsetxattr } from '../native';
-import { encodeLom, LOM_XATTR, type Lom } from '../fs/lom';
+import { writeHashSync, hashDigest } from '../native';
+import { writeLomFd, type Lom } from '../fs/lom';
 import { publish, type HashSlot } from './put-chunk';
 
 const PIECE = 1 << 20;
@@ -75,7 +75,7 @@ export interface MpuFinishTask {
 export function mpuFinish(t: MpuFinishTask): MpuTaskResult {
   let fd = t.fd;
   try {
-    fsetxattr(fd, LOM_XATTR, encodeLom(t.lom));
+    writeLomFd(fd, t.lom);
     if (t.fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = -1;

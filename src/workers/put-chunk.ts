@@ -5,9 +5,9 @@
 // lose their `code` when cloned across threads.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeHashSync, setDirect, hashDigest, hashDigestBytes, fsetxattr, type HashKind } from '../native';
+import { writeHashSync, setDirect, hashDigest, hashDigestBytes, type HashKind } from '../native';
 import { badDigestMessage, type FlexAlg } from '../s3/checksums';
-import { encodeLom, LOM_XATTR, type Lom } from '../fs/lom';
+import { writeLomFd, type Lom } from '../fs/lom';
 import { checkAndPublish, type PublishCondition } from '../target/conditions';
 
 export interface HashSlot {
@@ -27,6 +27,8 @@ export interface PutFinal {
   storeMd5: boolean;
   /** Hex MD5 the client sent in Content-MD5: a mismatch discards the upload (BadDigest). */
   expectMd5?: string;
+  /** x-amz-content-sha256 (hex) and the slot of the sha256 in `hashes`: a mismatch discards the upload. */
+  expectSha256?: { slot: number; value: string };
   /** Hex bucket checksum the client sent (native Ais-Checksum-Value): a mismatch discards the upload (BadDigest). */
   expectCksum?: string;
   fsync: boolean;
@@ -73,6 +75,15 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
       fs.rmSync(t.workPath, { force: true });
       return { fd: -1, error: 'BadDigest', message: `Content-MD5 ${f.expectMd5} does not match the body's MD5 ${md5}` };
     }
+    if (f.expectSha256 !== undefined) {
+      const sha = hashDigest('sha256', t.hashes[f.expectSha256.slot].state);
+      if (sha !== f.expectSha256.value) {
+        fs.closeSync(fd);
+        fd = -1;
+        fs.rmSync(t.workPath, { force: true });
+        return { fd: -1, error: 'XAmzContentSHA256Mismatch', message: `The provided 'x-amz-content-sha256' header (${f.expectSha256.value}) does not match what was computed (${sha}).` };
+      }
+    }
     if (f.expectCksum !== undefined && lom.cksumValue !== f.expectCksum) {
       fs.closeSync(fd);
       fd = -1;
@@ -90,7 +101,7 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
       lom.flex = { alg: f.flex.alg, value, type: 'FULL_OBJECT' };
     }
     if (md5 !== undefined && f.storeMd5) lom.md5 = md5;
-    fsetxattr(fd, LOM_XATTR, encodeLom(lom));
+    writeLomFd(fd, lom);
     if (f.fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = -1;
