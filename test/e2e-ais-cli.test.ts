@@ -143,10 +143,10 @@ test.serial('missing buckets and objects, wrong arguments: clear errors and exit
     [['bucket', 'frob'], 2, /unknown command "frob" for "ais bucket"/],
     [['ls', '--bogus'], 2, /unknown flag "--bogus"/],
     [['ls', 'ais://demo', '--limit', 'many'], 2, /invalid --limit "many"/],
-    [['ls', 's3://remote'], 1, /remote buckets are not served yet/],
-    [['bucket', 'create', 's3://remote'], 1, /remote buckets are not served yet/],
+    [['ls', 's3://remote'], 1, /bucket "s3:\/\/remote" does not exist/],
+    [['bucket', 'create', 's3://remote', '--props', 'extra.aws.endpoint=http://127.0.0.1:1'], 1, /cannot attach "s3:\/\/remote": bucket s3:\/\/remote: remote request failed/],
     [['config', 'cluster', 'checksum.type=md6'], 1, /invalid checksum\.type "md6" \(valid: xxhash, md5, sha256, sha512, crc32c, none\)/],
-    [['config', 'cluster', 'features', 'No-Such-Feature'], 1, /invalid or unsupported feature "No-Such-Feature" \(valid: S3-API-via-Root, S3-Presigned-Request, none\)/],
+    [['config', 'cluster', 'features', 'No-Such-Feature'], 1, /invalid or unsupported feature "No-Such-Feature" \(valid: S3-API-via-Root, S3-Presigned-Request, Streaming-Cold-GET, none\)/],
     [['config', 'cluster', 'nosection'], 2, /no such config section or key "nosection"/],
     [['show', 'cluster', 'frob'], 2, /unknown "frob"/],
   ];
