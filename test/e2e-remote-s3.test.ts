@@ -95,6 +95,12 @@ test.before(async () => {
     objects.set(k, body);
     await direct.send(new PutObjectCommand({ Bucket: B, Key: k, Body: body }));
   }
+  // For the jobs: 20 small objects, and 12 of 1 MiB that a slowed-down relay keeps in flight.
+  const jobObjects: [string, number][] = [
+    ...Array.from({ length: 20 }, (_, i): [string, number] => [`pf/${String(i).padStart(4, '0')}`, 64 << 10]),
+    ...Array.from({ length: 12 }, (_, i): [string, number] => [`cx/${String(i).padStart(3, '0')}`, 1 << 20]),
+  ];
+  await Promise.all(jobObjects.map(([k, n]) => direct.send(new PutObjectCommand({ Bucket: B, Key: k, Body: random(n) }))));
   await startRelay();
   c = await startCluster({ name: 'rmt', targets: 2, env: { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_REGION: 'us-east-1' } });
   s3 = s3Client(c.primary.url);
@@ -281,11 +287,20 @@ test.serial('Streaming-Cold-GET: the client has bytes before the remote has sent
 
 test.serial('listing: the remote merged with the cached status; --cached lists the cluster only', async (t) => {
   const l = await s3.send(new ListObjectsV2Command({ Bucket: B }));
-  t.deepEqual((l.Contents ?? []).map((o) => o.Key), [...objects.keys()].sort());
-  const paged = await s3.send(new ListObjectsV2Command({ Bucket: B, MaxKeys: 3 }));
-  t.is(paged.Contents?.length, 3);
-  const next = await s3.send(new ListObjectsV2Command({ Bucket: B, MaxKeys: 100, ContinuationToken: paged.NextContinuationToken }));
-  t.deepEqual([...(paged.Contents ?? []), ...(next.Contents ?? [])].map((o) => o.Key), [...objects.keys()].sort());
+  const names = (l.Contents ?? []).map((o) => o.Key!);
+  t.is(names.length, objects.size + 32);
+  t.deepEqual(names.filter((n) => objects.has(n)), [...objects.keys()].sort());
+  const paged = await s3.send(new ListObjectsV2Command({ Bucket: B, MaxKeys: 7 }));
+  t.is(paged.Contents?.length, 7);
+  const next = await s3.send(new ListObjectsV2Command({ Bucket: B, MaxKeys: 1000, ContinuationToken: paged.NextContinuationToken }));
+  t.deepEqual([...(paged.Contents ?? []), ...(next.Contents ?? [])].map((o) => o.Key), names);
+  // A page that ends with a common prefix: the next one starts after everything under it.
+  const dirs = await s3.send(new ListObjectsV2Command({ Bucket: B, Delimiter: '/', MaxKeys: 4 }));
+  t.deepEqual((dirs.Contents ?? []).map((o) => o.Key), ['big.bin', 'conc.bin', 'cut.bin']);
+  t.deepEqual((dirs.CommonPrefixes ?? []).map((p) => p.Prefix), ['cx/']);
+  const dirs2 = await s3.send(new ListObjectsV2Command({ Bucket: B, Delimiter: '/', ContinuationToken: dirs.NextContinuationToken }));
+  t.deepEqual((dirs2.Contents ?? []).map((o) => o.Key), ['down.bin', 'small.txt', 'stream.bin']);
+  t.deepEqual((dirs2.CommonPrefixes ?? []).map((p) => p.Prefix), ['dir/', 'pf/']);
   const ls = await ais('ls', `s3://${B}`, '--props', 'name,size,cached', '-H');
   t.is(ls.code, 0, ls.stderr);
   const rows = ls.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/));
@@ -294,8 +309,8 @@ test.serial('listing: the remote merged with the cached status; --cached lists t
   t.is(cachedCol.get('big.bin'), 'yes');
   t.is(cachedCol.get('dir/a'), 'no');
   const cachedOnly = await ais('ls', `s3://${B}`, '--cached', '-H');
-  const names = cachedOnly.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/)[0]).sort();
-  t.deepEqual(names, ['big.bin', 'conc.bin', 'small.txt', 'stream.bin']);
+  const cachedNames = cachedOnly.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/)[0]).sort();
+  t.deepEqual(cachedNames, ['big.bin', 'conc.bin', 'small.txt', 'stream.bin']);
 });
 
 test.serial('PUT and DELETE write through to the remote', async (t) => {
@@ -323,4 +338,95 @@ test.serial('a failed remote PUT stores nothing in the cluster', async (t) => {
     gate.mode = 'pass';
   }
   t.deepEqual(await leftovers('never'), []);
+});
+
+interface JobSnap {
+  id: string;
+  kind: string;
+  stats: { 'loc-objs': string; 'loc-bytes': string };
+  aborted: boolean;
+  'end-time': string;
+}
+
+async function jobSnaps(id: string): Promise<JobSnap[]> {
+  const r = await ais('show', 'job', id, '--json');
+  if (r.code !== 0) throw new Error(r.stderr);
+  return Object.values(JSON.parse(r.stdout) as Record<string, JobSnap[]>).flat();
+}
+
+const cachedKeys = (prefix: string): string[] =>
+  filesOnTargets().filter((f) => f.rel.startsWith(path.join('%ob', prefix))).map((f) => f.rel.slice(4)).sort();
+
+test.serial('prefetch by template and by prefix: a job on every target, progress, objects cached on their owners', async (t) => {
+  const before = gate.objectGets;
+  const r = await ais('prefetch', `s3://${B}`, '--template', 'pf/{0000..0009}', '--wait');
+  t.is(r.code, 0, r.stderr);
+  const id = /prefetch-objects\[([^\]]+)\]/.exec(r.stdout)?.[1];
+  t.truthy(id, r.stdout);
+  t.regex(r.stdout, /Total: 10 objects, 640\.00KiB ✓/);
+  t.is(gate.objectGets, before + 10);
+  t.deepEqual(cachedKeys('pf/'), Array.from({ length: 10 }, (_, i) => `pf/${String(i).padStart(4, '0')}`));
+  for (const k of cachedKeys('pf/')) {
+    const owner = await hrwOwner(k);
+    t.true(filesOnTargets().some((f) => f.target === owner && f.rel === path.join('%ob', k)), k);
+  }
+  // Every target ran its part; the parts add up.
+  const snaps = await jobSnaps(id!);
+  t.is(snaps.length, 2);
+  t.is(snaps.reduce((n, s) => n + Number(s.stats['loc-objs']), 0), 10);
+  t.true(snaps.every((s) => s.kind === 'prefetch-objects' && !s.aborted));
+  // The prefix: the 10 not cached yet are fetched, the cached ones skipped.
+  const p = await ais('prefetch', `s3://${B}`, '--prefix', 'pf/', '--wait');
+  t.is(p.code, 0, p.stderr);
+  t.regex(p.stdout, /Total: 10 objects/);
+  t.is(cachedKeys('pf/').length, 20);
+  t.is(gate.objectGets, before + 20);
+});
+
+test.serial('evict by list and by prefix: cached copies go, the remote keeps the objects', async (t) => {
+  const r = await ais('evict', `s3://${B}`, '--list', 'pf/0000,pf/0001', '--wait');
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /evict-objects\[[^\]]+\]: evict \[pf\/0000,pf\/0001\] in s3:\/\/rbk/);
+  t.regex(r.stdout, /Total: 2 objects, 128\.00KiB ✓/);
+  t.is(cachedKeys('pf/').length, 18);
+  const p = await ais('evict', `s3://${B}`, '--prefix', 'pf/', '--wait');
+  t.is(p.code, 0, p.stderr);
+  t.regex(p.stdout, /Total: 18 objects/);
+  t.deepEqual(cachedKeys('pf/'), []);
+  const h = await direct.send(new HeadObjectCommand({ Bucket: B, Key: 'pf/0000' }));
+  t.is(h.ContentLength, 64 << 10);
+  const l = await ais('ls', `s3://${B}`, '--prefix', 'pf/', '--props', 'name,cached', '-H');
+  t.true(l.stdout.trim().split('\n').every((line) => line.trim().endsWith('no')), l.stdout);
+  const bad = await ais('evict', `s3://${B}`, '--keep-md');
+  t.is(bad.code, 2);
+  const notRemote = await ais('prefetch', 'ais://nosuch');
+  t.is(notRemote.code, 1);
+});
+
+test.serial('a prefetch job is stopped with ais stop job: every target ends it, aborted, with fewer objects', async (t) => {
+  gate.mode = 'slow';
+  try {
+    const r = await ais('prefetch', `s3://${B}`, '--prefix', 'cx/', '--num-workers', '1');
+    t.is(r.code, 0, r.stderr);
+    const id = /prefetch-objects\[([^\]]+)\]/.exec(r.stdout)![1]!;
+    const stop = await ais('stop', 'job', id);
+    t.is(stop.code, 0, stop.stderr);
+    let snaps: JobSnap[] = [];
+    for (let i = 0; i < 100; i++) {
+      snaps = await jobSnaps(id);
+      if (snaps.every((s) => s['end-time'] !== '0001-01-01T00:00:00Z')) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    t.true(snaps.every((s) => s.aborted && s['end-time'] !== '0001-01-01T00:00:00Z'));
+    const done = snaps.reduce((n, s) => n + Number(s.stats['loc-objs']), 0);
+    t.true(done < 12, `${done} of 12 fetched before the stop`);
+    t.is(cachedKeys('cx/').length, done);
+    const shown = await ais('show', 'job', id);
+    t.regex(shown.stdout, /Aborted/);
+  } finally {
+    gate.mode = 'pass';
+  }
+  t.deepEqual(await leftovers('%wk'), []);
+  const missing = await ais('stop', 'job', 'nosuchjob');
+  t.is(missing.code, 1);
 });
