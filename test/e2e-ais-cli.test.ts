@@ -144,10 +144,9 @@ test.serial('missing buckets and objects, wrong arguments: clear errors and exit
     [['ls', '--bogus'], 2, /unknown flag "--bogus"/],
     [['ls', 'ais://demo', '--limit', 'many'], 2, /invalid --limit "many"/],
     [['ls', 's3://remote'], 1, /bucket "s3:\/\/remote" does not exist/],
-    // Attaching checks the remote first: here no endpoint answers (and no credentials are set).
-    [['bucket', 'create', 's3://remote', '--props', 'extra.aws.endpoint=http://127.0.0.1:9'], 1, /cannot attach "s3:\/\/remote": .*remote unreachable/],
+    [['bucket', 'create', 's3://remote', '--props', 'extra.aws.endpoint=http://127.0.0.1:1'], 1, /cannot attach "s3:\/\/remote": bucket s3:\/\/remote: remote request failed/],
     [['config', 'cluster', 'checksum.type=md6'], 1, /invalid checksum\.type "md6" \(valid: xxhash, md5, sha256, sha512, crc32c, none\)/],
-    [['config', 'cluster', 'features', 'No-Such-Feature'], 1, /invalid or unsupported feature "No-Such-Feature" \(valid: S3-API-via-Root, S3-Presigned-Request, none\)/],
+    [['config', 'cluster', 'features', 'No-Such-Feature'], 1, /invalid or unsupported feature "No-Such-Feature" \(valid: S3-API-via-Root, S3-Presigned-Request, Streaming-Cold-GET, none\)/],
     [['config', 'cluster', 'nosection'], 2, /no such config section or key "nosection"/],
     [['show', 'cluster', 'frob'], 2, /unknown "frob"/],
   ];
@@ -216,34 +215,6 @@ test.serial('show cluster: proxies, targets and a summary', async (t) => {
   t.regex(r.stdout, /Proxies:\s+2\n\s+Targets:\s+2\n/);
   const smap = await primary('show', 'cluster', 'smap', '--json');
   t.is(Object.keys((JSON.parse(smap.stdout) as { tmap: object }).tmap).length, 2);
-});
-
-test.serial('put -r uploads a directory tree under a prefix, byte for byte; a directory without -r is refused', async (t) => {
-  const dir = path.join(work, 'tree');
-  const files: Record<string, Buffer> = {};
-  for (const rel of ['a.txt', 'sub/b.bin', 'sub/deeper/c with space.dat', 'sub/deeper/ü.txt']) {
-    files[rel] = random(1000 + rel.length * 7919);
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), files[rel]!);
-  }
-  let r = await primary('put', 'tree', 'ais://demo/up');
-  t.is(r.code, 2);
-  t.regex(r.stderr, /"tree" is a directory: add --recursive \(-r\)/);
-  r = await primary('put', 'file.txt', 'ais://demo/x', '-r');
-  t.is(r.code, 2);
-  t.regex(r.stderr, /--recursive: "file.txt" is not a directory/);
-  r = await other('put', 'tree', 'ais://demo/up', '-r', '--conc', '2');
-  t.is(r.code, 0, r.stderr);
-  const total = Object.values(files).reduce((n, b) => n + b.length, 0);
-  t.regex(r.stdout, new RegExp(`^PUT 4 objects \\(${(total / 1024).toFixed(2).replace('.', '\\.')}KiB\\) "tree" => ais://demo/up/\n$`));
-  for (const [rel, body] of Object.entries(files)) {
-    const g = await request(c.targets[0]!.url, { method: 'GET', path: `/v1/objects/demo/up/${rel.split('/').map(encodeURIComponent).join('/')}` });
-    t.is(g.status, 200, rel);
-    t.is(md5(g.body), md5(body), rel);
-  }
-  r = await primary('put', 'tree', 'ais://nope/', '--recursive');
-  t.is(r.code, 1);
-  t.regex(r.stderr, /bucket "ais:\/\/nope" does not exist/);
 });
 
 test.serial('a large put and get stream with a progress bar; bucket rm destroys the bucket with its objects', async (t) => {

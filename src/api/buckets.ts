@@ -25,6 +25,7 @@ import {
   type Provider,
 } from './native';
 import { headBucket, type BackendError } from '../backend/s3';
+import { startListRangeJob } from './xactions';
 
 const PREFIX = '/v1/buckets';
 
@@ -51,10 +52,21 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
           return listObjectsV1(node, res, req, name, (msg.value ?? {}) as LsoMsg);
         });
       case 'POST':
-        return toPrimary(node, res, req, () => readAction(res).then((msg) => createBucket(node, res, req, name, provider, msg)));
+        // Jobs start from the primary too (any gateway could: they only tell the targets).
+        return toPrimary(node, res, req, () =>
+          readAction(res).then((msg) =>
+            msg?.action === 'prefetch-listrange'
+              ? startListRangeJob(node, res, req, name, existing(), 'prefetch-objects', msg.value)
+              : createBucket(node, res, req, name, provider, msg),
+          ),
+        );
       case 'DELETE':
         existing();
-        return toPrimary(node, res, req, () => readAction(res).then((msg) => destroyBucket(node, res, req, name, msg)));
+        return toPrimary(node, res, req, () =>
+          readAction(res).then((msg) =>
+            msg?.action === 'evict-listrange' ? startListRangeJob(node, res, req, name, existing(), 'evict-objects', msg.value) : destroyBucket(node, res, req, name, msg),
+          ),
+        );
       case 'PATCH':
         existing();
         return toPrimary(node, res, req, () => readAction(res).then((msg) => patchBucket(node, res, req, name, msg)));

@@ -12,10 +12,11 @@ import { intraCall } from '../cluster/intra';
 import { nodeUrl, type Snode } from '../cluster/snode';
 import { toPrimary } from '../proxy/route';
 import { smapJson, snodeJson } from './smap-json';
+import { queryXactStats, stopJob } from './xactions';
 import { wrapped } from './buckets';
 import { JSON_CT, badRequest, guarded, notServed, parseAction, sendJson } from './native';
 
-const CLUSTER_WHAT = ['smap', 'bmd', 'config', 'cluster_config', 'rmd', 'stats', 'status', 'snode', 'node_status'];
+const CLUSTER_WHAT = ['smap', 'bmd', 'config', 'cluster_config', 'rmd', 'stats', 'status', 'snode', 'node_status', 'qryxstats'];
 
 export function handleClusterV1(node: Node, res: HttpResponse, req: Req, scope: 'cluster' | 'daemon'): void {
   guarded(res, req, () => {
@@ -49,6 +50,8 @@ async function whatReply(node: Node, res: HttpResponse, req: Req, scope: 'cluste
       return reply(res, req, '200 OK', [JSON_CT], snodeJson(node.self));
     case 'node_status':
       return sendJson(res, req, nodeStatus(node));
+    case 'qryxstats':
+      return queryXactStats(node, res, req, new URLSearchParams(req.query).get('id') ?? undefined);
     case 'stats':
     case 'status':
       if (scope === 'daemon') return sendJson(res, req, nodeStatus(node));
@@ -141,6 +144,7 @@ function setConfig(node: Node, res: HttpResponse, req: Req, sub: string): Promis
     const changes: Record<string, unknown> = {};
     const q = new URLSearchParams(req.query);
     for (const [k, v] of q) if (k !== 'transient' && k !== 'what') changes[k] = v;
+    if (msg?.action === 'stop') return stopJob(node, res, req, msg.value);
     if (msg) {
       if (msg.action !== 'set-config') throw notServed(`action "${msg.action}" on /v1/cluster is not supported (only "set-config")`);
       if (msg.value !== undefined && msg.value !== null) {

@@ -7,6 +7,7 @@ import { captureRequest, reply, readBody, header, type Req } from './http';
 import { packMsg, INTRA_HEADER, MSGPACK } from '../cluster/intra';
 import { listPage } from '../target/list';
 import { mpuStore } from '../target/mpu';
+import { startOnTarget, snapsOnTarget, stopOnTarget, type StartMsg } from './xactions';
 import type { Node } from '../cluster/node';
 import type { MetaSet } from '../cluster/meta';
 import type { Snode } from '../cluster/snode';
@@ -99,6 +100,33 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
     }).then(
       (page) => sendMsg(res, req, page),
       (err: Error) => jsonError(res, req, 500, err.message),
+    );
+  });
+  // Jobs (api/xactions.ts): start this target's part, report its snaps, stop it.
+  app.post('/v1/intra/xact/start', (res, r) => {
+    const req = captureRequest(res, r);
+    const body = readBody(res, 16 << 20);
+    if (!trusted(node, res, req)) return;
+    body
+      .then((b) => {
+        if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
+        startOnTarget(node, unpack(b) as StartMsg);
+        reply(res, req, '200 OK', []);
+      })
+      .catch((err: Error) => jsonError(res, req, (err as { status?: number }).status ?? 400, err.message));
+  });
+  app.get('/v1/intra/xact/snap', (res, r) => {
+    const req = captureRequest(res, r);
+    if (!trusted(node, res, req)) return;
+    sendMsg(res, req, snapsOnTarget(new URLSearchParams(req.query).get('id') ?? undefined));
+  });
+  app.post('/v1/intra/xact/stop', (res, r) => {
+    const req = captureRequest(res, r);
+    const body = readBody(res, 64 << 10);
+    if (!trusted(node, res, req)) return;
+    body.then(
+      (b) => sendMsg(res, req, stopOnTarget((unpack(b) as { id: string }).id)),
+      (err: Error) => jsonError(res, req, 400, err.message),
     );
   });
   // This target's multipart uploads in progress in a bucket (ListMultipartUploads merges all targets').

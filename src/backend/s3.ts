@@ -76,7 +76,7 @@ function backendError(err: unknown, what: string): BackendError {
     return new BackendError(status, code, `${what}: remote answered ${status} ${code}${err.message && err.message !== 'UnknownError' ? `: ${err.message}` : ''}`);
   }
   const e = err as NodeJS.ErrnoException;
-  return new BackendError(0, e.code ?? e.name ?? 'NetworkingError', `${what}: remote unreachable: ${e.message}`);
+  return new BackendError(0, e.code ?? e.name ?? 'NetworkingError', `${what}: remote request failed: ${e.message}`);
 }
 
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^"|"$/g, '');

@@ -202,8 +202,8 @@ export function putRemoteS3(target: Target, res: HttpResponse, req: Req, op: Put
         },
         (e: unknown) => {
           target.stats.errPutCount++;
-          fs.rm(staging, { force: true }, () => {});
-          sendS3Error(res, req, remoteErrorToS3(e, op.bucket, op.key));
+          // The staging file goes before the answer: a client that saw the error finds nothing stored.
+          fs.rm(staging, { force: true }, () => sendS3Error(res, req, remoteErrorToS3(e, op.bucket, op.key)));
         },
       );
     });
