@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { startTais, tempDir, cleanupAll, onCleanup, freePort, syncDisks, sleep, ROOT, type Server } from './lib/servers';
+import { startTais, tempDir, cleanupAll, onCleanup, freePort, syncDisks, sleep, withChildren, CpuMeter, systemBusySeconds, ROOT, type Server } from './lib/servers';
 import { aisloader, type LoadArgs } from './lib/load';
 import { objectName } from '../src/loader/payload';
 import { alignTable } from '../src/loader/report';
@@ -44,6 +44,8 @@ type Mode = 'single' | 'forward' | 'redirect';
 interface Row {
   id: string;
   results: Partial<Record<Mode, RunResult>>;
+  /** CPU (cores) used by anything but the servers and the loader during each run: foreign load on the box. */
+  other: Partial<Record<Mode, number>>;
 }
 
 function log(msg: string): void {
@@ -162,7 +164,7 @@ async function main(): Promise<void> {
       for (const c of concs) {
         const id = `${kind} ${ds.id} c=${c}`;
         if (only && !only.test(id)) continue;
-        const row: Row = { id, results: {} };
+        const row: Row = { id, results: {}, other: {} };
         for (const mode of ['single', 'forward', 'redirect'] as Mode[]) {
           const server = mode === 'single' ? single : cluster;
           if (mode !== 'single') await setRedirect(cluster, mode === 'redirect');
@@ -174,7 +176,14 @@ async function main(): Promise<void> {
               ? { ...base, pctput: 0, filelist: lists[ds.id]![mode === 'single' ? 'single' : 'cluster'] }
               : // (-cleanup deletes through the endpoint, which in redirect mode answers 307: those stay until the end.)
                 { ...base, pctput: 100, minsize: ds.size, maxsize: ds.size, subdir: `p${++k}`, seed: SEED + k, cleanup: mode !== 'redirect' };
+          const meter = new CpuMeter(() => withChildren(server.pid));
+          const busy0 = systemBusySeconds();
+          const t1 = Date.now();
+          meter.start();
           const r = await aisloader(args);
+          const serverCores = meter.stop().cores;
+          const busyCores = (systemBusySeconds() - busy0) / ((Date.now() - t1) / 1000);
+          row.other[mode] = Math.max(0, busyCores - serverCores - r.loaderCpuCores);
           const s = kind === 'GET' ? r.get : r.put;
           if (s.errors) throw new Error(`${id} ${mode}: ${s.errors} errors: ${JSON.stringify(r.errors)}`);
           row.results[mode] = r;
@@ -187,7 +196,7 @@ async function main(): Promise<void> {
   }
   await setRedirect(cluster, false);
 
-  const table: string[][] = [['case', 'single MiB/s', 'forward MiB/s', 'fwd/single', 'redirect MiB/s', 'redir/single', 'p99 single', 'p99 forward', 'p99 redirect']];
+  const table: string[][] = [['case', 'single MiB/s', 'forward MiB/s', 'fwd/single', 'redirect MiB/s', 'redir/single', 'p99 single', 'p99 forward', 'p99 redirect', 'other (s/f/r)']];
   for (const r of rows) {
     const kind = r.id.startsWith('GET') ? 'get' : 'put';
     const v = (m: Mode): number | undefined => r.results[m]?.[kind].mibPerSec;
@@ -197,10 +206,11 @@ async function main(): Promise<void> {
     };
     const ratio = (m: Mode): string => (v(m) && v('single') ? (v(m)! / v('single')!).toFixed(2) : '-');
     const f = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(1));
-    table.push([r.id, f(v('single')), f(v('forward')), ratio('forward'), f(v('redirect')), ratio('redirect'), p('single'), p('forward'), p('redirect')]);
+    const o = (['single', 'forward', 'redirect'] as Mode[]).map((m) => r.other[m]?.toFixed(2) ?? '-').join('/');
+    table.push([r.id, f(v('single')), f(v('forward')), ratio('forward'), f(v('redirect')), ratio('redirect'), p('single'), p('forward'), p('redirect'), o]);
   }
   const lines = alignTable(table, 1);
-  process.stdout.write(`\n${lines.join('\n')}\n\ntotal time ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(`\n${lines.join('\n')}\n\nother: CPU cores used by other processes during the runs (single/forward/redirect); above ~0.2 the row is disturbed\ntotal time ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   if (values.out) fs.writeFileSync(values.out, JSON.stringify(rows, null, 1));
 }
 
