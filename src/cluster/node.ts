@@ -16,6 +16,7 @@ import { Primary } from './primary';
 import { Keepalive } from './keepalive';
 import { initMountpaths, Mountpath } from '../fs/mountpath';
 import { Target, type TargetShared } from '../target/target';
+import { mpuStore } from '../target/mpu';
 import { newStatsTable } from '../target/stats';
 import { PUT_BUDGET_BYTES } from '../target/put-budget';
 import { log } from '../util/log';
@@ -110,6 +111,8 @@ export class Node {
       this.tgt = new Target(mps, this.config, this.pool, rep?.shared ?? this.shared, !rep);
       // Buckets in the BMD must have their folders (a restart after a crash between BMD write and mkdir).
       if (!rep) for (const b of this.bmd.names()) this.tgt.createBucket(b);
+      // The abandoned-upload sweep runs here, in the main thread, whichever HTTP thread takes the uploads.
+      if (!rep) mpuStore(this.tgt);
     } else if (opts.mountpaths.length) {
       throw new Error('a proxy has no mountpaths');
     }

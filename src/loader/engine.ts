@@ -56,7 +56,15 @@ interface Worker {
   start: number;
   name: string;
   size: number;
+  /** The request in flight, for a redirect to re-send: method and body (views of the payload). */
+  body: Buffer[] | null;
+  redirects: number;
+  /** Keep-alive connections to the nodes redirects sent this worker to, by host:port. */
+  redirConns: Map<string, Conn>;
 }
+
+/** A gateway in redirect mode (proxy.s3_redirect) answers 307; more than a few hops is a loop. */
+const MAX_REDIRECTS = 3;
 
 export class Engine {
   private readonly rng: Rng;
@@ -97,13 +105,16 @@ export class Engine {
     return new Promise((resolve) => {
       this.finished = () => {
         if (this.sweeper) clearInterval(this.sweeper);
-        for (const w of this.workers) w.conn.close();
+        for (const w of this.workers) {
+          w.conn.close();
+          for (const c of w.redirConns.values()) c.close();
+        }
         resolve({ written: this.written, errors: Object.fromEntries(this.errors) });
       };
       if (this.cfg.timeoutMs > 0) this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.cfg.timeoutMs));
       for (let i = 0; i < this.numWorkers; i++) {
-        const w: Worker = { conn: undefined as unknown as Conn, op: OP_GET, start: 0, name: '', size: 0 };
-        w.conn = new Conn(this.cfg.host, this.cfg.port, this.readBuf, (_c, err) => this.onDone(w, err));
+        const w: Worker = { conn: undefined as unknown as Conn, op: OP_GET, start: 0, name: '', size: 0, body: null, redirects: 0, redirConns: new Map() };
+        w.conn = new Conn(this.cfg.host, this.cfg.port, this.readBuf, (c, err) => this.onDone(w, c, err));
         this.workers.push(w);
         this.running++;
       }
@@ -119,6 +130,8 @@ export class Engine {
     const put = pct === 100 || (pct > 0 && (this.pool.length === 0 || this.rng.below(100) < pct));
     w.start = performance.now();
     w.conn.startedAt = w.start;
+    w.redirects = 0;
+    w.body = null;
     if (put) {
       const i = Atomics.add(c.ints, NEXT_OBJ, 1);
       if (this.cfg.maxPuts > 0 && i >= this.cfg.maxPuts) {
@@ -139,9 +152,10 @@ export class Engine {
       w.name = objectName(this.cfg.subdir, seed, i);
       w.size = size;
       const views = bodyViews(ring, objectOffset(seed, i, size, ring.length), size);
+      w.body = this.cfg.chunked ? chunkedBody(views) : views;
       if (this.cfg.chunked) {
         const head = `PUT ${this.pathPrefix}${encodeKey(w.name)} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n`;
-        w.conn.request(head, chunkedBody(views));
+        w.conn.request(head, w.body);
       } else {
         const head = `PUT ${this.pathPrefix}${encodeKey(w.name)} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nContent-Length: ${size}\r\n\r\n`;
         w.conn.request(head, views);
@@ -164,9 +178,9 @@ export class Engine {
     w.conn.request(head, null);
   }
 
-  private onDone(w: Worker, err: Error | null): void {
+  private onDone(w: Worker, conn: Conn, err: Error | null): void {
+    if (!err && conn.location !== '' && (conn.status === 307 || conn.status === 308) && w.redirects < MAX_REDIRECTS) return this.follow(w, conn.location);
     const ms = performance.now() - w.start;
-    const conn = w.conn;
     if (err) {
       this.count(w.op, `${w.op === OP_PUT ? 'PUT' : 'GET'}: ${err.message}`);
     } else if (w.op === OP_PUT) {
@@ -183,6 +197,31 @@ export class Engine {
     this.next(w);
   }
 
+  /**
+   * Sends the request in flight again to `location` (same method, same body views: a 307 keeps both),
+   * on this worker's keep-alive connection to that node. Latency counts from the first request.
+   */
+  private follow(w: Worker, location: string): void {
+    let u: URL;
+    try {
+      u = new URL(location, `http://${this.hostHeader}`);
+    } catch {
+      this.count(w.op, `${w.op === OP_PUT ? 'PUT' : 'GET'}: invalid redirect Location ${location}`);
+      return this.next(w);
+    }
+    w.redirects++;
+    const key = u.host;
+    let c = w.redirConns.get(key);
+    if (!c) {
+      c = new Conn(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port || 80), this.readBuf, (cc, err) => this.onDone(w, cc, err));
+      w.redirConns.set(key, c);
+    }
+    c.startedAt = w.start;
+    const put = w.op === OP_PUT;
+    const framing = !put ? this.rangeHeader : this.cfg.chunked ? 'Transfer-Encoding: chunked\r\n' : `Content-Length: ${w.size}\r\n`;
+    c.request(`${put ? 'PUT' : 'GET'} ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n${framing}\r\n`, put ? w.body : null);
+  }
+
   private count(op: number, msg: string): void {
     this.stats.error(op);
     this.errors.set(msg, (this.errors.get(msg) ?? 0) + 1);
@@ -195,7 +234,9 @@ export class Engine {
   private sweep(): void {
     const now = performance.now();
     for (const w of this.workers) {
-      if (w.conn.busy && now - w.conn.startedAt > this.cfg.timeoutMs) w.conn.abort(new Error(`timed out after ${this.cfg.timeoutMs} ms`));
+      for (const c of [w.conn, ...w.redirConns.values()]) {
+        if (c.busy && now - c.startedAt > this.cfg.timeoutMs) c.abort(new Error(`timed out after ${this.cfg.timeoutMs} ms`));
+      }
     }
   }
 }

@@ -31,6 +31,8 @@ export class Conn {
   errBody = '';
   /** When the request in flight started (performance.now()), for timeouts. */
   startedAt = 0;
+  /** Location of the last 3xx response ('' otherwise): the loader follows AIStore's 307 redirects. */
+  location = '';
 
   private sock: net.Socket | null = null;
   private phase = Phase.Idle;
@@ -75,6 +77,7 @@ export class Conn {
     this.status = 0;
     this.bodyBytes = 0;
     this.errBody = '';
+    this.location = '';
     this.errChunks = null;
     this.errLen = 0;
     this.keepAlive = true;
@@ -250,6 +253,7 @@ export class Conn {
         const nameLen = colon - p;
         if (nameLen === 14 && eqLower(h, p, 'content-length')) contentLength = parseDec(h, colon + 1, lineEnd);
         else if (nameLen === 17 && eqLower(h, p, 'transfer-encoding')) chunked = hasToken(h, colon + 1, lineEnd, 'chunked');
+        else if (nameLen === 8 && status >= 300 && status < 400 && eqLower(h, p, 'location')) this.location = h.toString('latin1', colon + 1, lineEnd).trim();
         else if (nameLen === 10 && eqLower(h, p, 'connection')) {
           if (hasToken(h, colon + 1, lineEnd, 'close')) this.keepAlive = false;
           else if (hasToken(h, colon + 1, lineEnd, 'keep-alive')) this.keepAlive = true;

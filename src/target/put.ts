@@ -241,20 +241,20 @@ export class PutStream {
 
   private pumpHash(): void {
     if (this.hashing || this.failed) return;
-    const c = this.toHash.shift();
-    if (!c) return this.maybeFinalize();
+    if (this.toHash.length === 0) return this.maybeFinalize();
+    const batch = this.toHash.splice(0);
     this.hashing = true;
-    const task: HashChunkTask = { buf: c.buf, len: c.buf.length, hashes: this.hashes };
+    const task: HashChunkTask = { bufs: batch.map((c) => c.buf), hashes: this.hashes };
     this.target.pool.run(task, { name: 'hashChunk' }).then(
       () => {
         this.hashing = false;
-        this.release(c);
+        for (const c of batch) this.release(c);
         this.pumpHash();
       },
       (err: Error) => {
         this.hashing = false;
         this.fail(new PutError('EIO', err.message));
-        this.release(c);
+        for (const c of batch) this.release(c);
       },
     );
   }
