@@ -217,6 +217,34 @@ test.serial('show cluster: proxies, targets and a summary', async (t) => {
   t.is(Object.keys((JSON.parse(smap.stdout) as { tmap: object }).tmap).length, 2);
 });
 
+test.serial('put -r uploads a directory tree under a prefix, byte for byte; a directory without -r is refused', async (t) => {
+  const dir = path.join(work, 'tree');
+  const files: Record<string, Buffer> = {};
+  for (const rel of ['a.txt', 'sub/b.bin', 'sub/deeper/c with space.dat', 'sub/deeper/ü.txt']) {
+    files[rel] = random(1000 + rel.length * 7919);
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), files[rel]!);
+  }
+  let r = await primary('put', 'tree', 'ais://demo/up');
+  t.is(r.code, 2);
+  t.regex(r.stderr, /"tree" is a directory: add --recursive \(-r\)/);
+  r = await primary('put', 'file.txt', 'ais://demo/x', '-r');
+  t.is(r.code, 2);
+  t.regex(r.stderr, /--recursive: "file.txt" is not a directory/);
+  r = await other('put', 'tree', 'ais://demo/up', '-r', '--conc', '2');
+  t.is(r.code, 0, r.stderr);
+  const total = Object.values(files).reduce((n, b) => n + b.length, 0);
+  t.regex(r.stdout, new RegExp(`^PUT 4 objects \\(${(total / 1024).toFixed(2).replace('.', '\\.')}KiB\\) "tree" => ais://demo/up/\n$`));
+  for (const [rel, body] of Object.entries(files)) {
+    const g = await request(c.targets[0]!.url, { method: 'GET', path: `/v1/objects/demo/up/${rel.split('/').map(encodeURIComponent).join('/')}` });
+    t.is(g.status, 200, rel);
+    t.is(md5(g.body), md5(body), rel);
+  }
+  r = await primary('put', 'tree', 'ais://nope/', '--recursive');
+  t.is(r.code, 1);
+  t.regex(r.stderr, /bucket "ais:\/\/nope" does not exist/);
+});
+
 test.serial('a large put and get stream with a progress bar; bucket rm destroys the bucket with its objects', async (t) => {
   const big = random(24 << 20);
   fs.writeFileSync(path.join(work, 'big.bin'), big);
