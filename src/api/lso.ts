@@ -9,6 +9,7 @@ import { header, reply, type Req } from './http';
 import type { Node } from '../cluster/node';
 import { listCluster } from '../proxy/fanout';
 import { listRemote, MAX_PAGE_REMOTE } from '../proxy/list-remote';
+import { inventoryAsk, listInventory, HDR_INV_TIME, type InventoryAsk } from '../proxy/list-inventory';
 import { badRequest, JSON_CT } from './native';
 
 export interface LsoMsg {
@@ -52,6 +53,8 @@ export interface LsoPage {
   continuationToken: string;
   entries: LsoEntry[];
   flags: number;
+  /** Listed from an S3 inventory made at this time (ms); sent as the Ais-Inv-Time header. */
+  invCreatedMs?: number;
 }
 
 // Plain maps, no msgpackr records: other decoders (Go msgp, Python msgspec) must read it.
@@ -59,15 +62,16 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 export async function listObjectsV1(node: Node, res: HttpResponse, req: Req, bucket: string, msg: LsoMsg): Promise<void> {
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) throw badRequest('list: the value must be an LsoMsg object');
-  const page = await listPageV1(node, bucket, msg);
+  const page = await listPageV1(node, bucket, msg, inventoryAsk((n) => header(req, n)));
+  const inv: [string, string][] = page.invCreatedMs !== undefined ? [[HDR_INV_TIME, new Date(page.invCreatedMs).toISOString()]] : [];
   if (header(req, 'accept').includes('application/msgpack')) {
-    reply(res, req, '200 OK', [['Content-Type', 'application/msgpack']], packr.pack(lsoMsgpack(page)));
+    reply(res, req, '200 OK', [['Content-Type', 'application/msgpack'], ...inv], packr.pack(lsoMsgpack(page)));
   } else {
-    reply(res, req, '200 OK', [JSON_CT], JSON.stringify(lsoJson(page)));
+    reply(res, req, '200 OK', [JSON_CT, ...inv], JSON.stringify(lsoJson(page)));
   }
 }
 
-export async function listPageV1(node: Node, bucket: string, msg: LsoMsg): Promise<LsoPage> {
+export async function listPageV1(node: Node, bucket: string, msg: LsoMsg, inv?: InventoryAsk): Promise<LsoPage> {
   const flags = parseFlags(msg.flags);
   const pageSize = parsePageSize(msg.pagesize);
   const props = parseProps(msg.props, flags);
@@ -76,8 +80,15 @@ export async function listPageV1(node: Node, bucket: string, msg: LsoMsg): Promi
   const bprops = node.bmd.get(bucket);
   const q = { prefix: str(msg.prefix, 'prefix'), delimiter, after, maxKeys: pageSize };
   // A remote bucket lists the remote merged with what is cached, unless only the cached part is asked for.
+  // From the bucket's S3 inventory when asked (Ais-Bucket-Inventory): any page size, no remote calls.
   const remote = bprops?.provider === 'aws' && (flags & LS_CACHED) === 0n;
-  const r = remote ? await listRemote(node, bucket, bprops, { ...q, maxKeys: Math.min(pageSize, MAX_PAGE_REMOTE) }) : await listCluster(node, bucket, q);
+  if (inv && !remote) throw badRequest(`inventory listing is for remote buckets (not cached-only listings): "${bucket}"`);
+  const r =
+    inv && bprops
+      ? await listInventory(bucket, bprops, inv, node, q)
+      : remote
+        ? await listRemote(node, bucket, bprops, { ...q, maxKeys: Math.min(pageSize, MAX_PAGE_REMOTE) })
+        : await listCluster(node, bucket, q);
   const rfc3339 = /rfc3339/i.test(msg.time_format ?? '');
   const entries: LsoEntry[] = [];
   const blank = (name: string): LsoEntry => ({ name, checksum: '', atime: '', version: '', location: '', custom: '', size: 0, copies: 0, flags: 0 });
@@ -98,6 +109,7 @@ export async function listPageV1(node: Node, bucket: string, msg: LsoMsg): Promi
     continuationToken: r.truncated ? r.last : '',
     entries: all,
     flags: 0,
+    ...('createdMs' in r && typeof r.createdMs === 'number' ? { invCreatedMs: r.createdMs } : {}),
   };
 }
 

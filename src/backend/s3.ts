@@ -15,6 +15,8 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { BucketProps } from '../cluster/config';
+import type { InventoryStore } from './inventory';
+import { s3InventoryStore } from './inventory-s3';
 
 /** What the remote says about one object. */
 export interface RemoteObject {
@@ -193,4 +195,9 @@ export async function listPage(
   } catch (err) {
     throw backendError(err, `list s3://${bucket}`);
   }
+}
+
+/** The bucket holding an S3 inventory, read with the same endpoint and credentials as `props`' bucket. */
+export function inventoryStore(bucket: string, props: BucketProps): InventoryStore {
+  return s3InventoryStore(clientFor(props), bucket);
 }

@@ -50,10 +50,13 @@ export const listCommand: Command = {
     paged: { type: 'boolean', help: 'print each page as it arrives, with a page footer' },
     nr: { type: 'boolean', help: 'non-recursive: objects and virtual directories directly under the prefix' },
     cached: { type: 'boolean', help: 'remote (s3://) buckets: only the objects that are in the cluster (the remote is not asked)' },
+    inventory: { type: 'boolean', help: 'remote (s3://) buckets: list from the bucket\'s S3 inventory (CSV) instead of ListObjects calls' },
+    'inv-name': { type: 'string', arg: 'NAME', help: 'with --inventory: the inventory\'s destination prefix in the bucket (default .inventory), or s3://DEST[/PREFIX]' },
+    'inv-id': { type: 'string', arg: 'ID', help: 'with --inventory: the inventory configuration ID (default: the newest inventory of any)' },
     json: { type: 'boolean', short: 'j', help: 'print JSON' },
     'no-headers': { type: 'boolean', short: 'H', help: 'no table headers and footers' },
   },
-  examples: ['ais ls', 'ais ls ais://demo', 'ais ls ais://demo --prefix train/ --props name,size,checksum --limit 100', 'ais ls ais://demo --page-size 1000 --paged', 'ais ls s3://data --props name,size,cached', 'ais ls s3://data --cached'],
+  examples: ['ais ls', 'ais ls ais://demo', 'ais ls ais://demo --prefix train/ --props name,size,checksum --limit 100', 'ais ls ais://demo --page-size 1000 --paged', 'ais ls s3://data --props name,size,cached', 'ais ls s3://data --cached', 'ais ls s3://data --inventory --paged'],
   async run(ctx, pos, flags) {
     const path = 'ais ls';
     needArgs(pos, 0, 1, '', path);
@@ -92,6 +95,11 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
   for (const p of props) if (!COLUMNS[p]) throw new UsageError(`unknown object property "${p}" in --props (valid: ${ALL_PROPS.join(', ')}, all)`, path);
   const noHeaders = Boolean(flags['no-headers']);
   const render = (entries: LsoEntryJson[]): string => table(props.map((p) => COLUMNS[p]![0]), entries.map((e) => props.map((p) => COLUMNS[p]![1](e))), noHeaders);
+  if ((flags['inv-name'] !== undefined || flags['inv-id'] !== undefined) && !flags.inventory) throw new UsageError('--inv-name and --inv-id go with --inventory', path);
+  if (flags.inventory && flags.cached) throw new UsageError('--inventory lists the remote bucket; --cached lists the cluster: use one', path);
+  const invHeaders: Record<string, string> = flags.inventory ? { 'Ais-Bucket-Inventory': 'true' } : {};
+  if (typeof flags['inv-name'] === 'string') invHeaders['Ais-Inv-Name'] = flags['inv-name'];
+  if (typeof flags['inv-id'] === 'string') invHeaders['Ais-Inv-Id'] = flags['inv-id'];
   const all: LsoEntryJson[] = [];
   let token = '';
   let uuid = '';
@@ -108,7 +116,12 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
       pagesize: Number.isFinite(want) ? want : 0,
       flags: String((flags.nr ? LS_NO_RECURSION : 0) | (flags.cached ? LS_CACHED : 0)),
     };
-    const r = await ctx.api.call('GET', `/v1/buckets/${encodeURIComponent(b.name)}`, { query: providerQuery(b), json: { action: 'list', value } });
+    const r = await ctx.api.call('GET', `/v1/buckets/${encodeURIComponent(b.name)}`, { query: providerQuery(b), json: { action: 'list', value }, headers: invHeaders });
+    const invTime = r.headers['ais-inv-time'];
+    if (page === 0 && typeof invTime === 'string' && !flags.json) {
+      const age = (Date.now() - Date.parse(invTime)) / 3_600_000;
+      process.stderr.write(`Listing from the S3 inventory of ${invTime} (${age < 1 ? 'under an hour' : `${Math.floor(age)} h`} old)\n`);
+    }
     const res = JSON.parse(r.body.toString('utf8')) as LsoResJson;
     let entries = res.entries ?? [];
     if (limit > 0 && listed + entries.length > limit) entries = entries.slice(0, limit - listed);

@@ -28,18 +28,31 @@ export async function listRemote(node: Node, bucket: string, props: BucketProps,
   for (const n of [page.entries[page.entries.length - 1]?.name, page.commonPrefixes[page.commonPrefixes.length - 1]]) {
     if (n !== undefined && compareNames(n, last) > 0) last = n;
   }
-  // What the cluster holds in (after, last]: as many cluster pages as that range takes.
+  const entries = await markCached(
+    node,
+    bucket,
+    q,
+    page.entries.map((e) => ({ key: e.name, size: e.size, mtimeMs: e.mtime, etag: e.etag })),
+    last,
+  );
+  return { entries, commonPrefixes: page.commonPrefixes, truncated: page.next !== undefined, last };
+}
+
+/**
+ * Flags the remote names of one page that the cluster also holds (and gives them their stored
+ * checksum): the cluster's listing over the same name range (q.after, last], as many pages as it takes.
+ */
+export async function markCached(node: Node, bucket: string, q: ListQuery, remote: ListedObject[], last: string): Promise<RemoteListed[]> {
   const cached = new Map<string, ListedObject>();
   let from = q.after;
-  while (page.entries.length > 0) {
+  while (remote.length > 0) {
     const c = await listCluster(node, bucket, { prefix: q.prefix, delimiter: '', after: from, maxKeys: Math.max(q.maxKeys, 100) });
     for (const e of c.entries) cached.set(e.key, e);
     if (!c.truncated || compareNames(c.last, last) >= 0) break;
     from = c.last;
   }
-  const entries: RemoteListed[] = page.entries.map((e) => {
-    const c = cached.get(e.name);
-    return { key: e.name, size: e.size, mtimeMs: e.mtime, etag: e.etag, cached: c !== undefined, ...(c?.cksum !== undefined ? { cksum: c.cksum } : {}) };
+  return remote.map((e) => {
+    const c = cached.get(e.key);
+    return { ...e, cached: c !== undefined, ...(c?.cksum !== undefined ? { cksum: c.cksum } : {}) };
   });
-  return { entries, commonPrefixes: page.commonPrefixes, truncated: page.next !== undefined, last };
 }

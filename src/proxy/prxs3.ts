@@ -26,6 +26,7 @@ import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject
 import { virtualHostBucket } from '../s3/vhost';
 import { listCluster, bucketEmptyCluster, uploadsCluster } from './fanout';
 import { listRemote } from './list-remote';
+import { inventoryAsk, listInventory, HDR_INV_TIME } from './list-inventory';
 import {
   createMultipartUploadS3,
   uploadPartS3,
@@ -205,14 +206,21 @@ async function listObjects(node: Node, res: HttpResponse, req: Req, op: ListObje
   else if (op.continuationToken) after = decodeToken(op.continuationToken);
   else after = op.startAfter;
   const q = { prefix: op.prefix, delimiter: op.delimiter, after, maxKeys: op.maxKeys };
-  // A remote bucket lists the remote (objects not cached yet included), as AIStore's S3 front end does.
-  const page = props.provider === 'aws' ? await listRemote(node, op.bucket, props, q) : await listCluster(node, op.bucket, q);
+  // A remote bucket lists the remote (objects not cached yet included), as AIStore's S3 front end does;
+  // from its S3 inventory when the request asks for that (Ais-Bucket-Inventory).
+  const inv = props.provider === 'aws' ? inventoryAsk((n) => header(req, n)) : undefined;
+  const page = inv
+    ? await listInventory(op.bucket, props, inv, node, q)
+    : props.provider === 'aws'
+      ? await listRemote(node, op.bucket, props, q)
+      : await listCluster(node, op.bucket, q);
   const common = { contents: page.entries, commonPrefixes: page.commonPrefixes, isTruncated: page.truncated };
   const body =
     op.kind === 'ListObjects'
       ? listObjectsV1Xml(op, { ...common, nextMarker: page.truncated ? page.last : undefined }, OWNER)
       : listObjectsV2Xml(op, { ...common, nextContinuationToken: page.truncated ? encodeToken(page.last) : undefined }, OWNER);
-  reply(res, req, '200 OK', [XML], body);
+  const invTime = 'createdMs' in page && typeof page.createdMs === 'number' ? new Date(page.createdMs).toISOString() : undefined;
+  reply(res, req, '200 OK', invTime ? [XML, [HDR_INV_TIME, invTime]] : [XML], body);
 }
 
 // Continuation tokens are opaque to clients: the last name listed, base64url so any key survives a URL.

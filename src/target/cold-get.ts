@@ -13,6 +13,8 @@ import { getObject, BackendError, type RemoteObject } from '../backend/s3';
 import { PutStream, PutError } from './put';
 import type { Target } from './target';
 import { log } from '../util/log';
+import { coldClaims } from './conditions';
+import fs from 'node:fs';
 
 const EMPTY = new Uint8Array(0);
 
@@ -40,6 +42,11 @@ export const coldStats = { fetches: 0, bytes: 0, failures: 0 };
  * Fetches bucket/key from the remote and stores it; resolves with its LOM. A fetch of the same object
  * already in flight on this target is joined instead (then `tap` is not used: the caller serves the
  * stored object). Rejects with RemoteNotFound, BackendError or PutError; nothing is stored then.
+ *
+ * "In flight on this target" spans the node's HTTP threads: a thread claims the object's slot in the
+ * shared claim table (conditions.ts `coldClaims`) before it fetches; a request on another thread that
+ * finds the slot taken waits (Atomics.waitAsync, no thread blocked) and then serves what was stored —
+ * or claims and fetches itself if nothing was (the fetch failed, or two names share the slot).
  */
 export function coldFetch(target: Target, bucket: string, key: string, props: BucketProps, tap?: ColdTap): { lom: Promise<Lom>; joined: boolean } {
   let map = inflight.get(target);
@@ -47,9 +54,34 @@ export function coldFetch(target: Target, bucket: string, key: string, props: Bu
   const id = `${bucket}\n${key}`;
   const cur = map.get(id);
   if (cur) return { lom: cur, joined: true };
-  const p = fetchAndStore(target, bucket, key, props, tap).finally(() => map.delete(id));
+  const claims = coldClaims();
+  const slot = claims.slot(id);
+  const mine = Atomics.compareExchange(claims.table, slot, 0, 1) === 0;
+  const p = (mine ? claimedFetch(target, bucket, key, props, tap, claims.table, slot) : waitAndLoad(target, bucket, key, props, claims.table, slot)).finally(() =>
+    map.delete(id),
+  );
   map.set(id, p);
-  return { lom: p, joined: false };
+  return { lom: p, joined: !mine };
+}
+
+function claimedFetch(target: Target, bucket: string, key: string, props: BucketProps, tap: ColdTap | undefined, table: Int32Array, slot: number): Promise<Lom> {
+  return fetchAndStore(target, bucket, key, props, tap).finally(() => {
+    Atomics.store(table, slot, 0);
+    Atomics.notify(table, slot);
+  });
+}
+
+async function waitAndLoad(target: Target, bucket: string, key: string, props: BucketProps, table: Int32Array, slot: number): Promise<Lom> {
+  for (;;) {
+    const w = Atomics.waitAsync(table, slot, 1, 60_000);
+    if (w.async) await w.value;
+    const h = target.openObject(bucket, key);
+    if (h) {
+      fs.closeSync(h.fd);
+      return h.lom;
+    }
+    if (Atomics.compareExchange(table, slot, 0, 1) === 0) return claimedFetch(target, bucket, key, props, undefined, table, slot);
+  }
 }
 
 async function fetchAndStore(target: Target, bucket: string, key: string, props: BucketProps, tap: ColdTap | undefined): Promise<Lom> {

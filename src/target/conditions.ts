@@ -132,9 +132,19 @@ export interface PublishCondition {
 const LOCK_SLOTS = 4096;
 let lockTable: Int32Array | undefined;
 
-/** Created once in the main thread; travels to workers inside each task (a SharedArrayBuffer is shared, not copied). */
+/**
+ * Created once in the main thread; travels to workers inside each task (a SharedArrayBuffer is shared, not
+ * copied). The buffer holds a second table of the same size after the first: cold-GET claims
+ * (`coldClaims`), held for a whole remote fetch, so they must not share slots with these short locks.
+ */
 function publishLocks(): Int32Array {
-  return (lockTable ??= new Int32Array(new SharedArrayBuffer(LOCK_SLOTS * 4)));
+  return (lockTable ??= new Int32Array(new SharedArrayBuffer(LOCK_SLOTS * 8), 0, LOCK_SLOTS));
+}
+
+/** The cold-GET claim table: one slot per object name hash, 1 while some thread of the node fetches it. */
+export function coldClaims(): { table: Int32Array; slot: (id: string) => number } {
+  const sab = publishLocks().buffer as SharedArrayBuffer;
+  return { table: new Int32Array(sab, LOCK_SLOTS * 4, LOCK_SLOTS), slot: slotOf };
 }
 
 /** The process-wide table, for the node's other HTTP threads (their pools must lock the same slots). */
@@ -144,7 +154,7 @@ export function lockTableBuffer(): SharedArrayBuffer {
 
 /** In an extra HTTP thread, before any request: use the main thread's table. */
 export function useLockTable(sab: SharedArrayBuffer): void {
-  lockTable = new Int32Array(sab);
+  lockTable = new Int32Array(sab, 0, LOCK_SLOTS);
 }
 
 function slotOf(p: string): number {
