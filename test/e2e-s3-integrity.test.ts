@@ -201,13 +201,13 @@ test('hostile names: each round-trips (or gets a clear 4xx) and nothing lands ou
     t.deepEqual([...listed].sort(), [...want].sort(), 'every name listed exactly once, as given');
   }
 
-  // On disk: every file of the node is inside <mp>/@ais/<bucket>/{%ob,%ln,%wk}, those of these buckets in
+  // On disk: every file of the node is inside <mp>/@ais/<bucket>/{%ob,%ln,%wk,%mp}, those of these buckets in
   // %ob or %ln; nothing anywhere else in the node's dirs or above them.
   for (const mp of node.dirs.mountpaths) {
     for (const f of walkFiles(mp)) {
       const rel = path.relative(path.join(mp, '@ais'), fs.realpathSync(f));
       t.false(rel.startsWith('..') || path.isAbsolute(rel), `${f} escapes ${mp}/@ais`);
-      t.regex(rel, /^[^/]+\/(%ob|%ln|%wk)\//, f);
+      t.regex(rel, /^[^/]+\/(%ob|%ln|%wk|%mp)\//, f); // %mp: uploads of the tests running beside this one
       if (rel.startsWith('names-')) t.regex(rel, /^names-\d+\/(%ob|%ln)\//, f);
     }
   }

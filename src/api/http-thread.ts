@@ -38,6 +38,15 @@ function catchUp(): void {
 }
 
 startServer(node, init.host, init.port, { mainPort: init.mainPort, onRequest: catchUp }).then(
-  () => parentPort!.postMessage({ listening: true }),
+  (server) => {
+    // Shutdown (http-threads.ts close): every uWS socket closed here, in this thread, before it ends.
+    parentPort!.on('message', (m: { close?: boolean }) => {
+      if (!m.close) return;
+      server.close();
+      server.app.close();
+      void node.close().finally(() => parentPort!.postMessage({ closed: true }));
+    });
+    parentPort!.postMessage({ listening: true });
+  },
   (err: Error) => parentPort!.postMessage({ error: err.message }),
 );

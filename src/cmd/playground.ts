@@ -42,7 +42,8 @@ function startNode(args: string[]): ChildProcess {
   return child;
 }
 
-function waitHealthy(p: number, timeoutMs = 30_000): Promise<void> {
+// Generous: on a loaded 2-core machine a target with its HTTP threads and pool can take tens of seconds.
+function waitHealthy(p: number, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const probe = (): void => {
