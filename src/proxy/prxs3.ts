@@ -77,9 +77,9 @@ function objectOp(node: Node, res: HttpResponse, req: Req, bucket: string, key: 
   return toOwner(node, res, req, bucket, key, async () => local(node.bmd.get(bucket) ?? props));
 }
 
-/** Not yet served on remote (s3://) buckets: multipart uploads and copies (written through later). */
+/** Not yet served on remote (s3://) buckets: multipart uploads and copies. */
 const REMOTE_NOT_YET = new Set<S3Op['kind']>([
-  'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts', 'ListMultipartUploads', 'CopyObject', 'DeleteObjects',
+  'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts', 'ListMultipartUploads', 'CopyObject',
 ]);
 
 // Not async: object operations must reach toOwner (which attaches res.onData) synchronously.
