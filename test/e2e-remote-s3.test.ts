@@ -12,6 +12,7 @@ import { CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
 import { startCluster, type Cluster } from './helpers/cluster';
 import { ROOT, request, random, sha256, s3Client, startNode, type AisNode } from './helpers/node';
 import { xxh64 } from '../src/native';
+import { formatAmzDate, presignQuery } from '../src/s3/sigv4';
 import { digestOf, hrwSelect, objectUname } from '../src/cluster/hrw';
 
 const AK = 'REMOTEKEY';
@@ -459,4 +460,47 @@ test.serial('versioning.validate_warm_get: a changed remote object is fetched ag
   const bad = await ais('bucket', 'props', 'set', `s3://${B}`, 'versioning.validate_warm_get=maybe');
   t.is(bad.code, 1);
   await ais('bucket', 'props', 'set', `s3://${B}`, 'versioning.validate_warm_get=false');
+});
+
+test.serial('S3-Presigned-Request with authentication on: a URL presigned for the remote is re-issued by the owner, stored and served; a bad one gets the remote\'s 403', async (t) => {
+  const c2 = await startCluster({
+    name: 'pre',
+    targets: 2,
+    env: { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_REGION: 'us-east-1' },
+    config: { auth: { s3: { keys: { CLUSTERKEY: 'cluster-secret' }, max_skew_s: 900 } }, features: ['S3-Presigned-Request'] },
+  });
+  try {
+    const attach = await request(c2.primary.url, {
+      method: 'POST',
+      path: `/v1/buckets/${B}?provider=aws`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'create-bck', value: { extra: { aws: { endpoint: `${relayUrl}/s3` } } } }),
+    });
+    t.is(attach.status, 200, attach.body.toString());
+    const key = 'small.txt';
+    const path_ = `/s3/${B}/${key}`;
+    const q = presignQuery({ method: 'GET', path: path_, host: new URL(relayUrl).host, accessKey: AK, secret: SK, region: 'us-east-1', amzDate: formatAmzDate(Date.now()), expires: 600 });
+    const stored = (): boolean => c2.targets.some((tg) => tg.dirs.mountpaths.some((mp) => fs.existsSync(path.join(mp, '@ais', B, '%ob', key))));
+    // Unsigned: the cluster's own authentication still applies.
+    const anon = await request(c2.primary.url, { method: 'GET', path: path_ });
+    t.is(anon.status, 403);
+    // A tampered signature: the remote refuses, its answer comes back, nothing is stored.
+    const bad = await request(c2.primary.url, { method: 'GET', path: `${path_}?${q.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000')}` });
+    t.is(bad.status, 403);
+    t.regex(bad.body.toString(), /SignatureDoesNotMatch/);
+    t.false(stored());
+    // The presigned URL: re-issued as is, the object stored in the cluster and served.
+    const ok = await request(c2.primary.url, { method: 'GET', path: `${path_}?${q}` });
+    t.is(ok.status, 200, ok.body.toString());
+    t.is(sha256(ok.body), sha256(objects.get(key)!));
+    t.true(stored());
+    // Cached now: served after the remote authorizes a 1-byte probe of the same signed request.
+    const again = await request(c2.primary.url, { method: 'GET', path: `${path_}?${q}` });
+    t.is(again.status, 200);
+    t.is(sha256(again.body), sha256(objects.get(key)!));
+    const badAgain = await request(c2.primary.url, { method: 'GET', path: `${path_}?${q.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000')}` });
+    t.is(badAgain.status, 403, 'a cached object is not served on a signature the remote refuses');
+  } finally {
+    await c2.stop();
+  }
 });

@@ -23,6 +23,7 @@ import { handleSmallCall } from './prxs3-small';
 import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject } from './route';
 import { listCluster, bucketEmptyCluster, uploadsCluster } from './fanout';
 import { listRemote } from './list-remote';
+import { hasS3Signature } from '../backend/presigned';
 import {
   createMultipartUploadS3,
   uploadPartS3,
@@ -45,7 +46,7 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
     op = routeS3(req.method, path, req.query, (name) => header(req, name));
     // A request another node made itself (forwarded with the cluster secret, no client signature) is
     // trusted; a client's request is verified wherever it lands, so the owner can check its body.
-    if (!viaRedirect && !(isForwarded(node, req) && !hasClientSignature(req))) authenticateS3(node.config, req, path);
+    if (!viaRedirect && !(isForwarded(node, req) && !hasClientSignature(req)) && !presignedOffload(node, op, req)) authenticateS3(node.config, req, path);
     if (op.kind !== 'PutObject' && op.kind !== 'UploadPart') {
       const check = payloadHashCheck(req);
       if (check) guardBodyHash(res, req, check);
@@ -59,6 +60,20 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
   } catch (err) {
     sendS3Error(res, req, err);
   }
+}
+
+/**
+ * S3-Presigned-Request on an s3:// bucket: a signed GET/HEAD carries the remote's signature, not ours,
+ * and the owner re-issues it to the remote, which verifies it (target/tgts3-remote.ts). Checking it
+ * here against our keys would refuse every such request (AIStore's 403 with AuthN on).
+ */
+function presignedOffload(node: Node, op: S3Op, req: Req): boolean {
+  return (
+    hasS3Signature(req) &&
+    (op.kind === 'GetObject' || op.kind === 'HeadObject') &&
+    node.config.features.includes('S3-Presigned-Request') &&
+    node.bmd.get(op.bucket)?.provider === 'aws'
+  );
 }
 
 function hasClientSignature(req: Req): boolean {

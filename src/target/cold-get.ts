@@ -5,6 +5,7 @@
 // served from disk. With a `tap` (Streaming-Cold-GET), the requester that started the fetch also gets
 // the bytes as they arrive; the remote stream is paused while either the disk side or that client
 // is behind.
+import type { Readable } from 'node:stream';
 import type { Req } from '../api/http';
 import type { BucketProps } from '../cluster/config';
 import type { Lom } from '../fs/lom';
@@ -41,20 +42,28 @@ export const coldStats = { fetches: 0, bytes: 0, failures: 0 };
  * already in flight on this target is joined instead (then `tap` is not used: the caller serves the
  * stored object). Rejects with RemoteNotFound, BackendError or PutError; nothing is stored then.
  */
-export function coldFetch(target: Target, bucket: string, key: string, props: BucketProps, tap?: ColdTap): { lom: Promise<Lom>; joined: boolean } {
+/** True when a fetch of bucket/key is running on this target (a new GET would join it). */
+export function fetchInFlight(target: Target, bucket: string, key: string): boolean {
+  return inflight.get(target)?.has(`${bucket}\n${key}`) === true;
+}
+
+/** Where a cold GET reads from: the SDK's GetObject by default, a re-issued presigned request otherwise. */
+export type ColdSource = () => Promise<{ obj: RemoteObject; body: Readable } | undefined>;
+
+export function coldFetch(target: Target, bucket: string, key: string, props: BucketProps, tap?: ColdTap, source?: ColdSource): { lom: Promise<Lom>; joined: boolean } {
   let map = inflight.get(target);
   if (!map) inflight.set(target, (map = new Map()));
   const id = `${bucket}\n${key}`;
   const cur = map.get(id);
   if (cur) return { lom: cur, joined: true };
-  const p = fetchAndStore(target, bucket, key, props, tap).finally(() => map.delete(id));
+  const p = fetchAndStore(target, bucket, key, props, tap, source ?? (() => getObject(bucket, key, props))).finally(() => map.delete(id));
   map.set(id, p);
   return { lom: p, joined: false };
 }
 
-async function fetchAndStore(target: Target, bucket: string, key: string, props: BucketProps, tap: ColdTap | undefined): Promise<Lom> {
+async function fetchAndStore(target: Target, bucket: string, key: string, props: BucketProps, tap: ColdTap | undefined, source: ColdSource): Promise<Lom> {
   coldStats.fetches++;
-  const r = await getObject(bucket, key, props).catch((err: unknown) => {
+  const r = await source().catch((err: unknown) => {
     coldStats.failures++;
     throw err;
   });
