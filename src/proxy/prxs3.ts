@@ -14,7 +14,7 @@ import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
 import { newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
-import { putRemoteS3, getRemoteS3, deleteRemoteS3 } from '../target/tgts3-remote';
+import { putRemoteS3, getRemoteS3, deleteRemoteS3, writeThroughAssembled } from '../target/tgts3-remote';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
@@ -92,10 +92,8 @@ function objectOp(node: Node, res: HttpResponse, req: Req, bucket: string, key: 
   return toOwner(node, res, req, bucket, key, async () => local(node.bmd.get(bucket) ?? props));
 }
 
-/** Not yet served on remote (s3://) buckets: multipart uploads and copies. */
-const REMOTE_NOT_YET = new Set<S3Op['kind']>([
-  'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts', 'ListMultipartUploads', 'CopyObject',
-]);
+/** Not yet served on remote (s3://) buckets: copies (UploadPartCopy is not served for any bucket). */
+const REMOTE_NOT_YET = new Set<S3Op['kind']>(['CopyObject']);
 
 // Not async: object operations must reach toOwner (which attaches res.onData) synchronously.
 function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<void> {
@@ -163,7 +161,9 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
     case 'UploadPart':
       return objectOp(node, res, req, op.bucket, op.key, () => uploadPartS3(node.target, res, req, op));
     case 'CompleteMultipartUpload':
-      return objectOp(node, res, req, op.bucket, op.key, (props) => completeMultipartUploadS3(node.target, res, req, op, props));
+      return objectOp(node, res, req, op.bucket, op.key, (props) =>
+        completeMultipartUploadS3(node.target, res, req, op, props, props.provider === 'aws' ? writeThroughAssembled(node.target, op.bucket, op.key, props) : undefined),
+      );
     case 'AbortMultipartUpload':
       return objectOp(node, res, req, op.bucket, op.key, () => abortMultipartUploadS3(node.target, res, req, op));
     case 'ListParts':

@@ -308,6 +308,34 @@ async function writeThrough(
   return lom;
 }
 
+/**
+ * Multipart upload on a remote bucket: the parts are uploaded and assembled in the cluster as for any
+ * bucket; once the object is published there it is uploaded to the remote whole (one PutObject from the
+ * file: up to 5 GiB, S3's single-PUT limit) and its LOM takes the remote's ETag. A failed upload removes
+ * the local object (the remote keeps its previous version; the next GET fetches that) and fails the
+ * completion. Between publish and upload a GET may already see the new object here.
+ */
+export function writeThroughAssembled(target: Target, bucket: string, key: string, props: BucketProps): (lom: Lom) => Promise<Lom> {
+  return async (lom) => {
+    const h = target.openObject(bucket, key);
+    if (!h) throw new S3Error('InternalError', 'the assembled object disappeared before it was written to the remote');
+    try {
+      const r = await putObject(bucket, key, props, fs.createReadStream('', { fd: h.fd, autoClose: false, start: 0 }), lom.size, {
+        ...(lom.contentType ? { contentType: lom.contentType } : {}),
+        ...(lom.meta ? { meta: lom.meta } : {}),
+      });
+      const next: Lom = { ...h.lom, remote: { etag: r.etag, ...(r.version ? { version: r.version } : {}) }, ...(r.etag ? { etag: r.etag } : {}) };
+      fsetxattr(h.fd, LOM_XATTR, encodeLom(next));
+      return next;
+    } catch (err) {
+      await target.deleteObject(bucket, key);
+      throw remoteErrorToS3(err, bucket, key);
+    } finally {
+      fs.close(h.fd, () => {});
+    }
+  };
+}
+
 export async function deleteRemoteS3(target: Target, res: HttpResponse, req: Req, op: DeleteObjectOp, props: BucketProps): Promise<void> {
   try {
     validateObjectKey(op.key);
