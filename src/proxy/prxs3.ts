@@ -14,7 +14,7 @@ import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
 import { newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
-import { putRemoteS3, getRemoteS3, deleteRemoteS3 } from '../target/tgts3-remote';
+import { putRemoteS3, getRemoteS3, deleteRemoteS3, writeThroughAssembled } from '../target/tgts3-remote';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
@@ -27,6 +27,7 @@ import { virtualHostBucket } from '../s3/vhost';
 import { listCluster, bucketEmptyCluster, uploadsCluster } from './fanout';
 import { listRemote } from './list-remote';
 import { inventoryAsk, listInventory, HDR_INV_TIME } from './list-inventory';
+import { hasS3Signature } from '../backend/presigned';
 import {
   createMultipartUploadS3,
   uploadPartS3,
@@ -52,7 +53,7 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
     op = routeS3(req.method, vbucket === undefined ? path : `/${vbucket}${path}`, req.query, (name) => header(req, name));
     // A request another node made itself (forwarded with the cluster secret, no client signature) is
     // trusted; a client's request is verified wherever it lands, so the owner can check its body.
-    if (!viaRedirect && !(isForwarded(node, req) && !hasClientSignature(req))) authenticateS3(node.config, req, path);
+    if (!viaRedirect && !(isForwarded(node, req) && !hasClientSignature(req)) && !presignedOffload(node, op, req)) authenticateS3(node.config, req, path);
     if (op.kind !== 'PutObject' && op.kind !== 'UploadPart') {
       const check = payloadHashCheck(req);
       if (check) guardBodyHash(res, req, check);
@@ -66,6 +67,20 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
   } catch (err) {
     sendS3Error(res, req, err);
   }
+}
+
+/**
+ * S3-Presigned-Request on an s3:// bucket: a signed GET/HEAD carries the remote's signature, not ours,
+ * and the owner re-issues it to the remote, which verifies it (target/tgts3-remote.ts). Checking it
+ * here against our keys would refuse every such request (AIStore's 403 with AuthN on).
+ */
+function presignedOffload(node: Node, op: S3Op, req: Req): boolean {
+  return (
+    hasS3Signature(req) &&
+    (op.kind === 'GetObject' || op.kind === 'HeadObject') &&
+    node.config.features.includes('S3-Presigned-Request') &&
+    node.bmd.get(op.bucket)?.provider === 'aws'
+  );
 }
 
 function hasClientSignature(req: Req): boolean {
@@ -84,10 +99,8 @@ function objectOp(node: Node, res: HttpResponse, req: Req, bucket: string, key: 
   return toOwner(node, res, req, bucket, key, async () => local(node.bmd.get(bucket) ?? props));
 }
 
-/** Not yet served on remote (s3://) buckets: multipart uploads and copies (written through later). */
-const REMOTE_NOT_YET = new Set<S3Op['kind']>([
-  'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts', 'ListMultipartUploads', 'CopyObject', 'DeleteObjects',
-]);
+/** Not yet served on remote (s3://) buckets: copies (UploadPartCopy is not served for any bucket). */
+const REMOTE_NOT_YET = new Set<S3Op['kind']>(['CopyObject']);
 
 // Not async: object operations must reach toOwner (which attaches res.onData) synchronously.
 function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<void> {
@@ -165,7 +178,9 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
         return uploadPartCopyS3(node.target, node.secret, from && from.id !== node.self.id ? from : undefined, res, req, op);
       });
     case 'CompleteMultipartUpload':
-      return objectOp(node, res, req, op.bucket, op.key, (props) => completeMultipartUploadS3(node.target, res, req, op, props));
+      return objectOp(node, res, req, op.bucket, op.key, (props) =>
+        completeMultipartUploadS3(node.target, res, req, op, props, props.provider === 'aws' ? writeThroughAssembled(node.target, op.bucket, op.key, props) : undefined),
+      );
     case 'AbortMultipartUpload':
       return objectOp(node, res, req, op.bucket, op.key, () => abortMultipartUploadS3(node.target, res, req, op));
     case 'ListParts':

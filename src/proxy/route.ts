@@ -11,6 +11,7 @@ import { nodeUrl, type Snode } from '../cluster/snode';
 import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
 import type { Node } from '../cluster/node';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { deleteObject as deleteRemote } from '../backend/s3';
 
 const REDIRECT_TTL_MS = 5 * 60_000;
 
@@ -117,6 +118,8 @@ function redirect(node: Node, res: HttpResponse, req: Req, to: Snode): void {
 export async function removeObject(node: Node, bucket: string, objName: string): Promise<void> {
   const owner = ownerOf(node, bucket, objName);
   if (owner.id === node.self.id) {
+    const props = node.bmd.get(bucket);
+    if (props?.provider === 'aws') await deleteRemote(bucket, objName, props); // write-through, as DeleteObject
     if (await node.target.deleteObject(bucket, objName)) node.target.stats.delCount++;
     return;
   }

@@ -5,6 +5,7 @@
 // served from disk. With a `tap` (Streaming-Cold-GET), the requester that started the fetch also gets
 // the bytes as they arrive; the remote stream is paused while either the disk side or that client
 // is behind.
+import type { Readable } from 'node:stream';
 import type { Req } from '../api/http';
 import type { BucketProps } from '../cluster/config';
 import type { Lom } from '../fs/lom';
@@ -38,6 +39,14 @@ const inflight = new WeakMap<Target, Map<string, Promise<Lom>>>();
 /** Number of remote GETs this process has started (all targets in it): for stats and tests. */
 export const coldStats = { fetches: 0, bytes: 0, failures: 0 };
 
+/** True when a fetch of bucket/key is running on this target (a new GET would join it). */
+export function fetchInFlight(target: Target, bucket: string, key: string): boolean {
+  return inflight.get(target)?.has(`${bucket}\n${key}`) === true;
+}
+
+/** Where a cold GET reads from: the SDK's GetObject by default, a re-issued presigned request otherwise. */
+export type ColdSource = () => Promise<{ obj: RemoteObject; body: Readable } | undefined>;
+
 /**
  * Fetches bucket/key from the remote and stores it; resolves with its LOM. A fetch of the same object
  * already in flight on this target is joined instead (then `tap` is not used: the caller serves the
@@ -48,30 +57,31 @@ export const coldStats = { fetches: 0, bytes: 0, failures: 0 };
  * finds the slot taken waits (Atomics.waitAsync, no thread blocked) and then serves what was stored —
  * or claims and fetches itself if nothing was (the fetch failed, or two names share the slot).
  */
-export function coldFetch(target: Target, bucket: string, key: string, props: BucketProps, tap?: ColdTap): { lom: Promise<Lom>; joined: boolean } {
+export function coldFetch(target: Target, bucket: string, key: string, props: BucketProps, tap?: ColdTap, source?: ColdSource): { lom: Promise<Lom>; joined: boolean } {
   let map = inflight.get(target);
   if (!map) inflight.set(target, (map = new Map()));
   const id = `${bucket}\n${key}`;
   const cur = map.get(id);
   if (cur) return { lom: cur, joined: true };
+  const from = source ?? (() => getObject(bucket, key, props));
   const claims = coldClaims();
   const slot = claims.slot(id);
   const mine = Atomics.compareExchange(claims.table, slot, 0, 1) === 0;
-  const p = (mine ? claimedFetch(target, bucket, key, props, tap, claims.table, slot) : waitAndLoad(target, bucket, key, props, claims.table, slot)).finally(() =>
+  const p = (mine ? claimedFetch(target, bucket, key, props, tap, from, claims.table, slot) : waitAndLoad(target, bucket, key, props, from, claims.table, slot)).finally(() =>
     map.delete(id),
   );
   map.set(id, p);
   return { lom: p, joined: !mine };
 }
 
-function claimedFetch(target: Target, bucket: string, key: string, props: BucketProps, tap: ColdTap | undefined, table: Int32Array, slot: number): Promise<Lom> {
-  return fetchAndStore(target, bucket, key, props, tap).finally(() => {
+function claimedFetch(target: Target, bucket: string, key: string, props: BucketProps, tap: ColdTap | undefined, source: ColdSource, table: Int32Array, slot: number): Promise<Lom> {
+  return fetchAndStore(target, bucket, key, props, tap, source).finally(() => {
     Atomics.store(table, slot, 0);
     Atomics.notify(table, slot);
   });
 }
 
-async function waitAndLoad(target: Target, bucket: string, key: string, props: BucketProps, table: Int32Array, slot: number): Promise<Lom> {
+async function waitAndLoad(target: Target, bucket: string, key: string, props: BucketProps, source: ColdSource, table: Int32Array, slot: number): Promise<Lom> {
   for (;;) {
     const w = Atomics.waitAsync(table, slot, 1, 60_000);
     if (w.async) await w.value;
@@ -80,13 +90,13 @@ async function waitAndLoad(target: Target, bucket: string, key: string, props: B
       fs.closeSync(h.fd);
       return h.lom;
     }
-    if (Atomics.compareExchange(table, slot, 0, 1) === 0) return claimedFetch(target, bucket, key, props, undefined, table, slot);
+    if (Atomics.compareExchange(table, slot, 0, 1) === 0) return claimedFetch(target, bucket, key, props, undefined, source, table, slot);
   }
 }
 
-async function fetchAndStore(target: Target, bucket: string, key: string, props: BucketProps, tap: ColdTap | undefined): Promise<Lom> {
+async function fetchAndStore(target: Target, bucket: string, key: string, props: BucketProps, tap: ColdTap | undefined, source: ColdSource): Promise<Lom> {
   coldStats.fetches++;
-  const r = await getObject(bucket, key, props).catch((err: unknown) => {
+  const r = await source().catch((err: unknown) => {
     coldStats.failures++;
     throw err;
   });

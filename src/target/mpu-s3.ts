@@ -34,6 +34,7 @@ import { httpDate } from '../s3/time';
 import { mpuStore, partRange, partsCount, PART_PROPS, MAX_PART_SIZE, type MpuLom, type Upload } from './mpu';
 import type { Target } from './target';
 import { parseTaggingHeader } from '../s3/tagging';
+import type { Lom } from '../fs/lom';
 import { requestChecksum, uploadAlgorithm, checksumHeader, checkValue, type FlexRequest } from '../s3/checksums';
 
 const OWNER: Owner = { id: 'tais', displayName: 'tais' };
@@ -88,7 +89,11 @@ function partChecksum(req: Req, chunked: boolean, uploadAlg: FlexRequest['alg'] 
   return flex;
 }
 
-export function completeMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, props: BucketProps): void {
+/**
+ * `afterPublish` (remote buckets: write the assembled object through) runs after the object is
+ * published and before the answer; what it returns is the object the client is told about.
+ */
+export function completeMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, props: BucketProps, afterPublish?: (lom: Lom) => Promise<Lom>): void {
   let u;
   let expectFull: string | undefined;
   try {
@@ -117,7 +122,7 @@ export function completeMultipartUploadS3(target: Target, res: HttpResponse, req
       const sums = parser.checksums();
       const parts = parser.end().map((p) => (sums.has(p.partNumber) ? { ...p, checksum: sums.get(p.partNumber)! } : p));
       // Outside the uWS callback: promise reactions queued inside it may wait for the next event.
-      setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull));
+      setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull, afterPublish));
     } catch (err) {
       failed = true;
       sendS3Error(res, req, err);
@@ -134,6 +139,7 @@ async function finishComplete(
   u: Upload,
   parts: CompletedPart[],
   expectFull?: string,
+  afterPublish?: (lom: Lom) => Promise<Lom>,
 ): Promise<void> {
   // Past the checks, S3 answers 200 at once and sends spaces while it works, so that clients do not time
   // out on large objects; errors then come inside the 200 body (SDKs look for them there).
@@ -161,7 +167,7 @@ async function finishComplete(
         timer = setTimeout(keepAlive, KEEPALIVE_AFTER_MS);
       },
       expectFull,
-    );
+    ).then((published) => (afterPublish ? afterPublish(published) : published));
     clearTimeout(timer);
     target.stats.putCount++;
     target.stats.putBytes += lom.size;

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HttpResponse } from '../util/uws';
-import { header, reply, endHead, type Req } from '../api/http';
+import { header, reply, endHead, statusLine, type Req } from '../api/http';
+import { hasS3Signature, presignedUrl, rangeIsSigned, reissue, remoteObjectOf, type Reissued } from '../backend/presigned';
 import type { BucketProps } from '../cluster/config';
 import { encodeLom, loadLomPath, LOM_XATTR, etagOf, type Lom } from '../fs/lom';
 import { objectPath } from '../fs/fqn';
@@ -21,7 +22,7 @@ import { validateObjectKey } from '../s3/names';
 import { headObject, putObject, deleteObject, BackendError, type RemoteObject } from '../backend/s3';
 import { bodyShape, feedBody, parseContentMd5, userMeta } from './body';
 import { PutStream, PutError } from './put';
-import { coldFetch, RemoteNotFound, type ColdTap } from './cold-get';
+import { coldFetch, fetchInFlight, RemoteNotFound, type ColdTap } from './cold-get';
 import { getObjectS3, putErrorToS3 } from './tgts3';
 import type { Target } from './target';
 
@@ -60,6 +61,7 @@ async function isCurrent(target: Target, op: { bucket: string; key: string }, pr
 export async function getRemoteS3(target: Target, res: HttpResponse, req: Req, op: GetObjectOp | HeadObjectOp, props: BucketProps): Promise<void> {
   try {
     validateObjectKey(op.key);
+    if (target.config.features.includes('S3-Presigned-Request') && hasS3Signature(req)) return await presignedGetS3(target, res, req, op, props);
     if (target.hasObject(op.bucket, op.key) && (await isCurrent(target, op, props))) return getObjectS3(target, res, req, op, props);
     if (op.kind === 'HeadObject') return await headUncached(target, res, req, op, props);
     const plain = header(req, 'range') === '' && op.partNumber === undefined && CONDITIONAL.every((c) => header(req, c) === '');
@@ -82,8 +84,73 @@ export async function getRemoteS3(target: Target, res: HttpResponse, req: Req, o
     getObjectS3(target, res, req, op, props);
   } catch (err) {
     target.stats.errGetCount++;
+    if (err instanceof RemoteAnswer) return reply(res, req, statusLine(err.status), [['Content-Type', err.contentType]], err.body);
     sendS3Error(res, req, remoteErrorToS3(err, op.bucket, op.key));
   }
+}
+
+/** The remote refused a re-issued presigned request: its answer goes to the client as it is. */
+class RemoteAnswer extends Error {
+  constructor(
+    readonly status: number,
+    readonly contentType: string,
+    readonly body: Buffer,
+  ) {
+    super(`remote answered ${status}`);
+  }
+}
+
+async function refusal(r: Reissued): Promise<RemoteAnswer> {
+  const chunks: Buffer[] = [];
+  for await (const c of r.body) chunks.push(c as Buffer);
+  return new RemoteAnswer(r.status, String(r.headers['content-type'] ?? 'application/xml'), Buffer.concat(chunks));
+}
+
+/**
+ * S3-Presigned-Request: the remote authorizes every read. A cached copy is served after a 1-byte probe
+ * of the same signed request says the remote still has that ETag; otherwise the signed request is
+ * re-issued whole and its object stored (the cold GET path) and served. HEAD of an uncached object
+ * answers from the re-issued HEAD.
+ */
+async function presignedGetS3(target: Target, res: HttpResponse, req: Req, op: GetObjectOp | HeadObjectOp, props: BucketProps): Promise<void> {
+  if (rangeIsSigned(req)) throw s3err('NotImplemented', 'a presigned request with a signed Range header cannot be offloaded (the object is fetched whole)');
+  const marker = `/${op.bucket}/`;
+  const at = req.url.indexOf(marker);
+  const url = presignedUrl(req, props, op.bucket, at < 0 ? encodeURIComponent(op.key) : req.url.slice(at + marker.length));
+  const h = target.openObject(op.bucket, op.key);
+  if (!h && op.kind === 'GetObject' && fetchInFlight(target, op.bucket, op.key)) {
+    // Joining another client's fetch must not skip this client's authorization: the remote checks it first.
+    const probe = await reissue(req, url, 'GET', true);
+    if (probe.status !== 200 && probe.status !== 206) throw await refusal(probe);
+    probe.body.resume();
+  }
+  if (h) {
+    fs.close(h.fd, () => {});
+    const probe = await reissue(req, url, op.kind === 'HeadObject' ? 'HEAD' : 'GET', true);
+    if (probe.status !== 200 && probe.status !== 206) throw await refusal(probe);
+    probe.body.resume();
+    if (remoteObjectOf(probe.headers).etag === h.lom.remote?.etag) return getObjectS3(target, res, req, op, props);
+  }
+  if (op.kind === 'HeadObject') {
+    const r = await reissue(req, url, 'HEAD', false);
+    r.body.resume();
+    if (r.status !== 200) throw new RemoteAnswer(r.status, 'application/xml', Buffer.alloc(0));
+    const ro = remoteObjectOf(r.headers);
+    if (req.aborted) return;
+    res.cork(() => {
+      res.writeStatus('200 OK');
+      for (const [k, v] of remoteHeaders(ro)) res.writeHeader(k, v);
+      res.writeHeader('x-amz-request-id', req.id);
+      endHead(res, ro.size);
+    });
+    return;
+  }
+  await coldFetch(target, op.bucket, op.key, props, undefined, async () => {
+    const r = await reissue(req, url, 'GET', false);
+    if (r.status !== 200) throw await refusal(r);
+    return { obj: remoteObjectOf(r.headers), body: r.body };
+  }).lom;
+  if (!req.aborted) getObjectS3(target, res, req, op, props);
 }
 
 async function headUncached(target: Target, res: HttpResponse, req: Req, op: HeadObjectOp, props: BucketProps): Promise<void> {
@@ -239,6 +306,34 @@ async function writeThrough(
   await fs.promises.mkdir(path.dirname(dst), { recursive: true });
   await fs.promises.rename(staging, dst);
   return lom;
+}
+
+/**
+ * Multipart upload on a remote bucket: the parts are uploaded and assembled in the cluster as for any
+ * bucket; once the object is published there it is uploaded to the remote whole (one PutObject from the
+ * file: up to 5 GiB, S3's single-PUT limit) and its LOM takes the remote's ETag. A failed upload removes
+ * the local object (the remote keeps its previous version; the next GET fetches that) and fails the
+ * completion. Between publish and upload a GET may already see the new object here.
+ */
+export function writeThroughAssembled(target: Target, bucket: string, key: string, props: BucketProps): (lom: Lom) => Promise<Lom> {
+  return async (lom) => {
+    const h = target.openObject(bucket, key);
+    if (!h) throw new S3Error('InternalError', 'the assembled object disappeared before it was written to the remote');
+    try {
+      const r = await putObject(bucket, key, props, fs.createReadStream('', { fd: h.fd, autoClose: false, start: 0 }), lom.size, {
+        ...(lom.contentType ? { contentType: lom.contentType } : {}),
+        ...(lom.meta ? { meta: lom.meta } : {}),
+      });
+      const next: Lom = { ...h.lom, remote: { etag: r.etag, ...(r.version ? { version: r.version } : {}) }, ...(r.etag ? { etag: r.etag } : {}) };
+      fsetxattr(h.fd, LOM_XATTR, encodeLom(next));
+      return next;
+    } catch (err) {
+      await target.deleteObject(bucket, key);
+      throw remoteErrorToS3(err, bucket, key);
+    } finally {
+      fs.close(h.fd, () => {});
+    }
+  };
 }
 
 export async function deleteRemoteS3(target: Target, res: HttpResponse, req: Req, op: DeleteObjectOp, props: BucketProps): Promise<void> {
