@@ -6,6 +6,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import http from 'node:http';
 import path from 'node:path';
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -536,4 +537,50 @@ test.serial('multipart upload on a remote bucket: assembled in the cluster, then
   }
   t.deepEqual(cachedKeys('mpu/'), ['mpu/shard.tar']);
   await t.throwsAsync(direct.send(new HeadObjectCommand({ Bucket: B, Key: 'mpu/never.tar' })), { name: 'NotFound' });
+});
+
+test.serial('inventory listing: 100,000 names from S3 inventory CSV parts (newest manifest), in key order, in pages, with its age', async (t) => {
+  const names = Array.from({ length: 100_000 }, (_, i) => `train/img-${String(i).padStart(6, '0')}.jpg`);
+  names.push('odd name+plus.txt', 'ünï/códe');
+  // Parts hold names in no particular order, as S3 writes them.
+  const shuffled = [...names].sort(() => Math.random() - 0.5);
+  const enc = (k: string): string => encodeURIComponent(k).replace(/%20/g, '+').replace(/%2F/g, '/');
+  const base = `.inventory/${B}/cfg1`;
+  const parts: string[] = [];
+  for (let p = 0; p < 3; p++) {
+    const rows = shuffled.filter((_, i) => i % 3 === p).map((k) => `"${B}","${enc(k)}","${k.length}","2026-12-01T10:00:00.000Z","etag${k.length}"`);
+    const key = `${base}/data/part-${p}.csv.gz`;
+    await direct.send(new PutObjectCommand({ Bucket: B, Key: key, Body: zlib.gzipSync(rows.join('\n') + '\n') }));
+    parts.push(key);
+  }
+  const manifest = (ts: number, files: string[]): string =>
+    JSON.stringify({ sourceBucket: B, destinationBucket: `arn:aws:s3:::${B}`, version: '2016-11-30', creationTimestamp: String(ts), fileFormat: 'CSV', fileSchema: 'Bucket, Key, Size, LastModifiedDate, ETag', files: files.map((key) => ({ key, size: 1, MD5checksum: '' })) });
+  const created = Date.now() - 3 * 3600_000;
+  await direct.send(new PutObjectCommand({ Bucket: B, Key: `${base}/2026-12-01T00-00Z/manifest.json`, Body: manifest(created - 86400_000, [parts[0]!]) }));
+  await direct.send(new PutObjectCommand({ Bucket: B, Key: `${base}/2026-12-02T00-00Z/manifest.json`, Body: manifest(created, parts) }));
+  const sorted = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  // S3 ListObjectsV2 with AIStore's header, page by page.
+  const listed: string[] = [];
+  let token = '';
+  let pages = 0;
+  for (;;) {
+    const r = await request(c.primary.url, { method: 'GET', path: `/s3/${B}?list-type=2&max-keys=1000${token ? `&continuation-token=${encodeURIComponent(token)}` : ''}`, headers: { 'ais-bucket-inventory': 'true' } });
+    t.is(r.status, 200);
+    const body = r.body.toString();
+    for (const m of body.matchAll(/<Key>([^<]*)<\/Key>/g)) listed.push(m[1]!.replace(/&amp;/g, '&'));
+    pages++;
+    const next = /<NextContinuationToken>([^<]*)</.exec(body)?.[1];
+    if (!next) break;
+    token = next;
+  }
+  t.is(pages, 101);
+  t.is(listed.length, sorted.length);
+  t.true(listed.every((n, i) => n === sorted[i]), 'every name, in key order');
+  // The ais CLI: a prefix, the age of the inventory.
+  const ls = await ais('ls', `s3://${B}`, '--inventory', '--prefix', 'train/img-09');
+  t.is(ls.code, 0, ls.stderr);
+  t.regex(ls.stdout, /Listed 10000 names/);
+  t.regex(ls.stdout, /From the inventory of \S+ \(3h(\d+m)? old\)/);
+  const odd = await ais('ls', `s3://${B}`, '--inventory', '--prefix', 'odd', '-H');
+  t.is(odd.stdout.trim().split(/\s{2,}/)[0], 'odd name+plus.txt');
 });

@@ -9,7 +9,9 @@ import { header, reply, type Req } from './http';
 import type { Node } from '../cluster/node';
 import { listCluster } from '../proxy/fanout';
 import { listRemote, MAX_PAGE_REMOTE } from '../proxy/list-remote';
-import { badRequest, JSON_CT } from './native';
+import { ApiError, badRequest, JSON_CT } from './native';
+import { loadInventory, inventoryPage } from '../backend/inventory';
+import type { BucketProps } from '../cluster/config';
 
 export interface LsoMsg {
   uuid?: string;
@@ -25,6 +27,8 @@ export interface LsoMsg {
 /** AIStore's page maximum for ais:// buckets (and the default page size). */
 export const MAX_PAGE_AIS = 10_000;
 const LS_CACHED = 1n;
+/** AIStore's LsNBI: list from the bucket's inventory. */
+const LS_INVENTORY = 32768n;
 const LS_NAME_ONLY = 16n;
 const LS_NAME_SIZE = 32n;
 const LS_NO_RECURSION = 2048n;
@@ -52,6 +56,8 @@ export interface LsoPage {
   continuationToken: string;
   entries: LsoEntry[];
   flags: number;
+  /** Listed from an inventory written at this time (ms): shown as its staleness. */
+  inventoryCreated?: number;
 }
 
 // Plain maps, no msgpackr records: other decoders (Go msgp, Python msgspec) must read it.
@@ -76,6 +82,10 @@ export async function listPageV1(node: Node, bucket: string, msg: LsoMsg): Promi
   const bprops = node.bmd.get(bucket);
   const q = { prefix: str(msg.prefix, 'prefix'), delimiter, after, maxKeys: pageSize };
   // A remote bucket lists the remote merged with what is cached, unless only the cached part is asked for.
+  if ((flags & LS_INVENTORY) !== 0n) {
+    if (bprops?.provider !== 'aws') throw badRequest('list: --inventory is for remote (s3://) buckets');
+    return inventoryPageV1(bucket, bprops, msg, q, pageSize);
+  }
   const remote = bprops?.provider === 'aws' && (flags & LS_CACHED) === 0n;
   const r = remote ? await listRemote(node, bucket, bprops, { ...q, maxKeys: Math.min(pageSize, MAX_PAGE_REMOTE) }) : await listCluster(node, bucket, q);
   const rfc3339 = /rfc3339/i.test(msg.time_format ?? '');
@@ -98,6 +108,26 @@ export async function listPageV1(node: Node, bucket: string, msg: LsoMsg): Promi
     continuationToken: r.truncated ? r.last : '',
     entries: all,
     flags: 0,
+  };
+}
+
+/** A page of the bucket's S3 inventory (backend/inventory.ts): names, sizes, times; no cached status. */
+async function inventoryPageV1(bucket: string, props: BucketProps, msg: LsoMsg, q: { prefix: string; after: string }, pageSize: number): Promise<LsoPage> {
+  let inv;
+  try {
+    inv = await loadInventory(bucket, props);
+  } catch (err) {
+    throw new ApiError((err as { status?: number }).status || 502, (err as Error).message);
+  }
+  const page = inventoryPage(inv, { prefix: q.prefix, after: q.after, maxKeys: pageSize });
+  const rfc3339 = /rfc3339/i.test(msg.time_format ?? '');
+  const entries = page.entries.map((o) => ({ name: o.name, checksum: '', atime: o.mtime ? formatTime(o.mtime, rfc3339) : '', version: '', location: '', custom: '', size: o.size, copies: 0, flags: 0 }));
+  return {
+    uuid: typeof msg.uuid === 'string' && msg.uuid !== '' ? msg.uuid : randomBytes(6).toString('base64url'),
+    continuationToken: page.truncated ? page.entries[page.entries.length - 1]!.name : '',
+    entries,
+    flags: 0,
+    inventoryCreated: inv.created,
   };
 }
 
@@ -159,6 +189,7 @@ export function lsoJson(p: LsoPage): Record<string, unknown> {
       return o;
     }),
     flags: p.flags,
+    ...(p.inventoryCreated !== undefined ? { inventory_created: new Date(p.inventoryCreated).toISOString() } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // ais ls: the buckets of the cluster, or the objects of one bucket page by page (--prefix, --props,
 // --limit, --page-size, --paged, --nr).
 import { UsageError, intFlag, needArgs, type Command, type Ctx, type Flags } from './command';
-import { bucketString, parseUri, providerQuery, sizeIEC, table, type BucketName } from './format';
+import { bucketString, duration, parseUri, providerQuery, sizeIEC, table, type BucketName } from './format';
 
 interface LsoEntryJson {
   name: string;
@@ -16,6 +16,7 @@ interface LsoEntryJson {
 }
 
 interface LsoResJson {
+  inventory_created?: string;
   uuid: string;
   continuation_token: string;
   entries: LsoEntryJson[] | null;
@@ -35,6 +36,7 @@ const COLUMNS: Record<string, [string, (e: LsoEntryJson) => string]> = {
 };
 const CACHED_FLAG = 64;
 const LS_CACHED = 1;
+const LS_INVENTORY = 32768;
 const DIR_FLAG = 256;
 const LS_NO_RECURSION = 2048;
 
@@ -50,6 +52,7 @@ export const listCommand: Command = {
     paged: { type: 'boolean', help: 'print each page as it arrives, with a page footer' },
     nr: { type: 'boolean', help: 'non-recursive: objects and virtual directories directly under the prefix' },
     cached: { type: 'boolean', help: 'remote (s3://) buckets: only the objects that are in the cluster (the remote is not asked)' },
+    inventory: { type: 'boolean', help: "remote (s3://) buckets: list from the bucket's S3 inventory (.inventory/BUCKET/...) instead of the remote's listing" },
     json: { type: 'boolean', short: 'j', help: 'print JSON' },
     'no-headers': { type: 'boolean', short: 'H', help: 'no table headers and footers' },
   },
@@ -97,6 +100,7 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
   let uuid = '';
   let page = 0;
   let listed = 0;
+  let inventoryAt = '';
   const started = Date.now();
   for (;;) {
     const want = limit > 0 ? Math.min(limit - listed, pageSize || Infinity) : pageSize;
@@ -106,7 +110,7 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
       uuid,
       continuation_token: token,
       pagesize: Number.isFinite(want) ? want : 0,
-      flags: String((flags.nr ? LS_NO_RECURSION : 0) | (flags.cached ? LS_CACHED : 0)),
+      flags: String((flags.nr ? LS_NO_RECURSION : 0) | (flags.cached ? LS_CACHED : 0) | (flags.inventory ? LS_INVENTORY : 0)),
     };
     const r = await ctx.api.call('GET', `/v1/buckets/${encodeURIComponent(b.name)}`, { query: providerQuery(b), json: { action: 'list', value } });
     const res = JSON.parse(r.body.toString('utf8')) as LsoResJson;
@@ -116,6 +120,7 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
     page++;
     uuid = res.uuid;
     token = res.continuation_token;
+    if (res.inventory_created) inventoryAt = res.inventory_created;
     const more = token !== '' && (limit === 0 || listed < limit);
     if (flags.paged) {
       if (flags.json) ctx.out(JSON.stringify({ page, entries }, null, 2));
@@ -133,5 +138,6 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
     const dirs = all.filter((e) => ((e.flags ?? 0) & DIR_FLAG) !== 0).length;
     const secs = (Date.now() - started) / 1000;
     ctx.out(`Listed ${all.length - dirs} name${all.length - dirs === 1 ? '' : 's'}${dirs ? ` and ${dirs} virtual directories` : ''}${secs >= 1 ? ` in ${secs.toFixed(2)}s` : ''}`);
+    if (inventoryAt) ctx.out(`From the inventory of ${inventoryAt} (${duration(Date.now() - Date.parse(inventoryAt))} old)`);
   }
 }

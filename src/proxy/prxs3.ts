@@ -24,6 +24,7 @@ import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject
 import { listCluster, bucketEmptyCluster, uploadsCluster } from './fanout';
 import { listRemote } from './list-remote';
 import { hasS3Signature } from '../backend/presigned';
+import { loadInventory, inventoryPage } from '../backend/inventory';
 import {
   createMultipartUploadS3,
   uploadPartS3,
@@ -204,6 +205,7 @@ async function listObjects(node: Node, res: HttpResponse, req: Req, op: ListObje
   else if (op.continuationToken) after = decodeToken(op.continuationToken);
   else after = op.startAfter;
   const q = { prefix: op.prefix, delimiter: op.delimiter, after, maxKeys: op.maxKeys };
+  if (props.provider === 'aws' && header(req, 'ais-bucket-inventory').toLowerCase() === 'true') return listInventoryS3(res, req, op, props, q);
   // A remote bucket lists the remote (objects not cached yet included), as AIStore's S3 front end does.
   const page = props.provider === 'aws' ? await listRemote(node, op.bucket, props, q) : await listCluster(node, op.bucket, q);
   const common = { contents: page.entries, commonPrefixes: page.commonPrefixes, isTruncated: page.truncated };
@@ -212,6 +214,25 @@ async function listObjects(node: Node, res: HttpResponse, req: Req, op: ListObje
       ? listObjectsV1Xml(op, { ...common, nextMarker: page.truncated ? page.last : undefined }, OWNER)
       : listObjectsV2Xml(op, { ...common, nextContinuationToken: page.truncated ? encodeToken(page.last) : undefined }, OWNER);
   reply(res, req, '200 OK', [XML], body);
+}
+
+/** ListObjects from the bucket's S3 inventory (AIStore's `Ais-Bucket-Inventory: true`); no delimiter roll-up. */
+async function listInventoryS3(res: HttpResponse, req: Req, op: ListObjectsOp | ListObjectsV2Op, props: BucketProps, q: { prefix: string; after: string; maxKeys: number }): Promise<void> {
+  let inv;
+  try {
+    inv = await loadInventory(op.bucket, props);
+  } catch (err) {
+    throw s3err((err as { status?: number }).status === 404 ? 'InvalidRequest' : 'ServiceUnavailable', (err as Error).message);
+  }
+  const page = inventoryPage(inv, q);
+  const contents = page.entries.map((e) => ({ key: e.name, size: e.size, mtimeMs: e.mtime, etag: e.etag }));
+  const last = page.entries[page.entries.length - 1]?.name ?? '';
+  const common = { contents, commonPrefixes: [], isTruncated: page.truncated };
+  const body =
+    op.kind === 'ListObjects'
+      ? listObjectsV1Xml(op, { ...common, nextMarker: page.truncated ? last : undefined }, OWNER)
+      : listObjectsV2Xml(op, { ...common, nextContinuationToken: page.truncated ? encodeToken(last) : undefined }, OWNER);
+  reply(res, req, '200 OK', [XML, ['Ais-Inventory-Created', new Date(inv.created).toISOString()]], body);
 }
 
 // Continuation tokens are opaque to clients: the last name listed, base64url so any key survives a URL.
