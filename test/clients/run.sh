@@ -2,7 +2,9 @@
 # Real S3 clients against a real tais node: the commands of the seed document our users follow
 # (shared/seed/aistore-s3-compatibility.md: Quick Start, the s3cmd one-liner and .s3cfg, PUT/GET/HEAD,
 # Range reads, the Boto3 examples) run with aws CLI, s3cmd, rclone and boto3, checking exit codes and
-# bytes. Needs a build (`npm run build`) and the clients (.ci/run installs them from Debian).
+# bytes; and the large transfers (issue 4): `aws s3 cp` of 200 MiB both ways (aws v2), multipart by
+# hand with `aws s3api` (upload-part-copy too), boto3's threaded upload_file/download_file (boto3_transfer.py),
+# rclone copy / sync / check of a tree of 300 files. Needs a build (`npm run build`) and the clients (.ci/run installs them from Debian).
 #
 #   bash test/clients/run.sh            # every client
 #   CLIENTS=aws,s3cmd bash test/clients/run.sh
@@ -110,13 +112,14 @@ same() { # same FILE WANT_FILE: sha256 of both
   b=$(sha256sum <"$2" | cut -d' ' -f1)
   [[ $a == "$b" ]] || echo "sha256 of $(basename "$1") ($(stat -c %s "$1") bytes) $a != source's $b ($(stat -c %s "$2") bytes)"
 }
-# jget FILE FIELD: a top-level field of a JSON document, "<absent>" if missing.
+# jget FILE FIELD: a field of a JSON document (a.b for nested ones), "<absent>" if missing.
 jget() {
   node -e '
     const fs = require("fs");
     let o;
     try { o = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch { process.stdout.write("<not json>"); process.exit(0); }
-    const v = o[process.argv[2]];
+    let v = o;
+    for (const k of process.argv[2].split(".")) v = v === undefined || v === null ? undefined : v[k];
     process.stdout.write(v === undefined ? "<absent>" : typeof v === "object" ? JSON.stringify(v) : String(v));
   ' "$1" "$2"
 }
@@ -130,6 +133,23 @@ jnonempty() {
   local got
   got=$(jget "$1" "$2")
   [[ -n $got && $got != '<absent>' && $got != '<not json>' ]] || echo "$2 is '$got', want a value"
+}
+# etag_parts FILE FIELD N: FIELD is a multipart ETag of N parts ("<32 hex>-N", quotes included).
+etag_parts() {
+  local got
+  got=$(jget "$1" "$2")
+  [[ $got =~ ^\"[0-9a-f]{32}-$3\"$ ]] || echo "$2 is '$got', want a multipart ETag of $3 parts"
+}
+# parts_are FILE ETAG...: the list-parts output names parts 1..n with these ETags, in order.
+parts_are() {
+  local f=$1
+  shift
+  node -e '
+    const o = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const got = (o.Parts || []).map((p) => `${p.PartNumber}:${p.ETag}`).join(" ");
+    const want = process.argv.slice(2).map((e, i) => `${i + 1}:${e}`).join(" ");
+    if (got !== want) console.log(`parts ${got}, want ${want}`);
+  ' "$f" "$@"
 }
 md5of() { md5sum <"$1" | cut -d' ' -f1; }
 sizeof() { stat -c %s "$1"; }
@@ -227,6 +247,14 @@ make_data() {
   head -c $((7 * 1024 * 1024)) /dev/urandom >"$D/big7.bin"
   # large.bin: 40 MiB, above the aws CLI's 8 MiB multipart threshold (the seed's s3cmd multipart example).
   head -c $((40 * 1024 * 1024 + 12345)) /dev/urandom >"$D/large.bin"
+  # huge.bin: 200 MiB, what `aws s3 cp` uploads in 8 MiB parts, 10 at a time.
+  head -c $((200 * 1024 * 1024 + 7)) /dev/urandom >"$D/huge.bin"
+  # tree300: 300 files in 15 folders (sizes 0 B .. ~2 MiB, 17 MiB in all) for rclone copy / sync / check.
+  local i
+  for ((i = 0; i < 300; i++)); do
+    mkdir -p "$D/tree300/d$((i % 15))/e$((i % 4))"
+    head -c $(((i * 7919) % 40000 + (i % 50 == 0 ? 2 * 1024 * 1024 : 0))) /dev/urandom >"$D/tree300/d$((i % 15))/e$((i % 4))/f$i.bin"
+  done
   # a tree for rclone
   mkdir -p "$D/tree/sub/deeper"
   cp "$D/README.md" "$D/tree/"
@@ -257,9 +285,9 @@ AWSCMD=
 EP=
 awsx() { "$AWSCMD" --endpoint-url "$EP" ${DEBUG:+--debug} "$@"; }
 
-run_aws() { # run_aws AWS LABEL HOST BUCKET
+run_aws() { # run_aws AWS LABEL HOST BUCKET [hand|huge]: multipart by hand too; "huge": and 200 MiB both ways
   AWSCMD=$1
-  local L="$2@$3" B=$4 H=$3
+  local L="$2@$3" B=$4 H=$3 large=${5:-}
   EP="http://$H:$PORT/s3"
   local dl="$W/dl/$L" size md5
   mkdir -p "$dl"
@@ -281,6 +309,8 @@ run_aws() { # run_aws AWS LABEL HOST BUCKET
   check "$L s3 cp download README.md" 'same "$dl/README.md" "$D/README.md"' awsx s3 cp "s3://$B/README.md" "$dl/README.md"
   check "$L s3 cp download 7MiB" 'same "$dl/big7.bin" "$D/big7.bin"' awsx s3 cp "s3://$B/big7.bin" "$dl/big7.bin"
   check "$L s3 cp download 40MiB" 'same "$dl/large.bin" "$D/large.bin"' awsx s3 cp "s3://$B/large.bin" "$dl/large.bin"
+  if [[ $large == huge ]]; then aws_huge "$L" "$B" "$dl"; fi
+  if [[ -n $large ]]; then aws_by_hand "$L" "$B" "$dl"; fi
 
   # PUT / GET / HEAD
   md5=$(md5of file.txt)
@@ -309,6 +339,50 @@ run_aws() { # run_aws AWS LABEL HOST BUCKET
   cd "$ROOT"
 }
 
+# aws_huge LABEL BUCKET DLDIR: 200 MiB through `aws s3 cp` (auto multipart: 8 MiB parts, 10 at a time) and back.
+aws_huge() {
+  local L=$1 B=$2 dl=$3
+  check "$L s3 cp 200MiB (multipart)" 'has "$OUT" "upload: \./huge\.bin to s3://$B/huge\.bin"' awsx s3 cp huge.bin "s3://$B/huge.bin"
+  check "$L s3api head-object 200MiB: 26 parts" 'jeq "$OUT" ContentLength 209715207; etag_parts "$OUT" ETag 26' \
+    awsx s3api head-object --bucket "$B" --key huge.bin
+  check "$L s3 cp download 200MiB" 'cmp -s "$dl/huge.bin" "$D/huge.bin" || echo "downloaded huge.bin differs (cmp)"' awsx s3 cp "s3://$B/huge.bin" "$dl/huge.bin"
+  rm -f "$dl/huge.bin"
+}
+
+# aws_by_hand LABEL BUCKET DLDIR: a multipart upload by hand with s3api, as AIStore's docs do it, with
+# parts uploaded and copied (upload-part-copy, whole and ranged), listed, completed, and the object
+# compared with the parts it was made of.
+aws_by_hand() {
+  local L=$1 B=$2 dl=$3 uid e1 e2 e3 e4
+  head -c $((6 * 1024 * 1024)) "$D/large.bin" >"$dl/p1"
+  check "$L s3api create-multipart-upload" 'jnonempty "$OUT" UploadId; jeq "$OUT" Key hand.bin' \
+    awsx s3api create-multipart-upload --bucket "$B" --key hand.bin --content-type application/x-by-hand
+  uid=$(jget "$OUT" UploadId)
+  check "$L s3api upload-part 1" 'jnonempty "$OUT" ETag' awsx s3api upload-part --bucket "$B" --key hand.bin --upload-id "$uid" --part-number 1 --body "$dl/p1"
+  e1=$(jget "$OUT" ETag)
+  check "$L s3api upload-part-copy 2 (whole 7MiB object)" 'jeq "$OUT" CopyPartResult.ETag "\"$(md5of "$D/big7.bin")\""' \
+    awsx s3api upload-part-copy --bucket "$B" --key hand.bin --upload-id "$uid" --part-number 2 --copy-source "$B/big7.bin"
+  e2=$(jget "$OUT" CopyPartResult.ETag)
+  dd if="$D/large.bin" of="$dl/p3" bs=1024 skip=1 count=5120 status=none # bytes 1024 .. 1024+5MiB-1
+  check "$L s3api upload-part-copy 3 (--copy-source-range)" 'jeq "$OUT" CopyPartResult.ETag "\"$(md5of "$dl/p3")\""' \
+    awsx s3api upload-part-copy --bucket "$B" --key hand.bin --upload-id "$uid" --part-number 3 --copy-source "$B/large.bin" --copy-source-range "bytes=1024-$((1024 + 5 * 1024 * 1024 - 1))"
+  e3=$(jget "$OUT" CopyPartResult.ETag)
+  check "$L s3api upload-part 4 (short last part)" 'jnonempty "$OUT" ETag' awsx s3api upload-part --bucket "$B" --key hand.bin --upload-id "$uid" --part-number 4 --body "$D/file.txt"
+  e4=$(jget "$OUT" ETag)
+  check "$L s3api list-parts" 'parts_are "$OUT" "$e1" "$e2" "$e3" "$e4"' \
+    awsx s3api list-parts --bucket "$B" --key hand.bin --upload-id "$uid"
+  printf '{"Parts":[{"PartNumber":1,"ETag":%s},{"PartNumber":2,"ETag":%s},{"PartNumber":3,"ETag":%s},{"PartNumber":4,"ETag":%s}]}' \
+    "$(node -p 'JSON.stringify(process.argv[1])' "$e1")" "$(node -p 'JSON.stringify(process.argv[1])' "$e2")" \
+    "$(node -p 'JSON.stringify(process.argv[1])' "$e3")" "$(node -p 'JSON.stringify(process.argv[1])' "$e4")" >"$dl/parts.json"
+  check "$L s3api complete-multipart-upload" 'etag_parts "$OUT" ETag 4' \
+    awsx s3api complete-multipart-upload --bucket "$B" --key hand.bin --upload-id "$uid" --multipart-upload "file://$dl/parts.json"
+  cat "$dl/p1" "$D/big7.bin" "$dl/p3" "$D/file.txt" >"$dl/want-hand.bin"
+  check "$L s3api get-object (assembled by hand)" 'same "$dl/hand.bin" "$dl/want-hand.bin"; jeq "$OUT" ContentType application/x-by-hand' \
+    awsx s3api get-object --bucket "$B" --key hand.bin "$dl/hand.bin"
+  check "$L s3api list-multipart-uploads (none left)" 'hasnt "$OUT" "$uid"' awsx s3api list-multipart-uploads --bucket "$B"
+  rm -f "$dl/hand.bin" "$dl/want-hand.bin" "$dl/p1" "$dl/p3"
+}
+
 section_aws() {
   local cmds line path label n=0
   cmds=$(aws_commands)
@@ -322,7 +396,8 @@ section_aws() {
     label=${line#*|}
     n=$((n + 1))
     # The first run uses the seed's own bucket name.
-    if ((n == 1)); then run_aws "$path" "$label" 127.0.0.1 demo; else run_aws "$path" "$label" 127.0.0.1 "demo-aws$n-ip"; fi
+    # Multipart by hand once per CLI; 200 MiB with the first (Debian's v2): it takes most of the time.
+    if ((n == 1)); then run_aws "$path" "$label" 127.0.0.1 demo huge; else run_aws "$path" "$label" 127.0.0.1 "demo-aws$n-ip" hand; fi
     run_aws "$path" "$label" localhost "demo-aws$n-lh"
   done <<<"$cmds"
 }
@@ -429,6 +504,34 @@ run_rclone() { # run_rclone REMOTE HOST BUCKET
   check "$L lsd (bucket gone)" 'hasnt "$OUT" " $B\$"' rcl lsd "$R:"
 }
 
+# rclone_tree REMOTE BUCKET: copy, check, sync after local changes (edits, deletions, additions),
+# check again, and copy back — 300 files, every one compared by size and MD5.
+rclone_tree() {
+  local R=$1 B=$2 L="rclone-tree300"
+  local src="$W/tree300" dl="$W/dl/$L" i
+  echo "== $L: remote $R, bucket $B"
+  rm -rf "$src"
+  cp -r "$D/tree300" "$src"
+  check "$L mkdir" '' rcl mkdir "$R:$B"
+  check "$L copy (300 files)" '' rcl copy --transfers 8 "$src" "$R:$B/t"
+  check "$L check" 'has "$ERR" "0 differences found"; has "$ERR" " 300 matching files"; hasnt "$ERR" "hashes could not be checked|hash(es)? (is|are) missing"' \
+    rcl check "$src" "$R:$B/t"
+  # Local changes: 10 files rewritten (same size, new bytes), 7 deleted, 5 new in a new folder.
+  for ((i = 0; i < 10; i++)); do head -c "$(stat -c %s "$src/d$((i % 15))/e$((i % 4))/f$i.bin")" /dev/urandom >"$src/d$((i % 15))/e$((i % 4))/f$i.bin.new"; mv "$src/d$((i % 15))/e$((i % 4))/f$i.bin.new" "$src/d$((i % 15))/e$((i % 4))/f$i.bin"; done
+  for ((i = 100; i < 107; i++)); do rm "$src/d$((i % 15))/e$((i % 4))/f$i.bin"; done
+  mkdir -p "$src/new/deeper"
+  for ((i = 0; i < 5; i++)); do head -c $((i * 3000 + 1)) /dev/urandom >"$src/new/deeper/n$i.txt"; done
+  check "$L check sees the changes" 'has "$ERR" " 22 differences found"' bash -c 'rclone --config "$1" check "$2" "$3" || true' _ "$W/rclone.conf" "$src" "$R:$B/t"
+  check "$L sync" '' rcl sync --transfers 8 "$src" "$R:$B/t"
+  check "$L check after sync" 'has "$ERR" "0 differences found"; has "$ERR" " 298 matching files"' rcl check "$src" "$R:$B/t"
+  check "$L ls count" '[[ $(wc -l <"$OUT") == 298 ]] || echo "$(wc -l <"$OUT") objects listed, want 298"' rcl ls "$R:$B/t"
+  check "$L copy back" 'diff -r "$src" "$dl" >/dev/null || echo "downloaded tree differs: $(diff -rq "$src" "$dl" 2>&1 | head -3 | tr "\n" " ")"' \
+    rcl copy --transfers 8 "$R:$B/t" "$dl"
+  check "$L purge" '' rcl purge "$R:$B"
+  check "$L lsd (bucket gone)" 'hasnt "$OUT" " $B\$"' rcl lsd "$R:"
+  rm -rf "$src" "$dl"
+}
+
 section_rclone() {
   if ! command -v rclone >/dev/null; then
     fail "rclone installed" "no rclone (Debian: apt-get install rclone)"
@@ -451,6 +554,7 @@ EOF
   done
   run_rclone tais-127.0.0.1 127.0.0.1 rclone-ip
   run_rclone tais-localhost localhost rclone-lh
+  rclone_tree tais-127.0.0.1 rclone-tree
 }
 
 # ---------------------------------------------------------------- boto3
@@ -472,6 +576,19 @@ run_boto3() { # run_boto3 PYTHON LABEL HOST BUCKET
   fi
 }
 
+run_boto3_transfer() { # run_boto3_transfer PYTHON LABEL HOST BUCKET: threaded managed transfers of 40 MiB
+  local L="$2-transfer@$3"
+  echo "== $L: $1 test/clients/boto3_transfer.py, endpoint http://$3:$PORT/s3, bucket $4"
+  runc "$1" "$HERE/boto3_transfer.py" "$L" "http://$3:$PORT/s3" "$4" "$D/large.bin"
+  local n_ok n_fail
+  n_ok=$(grep -c '^ok: ' "$OUT" || true)
+  n_fail=$(grep -c '^FAIL: ' "$OUT" || true)
+  cat "$OUT"
+  PASS=$((PASS + n_ok))
+  FAIL=$((FAIL + n_fail))
+  if ((RC != 0)) || ((n_ok + n_fail == 0)); then fail "$L script" "boto3_transfer.py exited $RC after $n_ok ok, $n_fail failed" show; fi
+}
+
 section_boto3() {
   # Every distinct python3 that has boto3: the one first in PATH (pyenv's, boto3 1.43) and Debian's
   # (python3-boto3).
@@ -485,6 +602,7 @@ section_boto3() {
     n=$((n + 1))
     run_boto3 "$p" "boto3-$v" 127.0.0.1 "boto3-$n-ip"
     run_boto3 "$p" "boto3-$v" localhost "boto3-$n-lh"
+    run_boto3_transfer "$p" "boto3-$v" 127.0.0.1 "boto3-$n-threads"
   done
   ((n > 0)) || fail "boto3 installed" "no python3 with boto3 (Debian: apt-get install python3-boto3)"
 }
