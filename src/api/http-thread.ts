@@ -38,6 +38,16 @@ function catchUp(): void {
 }
 
 startServer(node, init.host, init.port, { mainPort: init.mainPort, onRequest: catchUp }).then(
-  () => parentPort!.postMessage({ listening: true }),
+  (server) => {
+    // Stop: close uWS first (listener and connections), then exit. Terminating a thread whose loop
+    // still holds uWS's poll handles aborts the whole process (uv_loop_close with open handles).
+    parentPort!.on('message', (m: unknown) => {
+      if (m !== 'close') return;
+      server.close();
+      server.app.close();
+      node.close().finally(() => process.exit(0));
+    });
+    parentPort!.postMessage({ listening: true });
+  },
   (err: Error) => parentPort!.postMessage({ error: err.message }),
 );

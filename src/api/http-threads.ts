@@ -109,8 +109,21 @@ export class HttpThreads {
     return this.workers.length;
   }
 
+  /** Each thread closes its uWS App and exits by itself (see http-thread.ts); terminate() only as a last resort. */
   async close(): Promise<void> {
     this.node.onMetaChanged = undefined;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void w.terminate().finally(resolve), 5000);
+            w.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            w.postMessage('close');
+          }),
+      ),
+    );
   }
 }
