@@ -125,7 +125,9 @@ test.serial('PUT buffer budget: many concurrent uploads stay within it, all stor
   t.is((await request(node.url, { method: 'PUT', path: `/s3/${B}` })).status, 200);
   const UPLOADS = 12;
   const bodies = Array.from({ length: UPLOADS }, (_, i) => random(8 * 1024 * 1024 + i * 4097));
-  const res = await Promise.all(bodies.map((b, i) => streamPut(`/s3/${B}/big${i}`, b)));
+  const res = await Promise.all(bodies.map((b, i) => streamPut(`/s3/${B}/big${i}`, b))).catch((err: Error) => {
+    throw new Error(`${err.message}; node log:\n${node.log().slice(-3000)}`);
+  });
   res.forEach((r, i) => t.deepEqual(r, { status: 200, etag: `"${md5(bodies[i]!)}"` }, `big${i}`));
   const st = (await status()).put_buffers;
   t.is(st.max, 4);

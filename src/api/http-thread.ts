@@ -39,12 +39,13 @@ function catchUp(): void {
 
 startServer(node, init.host, init.port, { mainPort: init.mainPort, onRequest: catchUp }).then(
   (server) => {
-    // Shutdown (http-threads.ts close): every uWS socket closed here, in this thread, before it ends.
-    parentPort!.on('message', (m: { close?: boolean }) => {
-      if (!m.close) return;
+    // Stop: close uWS first (listener and connections), then exit. Terminating a thread whose loop
+    // still holds uWS's poll handles aborts the whole process (uv_loop_close with open handles).
+    parentPort!.on('message', (m: unknown) => {
+      if (m !== 'close') return;
       server.close();
       server.app.close();
-      void node.close().finally(() => parentPort!.postMessage({ closed: true }));
+      node.close().finally(() => process.exit(0));
     });
     parentPort!.postMessage({ listening: true });
   },

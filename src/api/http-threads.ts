@@ -109,24 +109,21 @@ export class HttpThreads {
     return this.workers.length;
   }
 
-  /**
-   * Each thread first closes its uWS sockets itself (http-thread.ts), then is terminated: terminating a
-   * thread whose uWS sockets are still open aborts the process in Node's loop teardown
-   * ("uv_loop_close() while having open handles").
-   */
+  /** Each thread closes its uWS App and exits by itself (see http-thread.ts); terminate() only as a last resort. */
   async close(): Promise<void> {
     this.node.onMetaChanged = undefined;
     await Promise.all(
-      this.workers.map(async (w) => {
-        const closed = new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 3000);
-          w.on('message', (m: { closed?: boolean }) => m.closed && (clearTimeout(timer), resolve()));
-          w.once('exit', () => (clearTimeout(timer), resolve()));
-        });
-        w.postMessage({ close: true });
-        await closed;
-        await w.terminate();
-      }),
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void w.terminate().finally(resolve), 5000);
+            w.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            w.postMessage('close');
+          }),
+      ),
     );
   }
 }

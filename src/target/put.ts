@@ -264,14 +264,15 @@ export class PutStream {
     this.target.putBufs.put(c.buf);
     this.inflight--;
     this.target.putBudget.give();
-    if (this.paused && this.inflight <= RESUME_AT && !this.req.aborted && !this.failed) {
+    // Once the whole body is in (ended), nothing is left to resume: the response may be out already.
+    if (this.paused && this.inflight <= RESUME_AT && !this.ended && !this.req.aborted && !this.failed) {
       if (!this.target.putBudget.over()) this.resume();
       else if (!this.waiting) {
         // The node is over its budget: wait for a buffer to come back anywhere (see put-budget.ts).
         this.waiting = true;
         this.target.putBudget.wait(() => {
           this.waiting = false;
-          if (!this.paused || this.req.aborted || this.failed) return false;
+          if (!this.paused || this.ended || this.req.aborted || this.failed) return false;
           this.resume();
           return true;
         });
