@@ -7,6 +7,8 @@ import { captureRequest, reply, readBody, header, type Req } from './http';
 import { packMsg, INTRA_HEADER, MSGPACK } from '../cluster/intra';
 import { listPage } from '../target/list';
 import { mpuStore } from '../target/mpu';
+import { receiveMoved } from '../target/reb-recv';
+import { REB_PATH } from '../target/reb-send';
 import type { Node } from '../cluster/node';
 import type { MetaSet } from '../cluster/meta';
 import type { Snode } from '../cluster/snode';
@@ -56,6 +58,11 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
         if (!snode || typeof snode.id !== 'string' || (snode.type !== 'proxy' && snode.type !== 'target') || !Number.isInteger(snode.port)) {
           return jsonError(res, req, 400, 'invalid node');
         }
+        // prepare: the metadata a joining node needs before it is in the Smap (and gets requests); no change here.
+        if (new URLSearchParams(req.query).get('prepare') === 'true') {
+          const m = node.metaSet();
+          return sendMsg(res, req, { meta: { smap: m.smap, bmd: m.bmd, conf: m.conf }, secret: node.secret });
+        }
         const meta = await node.primary.join(snode);
         sendMsg(res, req, { meta, secret: node.secret });
       })
@@ -83,6 +90,16 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
         reply(res, req, '200 OK', []);
       })
       .catch((err: Error) => jsonError(res, req, 400, err.message));
+  });
+  // An object moved here by another target's rebalance (framing: target/reb-send.ts).
+  app.put(REB_PATH, (res, r) => {
+    const req = captureRequest(res, r);
+    if (!trusted(node, res, req)) return void res.onData(() => {});
+    if (!node.isTarget) {
+      res.onData(() => {});
+      return jsonError(res, req, 400, 'not a target');
+    }
+    receiveMoved(node, res, req, (lom) => node.reb!.received(lom.size));
   });
   // One target's page of a bucket listing; the gateway merges the pages of all targets.
   app.get('/v1/intra/list/*', (res, r) => {

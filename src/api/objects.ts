@@ -8,6 +8,7 @@ import { header, reply, endHead, type Req } from './http';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
 import { toOwner } from '../proxy/route';
+import { getOrAskNeighbours } from '../target/gfn';
 import { validateObjectKey } from '../s3/names';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
@@ -37,7 +38,7 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
         return toOwner(node, res, req, bucket, obj, local((p) => putObject(node, res, req, bucket, obj, p)));
       case 'GET':
       case 'HEAD':
-        return toOwner(node, res, req, bucket, obj, local((p) => getObject(node, res, req, bucket, obj, p)));
+        return toOwner(node, res, req, bucket, obj, () => getOrAskNeighbours(node, res, req, bucket, obj, local((p) => getObject(node, res, req, bucket, obj, p)), (err) => sendApiError(res, req, err)));
       case 'DELETE':
         return toOwner(node, res, req, bucket, obj, local(() => deleteObject(node, res, req, bucket, obj)));
       case 'POST':

@@ -3,6 +3,7 @@
 import { UsageError, needArgs, type Command, type Ctx } from './command';
 import { duration, sizeIEC, table } from './format';
 import { showConfig } from './config';
+import { showRebalance } from './rebalance';
 
 interface NodeStatus {
   daemon_id: string;
@@ -105,6 +106,6 @@ const cluster: Command = {
 
 export const showCommand: Command = {
   name: 'show',
-  summary: 'show the cluster and its metadata',
-  sub: [cluster],
+  summary: 'show the cluster and its metadata, rebalance progress',
+  sub: [cluster, showRebalance],
 };

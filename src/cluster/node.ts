@@ -16,6 +16,8 @@ import { Primary } from './primary';
 import { Keepalive } from './keepalive';
 import { initMountpaths } from '../fs/mountpath';
 import { Target } from '../target/target';
+import { Rebalance } from '../target/rebalance';
+import { Resilver, startMountpaths } from '../target/resilver';
 import { log } from '../util/log';
 
 export interface NodeOptions {
@@ -57,6 +59,9 @@ export class Node {
   ready = false;
   /** Called on a target when a newer RMD arrives (the rebalance plugs in here). */
   onRmd?: (rmd: RmdData) => void;
+  /** Targets: moving objects between targets (rebalance) and between this target's mountpaths (resilver). */
+  readonly reb?: Rebalance;
+  readonly resilver?: Resilver;
   private readonly tgt?: Target;
   private keepalive?: Keepalive;
   private readonly joinUrl?: string;
@@ -70,7 +75,7 @@ export class Node {
     this.bmd = new Bmd(path.join(this.confDir, '.ais.bmd'));
     this.rmd = loadMeta<RmdData>(this.confDir, 'rmd') ?? { version: 0, id: 0, smapVersion: 0, running: false, done: [] };
     if (opts.role === 'target') {
-      const mps = initMountpaths(opts.mountpaths, this.config.io.direct, this.config.mpu.abandoned_age_s * 1000);
+      const mps = initMountpaths(startMountpaths(this.confDir, opts.mountpaths), this.config.io.direct, this.config.mpu.abandoned_age_s * 1000);
       const threads = opts.workers ?? Math.max(1, os.availableParallelism());
       this.pool = new Piscina({
         filename: path.join(__dirname, '..', 'workers', 'pool-worker.js'),
@@ -82,6 +87,10 @@ export class Node {
       this.tgt = new Target(mps, this.config, this.pool);
       // Buckets in the BMD must have their folders (a restart after a crash between BMD write and mkdir).
       for (const b of this.bmd.names()) this.tgt.createBucket(b);
+      const reb = new Rebalance(this);
+      this.reb = reb;
+      this.resilver = new Resilver(this);
+      this.onRmd = (rmd) => reb.onRmd(rmd);
     } else if (opts.mountpaths.length) {
       throw new Error('a proxy has no mountpaths');
     }
@@ -130,11 +139,15 @@ export class Node {
     for (let attempt = 1; ; attempt++) {
       const url = attempt % 2 === 1 || !this.smap?.primary ? this.joinUrl! : this.primaryUrl;
       try {
+        // First the buckets and config without joining: once the primary puts this node in the Smap,
+        // gateways send it requests at once, and it must know the buckets by then.
+        const pre = await intraMsg<JoinReply>(url, '/v1/cluster/autoreg?prepare=true', { method: 'POST', body: packMsg({ snode: this.self }), timeoutMs: 5000 });
+        this.checkCluster(pre, url);
+        this.secret = pre.secret;
+        // The Smap too (without this node yet): get-from-neighbour needs the other targets from the start.
+        this.applyMeta({ smap: pre.meta.smap, bmd: pre.meta.bmd, conf: pre.meta.conf });
         const r = await intraMsg<JoinReply>(url, '/v1/cluster/autoreg', { method: 'POST', body: packMsg({ snode: this.self }), timeoutMs: 5000 });
-        if (this.smap && r.meta.smap && this.smap.data.uuid !== r.meta.smap.uuid && this.bmd.names().length > 0) {
-          // Taking another cluster's BMD would destroy our buckets: refuse, as AIStore does.
-          throw new FatalJoinError(`this node belongs to cluster ${this.smap.data.uuid}, not ${r.meta.smap.uuid} (at ${url}); start it with a fresh config dir to join`);
-        }
+        this.checkCluster(r, url);
         this.secret = r.secret;
         this.applyMeta(r.meta, true);
         log.info(`joined the cluster at ${url}: Smap v${this.smap.version}, ${this.smap.targets().length} target(s)`);
@@ -144,6 +157,13 @@ export class Node {
         if (attempt === 1 || attempt % 10 === 0) log.warn(`joining ${url}: ${(err as Error).message} (retrying)`);
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
       }
+    }
+  }
+
+  private checkCluster(r: JoinReply, url: string): void {
+    if (this.smap && r.meta.smap && this.smap.data.uuid !== r.meta.smap.uuid && this.bmd.names().length > 0) {
+      // Taking another cluster's BMD would destroy our buckets: refuse, as AIStore does.
+      throw new FatalJoinError(`this node belongs to cluster ${this.smap.data.uuid}, not ${r.meta.smap.uuid} (at ${url}); start it with a fresh config dir to join`);
     }
   }
 

@@ -8,11 +8,12 @@ import { objectCommand, putAlias, getAlias, rmoAlias } from '../cli/object';
 import { listCommand } from '../cli/ls';
 import { configCommand } from '../cli/config';
 import { showCommand } from '../cli/show';
+import { storageCommand } from '../cli/storage';
 
 export const root: Command = {
   name: 'ais',
   summary: `the command-line client of a tais cluster (endpoint: AIS_ENDPOINT, now ${process.env.AIS_ENDPOINT || 'http://localhost:8080'})`,
-  sub: [bucketCommand, objectCommand, configCommand, showCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
+  sub: [bucketCommand, objectCommand, configCommand, showCommand, storageCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -14,6 +14,7 @@ import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
 import { newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
+import { getOrAskNeighbours } from '../target/gfn';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
@@ -123,7 +124,9 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
     case 'GetObject':
     case 'HeadObject':
       return objectOp(node, res, req, op.bucket, op.key, (props) =>
-        op.partNumber !== undefined ? getObjectPartS3(node.target, res, req, op, props) : getObjectS3(node.target, res, req, op, props),
+        getOrAskNeighbours(node, res, req, op.bucket, op.key, async () =>
+          op.partNumber !== undefined ? getObjectPartS3(node.target, res, req, op, props) : getObjectS3(node.target, res, req, op, props),
+        (err) => sendS3Error(res, req, err)),
       );
     case 'DeleteObject':
       return objectOp(node, res, req, op.bucket, op.key, () => deleteObjectS3(node.target, res, req, op));

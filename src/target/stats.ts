@@ -11,4 +11,6 @@ export class TargetStats {
   errPutCount = 0;
   /** Objects whose data or metadata failed checksum validation. */
   errCksum = 0;
+  /** GET/HEAD served from another target during a rebalance (target/gfn.ts). */
+  gfnCount = 0;
 }
