@@ -19,10 +19,13 @@ import {
   CompleteMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
 import { startCluster, type Cluster, type SmapView } from './helpers/cluster';
-import { s3Client, request, mapLimit, random, sleep, sha256, walkFiles, objPath, ROOT, type AisNode } from './helpers/node';
+import { s3Client, request, mapLimit, random, sleep, sha256, md5, walkFiles, objPath, ROOT, type AisNode } from './helpers/node';
 import { digestOf, objectUname, xoshiroHash } from '../src/cluster/hrw';
 import { objectNameOf } from '../src/fs/fqn';
 import type { ClusterRebStatus } from '../src/api/rebalance';
+import { encodeLom, type Lom } from '../src/fs/lom';
+import { hashInit, hashUpdate, hashDigest } from '../src/native';
+import { pack } from 'msgpackr';
 
 const B = 'reb-bucket';
 const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
@@ -220,6 +223,13 @@ test.serial('two more targets join at once (the second during the first one\'s r
   const rmdBefore = (await rebalanced()).rmd.id;
   const rd = reader(t);
   await Promise.all([c.addTarget(), c.addTarget()]);
+  // Deleted while objects move: not brought back by a target that still held a copy.
+  const doomed = [...sums.keys()].filter((k) => k.startsWith('obj-01')).slice(0, 12);
+  await mapLimit(doomed, 4, async (k) => {
+    const r = await request(c.primary.url, { method: 'DELETE', path: objPath(B, k) });
+    if (r.status !== 204) throw new Error(`DELETE ${k}: ${r.status}`);
+    sums.delete(k);
+  });
   await c.settle(6);
   const st = await rebalanced();
   const { bad, reads } = await rd.stop();
@@ -230,6 +240,55 @@ test.serial('two more targets join at once (the second during the first one\'s r
   t.log(`targets that aborted a running rebalance for the newer one: ${aborted}`);
   await assertPlacement(t);
   t.deepEqual(await readAll(), []);
+  for (const k of doomed) t.is((await request(c.primary.url, { method: 'GET', path: objPath(B, k) })).status, 404, `${k} stays deleted`);
+  const left = c.targets.flatMap((n) => doomed.filter((k) => objectsOnDisk(n).has(k)));
+  t.deepEqual(left, [], 'no copy of a deleted object on any target');
+});
+
+test.serial('the intra-cluster receive route refuses bad input and stores nothing: no secret, bad framing, checksum mismatch', async (t) => {
+  const secret = fs.readFileSync(path.join(c.primary.dirs.confdir, '.ais.secret'), 'utf8').trim();
+  const node = c.targets[0]!;
+  const smap = await c.smap();
+  const cands: [string, bigint][] = Object.values(smap.tmap).map((x) => [x.daemon_id, BigInt(x.id_digest)]);
+  const owned = (k: string): boolean => hrw(cands, objectUname('ais', B, k)) === idOf(smap, node);
+  let key = '';
+  for (let i = 0; !key; i++) if (owned(`intra/forged-${i}`)) key = `intra/forged-${i}`;
+  let foreign = '';
+  for (let i = 0; !foreign; i++) if (!owned(`intra/other-${i}`)) foreign = `intra/other-${i}`;
+  const data = random(3000);
+  const frame = (lom: Lom, body: Buffer, name = key): Buffer => {
+    const head = pack({ bucket: B, name, lom: encodeLom(lom) });
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(head.length);
+    return Buffer.concat([len, head, body]);
+  };
+  const send = (body: Buffer, withSecret = true) =>
+    request(node.url, { method: 'PUT', path: '/v1/intra/reb', headers: { 'content-length': body.length, ...(withSecret ? { 'ais-intra': secret } : {}) }, body });
+  const st = hashInit('xxhash');
+  hashUpdate('xxhash', st, data);
+  const good: Lom = { size: data.length, cksumType: 'xxhash', cksumValue: hashDigest('xxhash', st), mtime: Date.now(), md5: md5(data) };
+  t.is((await send(frame(good, data), false)).status, 403);
+  t.is((await send(Buffer.from([0, 0]))).status, 400);
+  // An object this target does not own under its Smap is refused (the sender keeps it).
+  t.is((await send(frame(good, data, foreign))).status, 409);
+  const forged = await send(frame({ ...good, cksumValue: '0123456789abcdef' }, data));
+  t.is(forged.status, 400, forged.body.toString());
+  t.regex(forged.body.toString(), /BadDigest/);
+  const short = await send(frame({ ...good, size: data.length + 10 }, data));
+  t.is(short.status, 400, short.body.toString());
+  t.false(objectsOnDisk(node).has(key), 'nothing published');
+  const work = node.dirs.mountpaths.flatMap((mp) => walkFiles(path.join(mp, '@ais', B, '%wk')));
+  t.deepEqual(work, [], 'no work file left behind');
+  // The same object with its true checksum is stored with its metadata as sent.
+  const ok = await send(frame(good, data));
+  t.is(ok.status, 200, ok.body.toString());
+  t.true(objectsOnDisk(node).has(key));
+  const h = await request(node.url, { method: 'HEAD', path: `/v1/objects/${B}/${key}`, headers: { 'ais-fwd': secret } });
+  t.is(h.status, 200);
+  t.is(h.headers['etag'], `"${md5(data)}"`);
+  t.is(h.headers['ais-checksum-value'], good.cksumValue);
+  t.false(objectsOnDisk(node).has(foreign));
+  await request(node.url, { method: 'DELETE', path: `/v1/objects/${B}/${key}`, headers: { 'ais-fwd': secret } });
 });
 
 test.serial('kill -9 a target: its objects are unavailable (no replicas) until it returns; back, it gets its objects again', async (t) => {

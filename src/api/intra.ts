@@ -94,12 +94,11 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
   // An object moved here by another target's rebalance (framing: target/reb-send.ts).
   app.put(REB_PATH, (res, r) => {
     const req = captureRequest(res, r);
-    if (!trusted(node, res, req)) return void res.onData(() => {});
-    if (!node.isTarget) {
-      res.onData(() => {});
-      return jsonError(res, req, 400, 'not a target');
+    if (!node.isTarget || !node.secret || header(req, INTRA_HEADER) !== node.secret) {
+      res.onData(() => {}); // before the answer: uWS must not be touched after it
+      return trusted(node, res, req) ? jsonError(res, req, 400, 'not a target') : undefined;
     }
-    receiveMoved(node, res, req, (lom) => node.reb!.received(lom.size));
+    receiveMoved(node, res, req, (bucket, name, lom) => node.reb!.received(bucket, name, lom.size));
   });
   // One target's page of a bucket listing; the gateway merges the pages of all targets.
   app.get('/v1/intra/list/*', (res, r) => {

@@ -8,7 +8,7 @@ import { header, reply, endHead, type Req } from './http';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
 import { toOwner } from '../proxy/route';
-import { getOrAskNeighbours } from '../target/gfn';
+import { deleteOnNeighbours, getOrAskNeighbours } from '../target/gfn';
 import { validateObjectKey } from '../s3/names';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
@@ -174,7 +174,8 @@ function getObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj:
 
 async function deleteObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string): Promise<void> {
   res.onData(() => {});
-  if (!(await node.target.deleteObject(bucket, obj))) throw notFound(`object "${objUri(bucket, obj)}"`);
+  const elsewhere = await deleteOnNeighbours(node, req, bucket, obj);
+  if (!(await node.target.deleteObject(bucket, obj)) && !elsewhere) throw notFound(`object "${objUri(bucket, obj)}"`);
   node.target.stats.delCount++;
   reply(res, req, '200 OK', []);
 }

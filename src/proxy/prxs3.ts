@@ -14,7 +14,7 @@ import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
 import { newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
-import { getOrAskNeighbours } from '../target/gfn';
+import { deleteOnNeighbours, getOrAskNeighbours } from '../target/gfn';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
@@ -129,7 +129,7 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
         (err) => sendS3Error(res, req, err)),
       );
     case 'DeleteObject':
-      return objectOp(node, res, req, op.bucket, op.key, () => deleteObjectS3(node.target, res, req, op));
+      return objectOp(node, res, req, op.bucket, op.key, () => deleteOnNeighbours(node, req, op.bucket, op.key).then(() => deleteObjectS3(node.target, res, req, op)));
     case 'CreateMultipartUpload':
       return objectOp(node, res, req, op.bucket, op.key, () => createMultipartUploadS3(node.target, res, req, op));
     case 'UploadPart':

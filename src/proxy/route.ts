@@ -6,6 +6,7 @@
 import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from '../api/http';
 import { forwardRequest } from './forward';
+import { deleteOnNeighbours } from '../target/gfn';
 import { FWD_HEADER, intraCall } from '../cluster/intra';
 import { nodeUrl, type Snode } from '../cluster/snode';
 import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
@@ -107,6 +108,7 @@ function redirect(node: Node, res: HttpResponse, req: Req, to: Snode): void {
 export async function removeObject(node: Node, bucket: string, objName: string): Promise<void> {
   const owner = ownerOf(node, bucket, objName);
   if (owner.id === node.self.id) {
+    await deleteOnNeighbours(node, undefined, bucket, objName);
     if (await node.target.deleteObject(bucket, objName)) node.target.stats.delCount++;
     return;
   }

@@ -77,3 +77,24 @@ async function findHolder(node: Node, bucket: string, objName: string): Promise<
   for (const f of found) if (f && (!best || f.mtime > best.mtime)) best = f;
   return best?.t;
 }
+
+/**
+ * During a rebalance a DELETE on the owner also goes to every other target (FWD + gfn headers): a copy
+ * still waiting on its previous owner would otherwise come back when that target sends it. True when
+ * some other target had the object. (A copy already in flight to the owner can still land after this:
+ * the window is one transfer.)
+ */
+export async function deleteOnNeighbours(node: Node, req: Req | undefined, bucket: string, objName: string): Promise<boolean> {
+  if ((node.rmd.running === false && node.ready) || !node.isTarget || !node.secret || (req && header(req, GFN_HEADER) !== '')) return false;
+  const path = `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
+  const others = node.smap.targets().filter((t) => t.id !== node.self.id);
+  const deleted = await Promise.all(
+    others.map((t) =>
+      intraCall(nodeUrl(t), path, { method: 'DELETE', headers: { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, timeoutMs: PROBE_TIMEOUT_MS }).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    ),
+  );
+  return deleted.includes(true);
+}

@@ -19,7 +19,7 @@ import { log } from '../util/log';
 const MAX_HEADER = 64 << 10;
 const JSON_CT: [string, string] = ['Content-Type', 'application/json'];
 
-export function receiveMoved(node: Node, res: HttpResponse, req: Req, onStored: (lom: Lom) => void): void {
+export function receiveMoved(node: Node, res: HttpResponse, req: Req, onStored: (bucket: string, name: string, lom: Lom) => void): void {
   const parts: Buffer[] = [];
   let have = 0;
   let need = -1;
@@ -43,6 +43,13 @@ export function receiveMoved(node: Node, res: HttpResponse, req: Req, onStored: 
       answer = { status: '404 Not Found', body: { message: `bucket "${hdr.bucket}" does not exist`, status: 404 } };
       return finishEarly(isLast);
     }
+    // Not ours under our Smap: the sender's map is older (it will resend under the newer one) or ours is
+    // (we will get theirs). Storing it could leave it here after our own walk has already passed it.
+    const owner = node.smap.owner(hdr.bucket, hdr.name);
+    if (owner && owner.id !== node.self.id) {
+      answer = { status: '409 Conflict', body: { message: `not the owner of ${hdr.bucket}/${hdr.name} in Smap v${node.smap.version} (${owner.id} is)`, status: 409 } };
+      return finishEarly(isLast);
+    }
     const target = node.target;
     const old = target.openObject(hdr.bucket, hdr.name);
     if (old) fs.closeSync(old.fd);
@@ -63,7 +70,8 @@ export function receiveMoved(node: Node, res: HttpResponse, req: Req, onStored: 
     stream = new PutStream(target, res, req, params, (err?: PutError, stored?: Lom) => {
       if (err) {
         log.warn(`rebalance: receiving ${hdr.bucket}/${hdr.name}: ${err.code} ${err.message}`);
-        const status = err.code === 'BadDigest' ? '400 Bad Request' : err.code === 'ENOSPC' ? '507 Insufficient Storage' : '500 Internal Server Error';
+        const bad = err.code === 'BadDigest' || err.code === 'IncompleteBody' || err.code === 'InvalidRequest';
+        const status = bad ? '400 Bad Request' : err.code === 'ENOSPC' ? '507 Insufficient Storage' : '500 Internal Server Error';
         return reply(res, req, status, [JSON_CT], JSON.stringify({ message: `${err.code}: ${err.message}`, status: parseInt(status, 10) }));
       }
       // An older copy on another mountpath (left by a mountpath change) would be a stale duplicate: remove it.
@@ -73,8 +81,8 @@ export function receiveMoved(node: Node, res: HttpResponse, req: Req, onStored: 
           .then(() => pruneEmptyDirs(old.path.slice(0, old.path.lastIndexOf('/')), CT_OBJ))
           .catch(() => undefined);
       }
-      onStored(stored!);
       reply(res, req, '200 OK', [JSON_CT], JSON.stringify({ outcome: 'stored' }));
+      onStored(hdr.bucket, hdr.name, stored!);
     });
     stream.onData(all.subarray(need), isLast);
   };

@@ -21,6 +21,9 @@ export interface MovedHeader {
   lom: Uint8Array;
 }
 
+/** The receiver's Smap says it does not own the object (the two maps differ for a moment). */
+export class NotOwnerError extends Error {}
+
 export interface SendResult {
   /** 'stored': the receiver published it; 'kept': it already had this or a newer version. */
   outcome: 'stored' | 'kept';
@@ -49,6 +52,7 @@ export async function sendObject(to: Snode, secret: string, bucket: string, name
     prefix.writeUInt32BE(head.length, 0);
     head.copy(prefix, 4);
     const reply = await put(to, secret, prefix, fh, lom.size);
+    if (reply.status === 409) throw new NotOwnerError(`target ${to.id}: ${reply.body.slice(0, 300)}`);
     if (reply.status !== 200) throw new Error(`target ${to.id}: ${reply.status} ${reply.body.slice(0, 300)}`);
     const outcome = (JSON.parse(reply.body) as { outcome?: string }).outcome === 'kept' ? 'kept' : 'stored';
     return { outcome, lom, ino: st.ino, mtimeMs: st.mtimeMs };

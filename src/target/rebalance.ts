@@ -13,13 +13,14 @@ import type { RmdData } from '../cluster/meta';
 import { intraMsg, packMsg } from '../cluster/intra';
 import { walkBucket, type WalkItem } from '../fs/walk';
 import { CT_OBJ } from '../fs/fqn';
-import { sendObject } from './reb-send';
+import { NotOwnerError, sendObject } from './reb-send';
 import { pruneEmptyDirs } from './target';
 import { idleStats, Limiter, type XactStats } from './xaction';
 import { log } from '../util/log';
 
 const PARALLEL_SENDS = 4;
 const SEND_TRIES = 3;
+const NOT_OWNER_TRIES = 25;
 
 interface Run {
   id: number;
@@ -53,12 +54,22 @@ export class Rebalance {
     this.run = run;
   }
 
-  /** An object another target moved here. */
-  received(size: number): void {
+  /**
+   * An object another target moved here. If the Smap changed while it was on its way, it may belong to
+   * a third target now, and this target's walk may have passed its name already: it moves on at once.
+   */
+  received(bucket: string, name: string, size: number): void {
     this.recvObjs++;
     this.recvBytes += size;
     this.stats.recvObjs = this.recvObjs;
     this.stats.recvBytes = this.recvBytes;
+    const owner = this.node.smap.owner(bucket, name);
+    const run = this.run;
+    if (!run || !owner || owner.id === this.node.self.id) return;
+    const h = this.node.target.openObject(bucket, name);
+    if (!h) return;
+    fs.closeSync(h.fd);
+    void this.moveOne(run, this.stats, bucket, { name, file: h.path });
   }
 
   private async execute(run: Run): Promise<void> {
@@ -104,11 +115,11 @@ export class Rebalance {
 
   private async moveOne(run: Run, s: XactStats, bucket: string, item: WalkItem): Promise<void> {
     const file = item.file;
-    if (!file || run.aborted) return;
+    if (!file) return;
     // The newest Smap, not the one the run started with: a map change aborts this run anyway.
-    const owner = this.node.smap.owner(bucket, item.name);
-    if (!owner || owner.id === this.node.self.id) return;
     for (let attempt = 1; ; attempt++) {
+      const owner = this.node.smap.owner(bucket, item.name);
+      if (!owner || owner.id === this.node.self.id) return;
       try {
         const r = await sendObject(owner, this.node.secret, bucket, item.name, file);
         if (!r) return; // gone meanwhile
@@ -122,12 +133,14 @@ export class Rebalance {
         s.movedBytes += r.lom.size;
         return;
       } catch (err) {
-        if (attempt >= SEND_TRIES || run.aborted) {
+        // A receiver with another Smap version: both maps converge within a metasync; wait for it longer.
+        const tries = err instanceof NotOwnerError ? NOT_OWNER_TRIES : SEND_TRIES;
+        if (attempt >= tries || run.aborted) {
           s.errors++;
-          log.warn(`rebalance g${run.id}: ${bucket}/${item.name} to ${owner.id}: ${(err as Error).message}; the object stays here`);
+          log.warn(`rebalance g${run.id}: ${bucket}/${item.name}: ${(err as Error).message}; the object stays here`);
           return;
         }
-        await new Promise((r) => setTimeout(r, 200 * attempt));
+        await new Promise((r) => setTimeout(r, Math.min(500, 200 * attempt)));
       }
     }
   }
