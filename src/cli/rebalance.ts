@@ -5,9 +5,14 @@ import { duration, sizeIEC, table } from './format';
 import type { ClusterRebStatus } from '../api/rebalance';
 import type { XactStats } from '../target/xaction';
 
+/** Seconds with two decimals under a minute: most moves take seconds. */
+function took(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(2)}s` : duration(ms);
+}
+
 function when(x: XactStats): string {
   if (!x.started) return '-';
-  return x.ended ? duration(x.ended - x.started) : `${duration(Date.now() - x.started)} (running)`;
+  return x.ended ? took(x.ended - x.started) : `${took(Date.now() - x.started)} (running)`;
 }
 
 function row(id: string, x: XactStats | undefined, error?: string): string[] {
@@ -34,9 +39,11 @@ export const showRebalance: Command = {
     const res = ids.filter((id) => st.targets[id]!.resilver && st.targets[id]!.resilver!.state !== 'idle');
     if (res.length) {
       ctx.out('');
-      const h = ['TARGET', 'RESILVER', 'STATE', 'SCANNED', 'MOVED OBJS', 'MOVED SIZE', '-', '-', 'ERRORS', 'TIME'];
-      ctx.out(table(h, res.map((id) => row(id, st.targets[id]!.resilver))));
-      for (const id of res) ctx.out(`t[${id}]: ${st.targets[id]!.resilver!.reason ?? ''}`);
+      const h = ['TARGET', 'RESILVER', 'STATE', 'SCANNED', 'MOVED OBJS', 'MOVED SIZE', 'ERRORS', 'TIME', 'REASON'];
+      ctx.out(table(h, res.map((id) => {
+        const x = st.targets[id]!.resilver!;
+        return [`t[${id}]`, String(x.id), x.state, String(x.scanned), String(x.movedObjs), sizeIEC(x.movedBytes), String(x.errors), when(x), x.reason ?? ''];
+      })));
     }
   },
 };

@@ -32,7 +32,7 @@ export function getOrAskNeighbours(
   fail: (err: unknown) => void,
 ): Promise<void> {
   // Until its join completes a target does not know the RMD yet, but gateways may already send it requests.
-  if ((!node.rmd.running && node.ready) || !node.isTarget || header(req, GFN_HEADER) !== '' || node.smap.targets().length < 2) return local();
+  if ((!node.rmd.running && node.ready) || !node.isTarget || !node.smap || header(req, GFN_HEADER) !== '' || node.smap.targets().length < 2) return local();
   const h = node.target.openObject(bucket, objName);
   if (h) {
     fs.closeSync(h.fd);
@@ -85,7 +85,7 @@ async function findHolder(node: Node, bucket: string, objName: string): Promise<
  * the window is one transfer.)
  */
 export async function deleteOnNeighbours(node: Node, req: Req | undefined, bucket: string, objName: string): Promise<boolean> {
-  if ((node.rmd.running === false && node.ready) || !node.isTarget || !node.secret || (req && header(req, GFN_HEADER) !== '')) return false;
+  if ((node.rmd.running === false && node.ready) || !node.isTarget || !node.secret || !node.smap || (req && header(req, GFN_HEADER) !== '')) return false;
   const path = `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
   const others = node.smap.targets().filter((t) => t.id !== node.self.id);
   const deleted = await Promise.all(
