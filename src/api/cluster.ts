@@ -13,16 +13,19 @@ import { nodeUrl, type Snode } from '../cluster/snode';
 import { toPrimary } from '../proxy/route';
 import { smapJson, snodeJson } from './smap-json';
 import { queryXactStats, stopJob } from './xactions';
+import { clusterRebStatus, nodeRebStatus } from './rebalance';
+import { mountpathAction, mountpathList } from './mountpaths';
 import { wrapped } from './buckets';
 import { JSON_CT, badRequest, guarded, notServed, parseAction, sendJson } from './native';
 
-const CLUSTER_WHAT = ['smap', 'bmd', 'config', 'cluster_config', 'rmd', 'stats', 'status', 'snode', 'node_status', 'qryxstats'];
+const CLUSTER_WHAT = ['smap', 'bmd', 'config', 'cluster_config', 'rmd', 'rebalance', 'mountpaths', 'stats', 'status', 'snode', 'node_status', 'qryxstats'];
 
 export function handleClusterV1(node: Node, res: HttpResponse, req: Req, scope: 'cluster' | 'daemon'): void {
   guarded(res, req, () => {
     const sub = req.url.slice(`/v1/${scope}`.length).replace(/^\/+/, '').replace(/\/+$/, '');
     if (req.method === 'GET' && sub === '') return whatReply(node, res, req, scope);
     if (req.method === 'PUT' && scope === 'cluster' && (sub === '' || sub === 'set-config')) return setConfig(node, res, req, sub);
+    if ((req.method === 'PUT' || req.method === 'DELETE') && scope === 'daemon' && sub === 'mountpaths') return mountpathAction(node, res, req);
     res.onData(() => {});
     if (req.method === 'PUT' && scope === 'daemon' && sub === 'set-config') throw notServed('node-local config (ais config node) is not supported: set the cluster config');
     throw notServed(`${req.method} ${req.url} is not supported`);
@@ -46,6 +49,12 @@ async function whatReply(node: Node, res: HttpResponse, req: Req, scope: 'cluste
       return sendJson(res, req, publicConfig(node));
     case 'rmd':
       return sendJson(res, req, node.rmd);
+    case 'rebalance':
+      return sendJson(res, req, scope === 'daemon' ? nodeRebStatus(node) : await clusterRebStatus(node));
+    case 'mountpaths':
+      if (scope === 'cluster') throw notServed('what=mountpaths: ask each target (GET /v1/daemon?what=mountpaths, or /v1/reverse/daemon with Ais-Node-Id)');
+      if (!node.isTarget) throw badRequest(`${node.self.id} is a proxy: it has no mountpaths`);
+      return sendJson(res, req, mountpathList(node));
     case 'snode':
       return reply(res, req, '200 OK', [JSON_CT], snodeJson(node.self));
     case 'node_status':

@@ -8,6 +8,8 @@ import { packMsg, INTRA_HEADER, MSGPACK } from '../cluster/intra';
 import { listPage } from '../target/list';
 import { mpuStore } from '../target/mpu';
 import { startOnTarget, snapsOnTarget, stopOnTarget, type StartMsg } from './xactions';
+import { receiveMoved } from '../target/reb-recv';
+import { REB_PATH } from '../target/reb-send';
 import type { Node } from '../cluster/node';
 import type { MetaSet } from '../cluster/meta';
 import type { Snode } from '../cluster/snode';
@@ -57,6 +59,11 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
         if (!snode || typeof snode.id !== 'string' || (snode.type !== 'proxy' && snode.type !== 'target') || !Number.isInteger(snode.port)) {
           return jsonError(res, req, 400, 'invalid node');
         }
+        // prepare: the metadata a joining node needs before it is in the Smap (and gets requests); no change here.
+        if (new URLSearchParams(req.query).get('prepare') === 'true') {
+          const m = node.metaSet();
+          return sendMsg(res, req, { meta: { smap: m.smap, bmd: m.bmd, conf: m.conf }, secret: node.secret });
+        }
         const meta = await node.primary.join(snode);
         sendMsg(res, req, { meta, secret: node.secret });
       })
@@ -84,6 +91,15 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
         reply(res, req, '200 OK', []);
       })
       .catch((err: Error) => jsonError(res, req, 400, err.message));
+  });
+  // An object moved here by another target's rebalance (framing: target/reb-send.ts).
+  app.put(REB_PATH, (res, r) => {
+    const req = captureRequest(res, r);
+    if (!node.isTarget || !node.secret || header(req, INTRA_HEADER) !== node.secret) {
+      res.onData(() => {}); // before the answer: uWS must not be touched after it
+      return trusted(node, res, req) ? jsonError(res, req, 400, 'not a target') : undefined;
+    }
+    receiveMoved(node, res, req, (bucket, name, lom) => node.reb!.received(bucket, name, lom.size));
   });
   // One target's page of a bucket listing; the gateway merges the pages of all targets.
   app.get('/v1/intra/list/*', (res, r) => {

@@ -13,6 +13,7 @@ const COUNTERS: ReadonlyArray<readonly [keyof StatsSnapshot, string, string]> = 
   ['errGetCount', 'err_get_count', 'failed GET requests'],
   ['errPutCount', 'err_put_count', 'failed PUT requests'],
   ['errCksum', 'err_cksum_count', 'objects or metadata that failed checksum validation'],
+  ['gfnCount', 'gfn_count', 'GET/HEAD served from another target during a rebalance (get-from-neighbour)'],
 ];
 
 export function prometheusText(stats: StatsSnapshot, nodeId: string): string {

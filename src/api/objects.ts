@@ -8,6 +8,7 @@ import { header, reply, endHead, type Req } from './http';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
 import { toOwner } from '../proxy/route';
+import { deleteOnNeighbours, getOrAskNeighbours } from '../target/gfn';
 import { validateObjectKey } from '../s3/names';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
@@ -42,7 +43,10 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
         return toOwner(node, res, req, bucket, obj, local((p) => putObject(node, res, req, bucket, obj, p)));
       case 'GET':
       case 'HEAD':
-        return toOwner(node, res, req, bucket, obj, local((p) => (p.provider === 'aws' ? getRemote(node, res, req, bucket, obj, p) : getObject(node, res, req, bucket, obj, p))));
+        // A remote bucket's owner fetches what it lacks from the remote; an ais:// one asks the other
+        // targets while a rebalance runs (get-from-neighbour).
+        if (props.provider === 'aws') return toOwner(node, res, req, bucket, obj, local((p) => getRemote(node, res, req, bucket, obj, p)));
+        return toOwner(node, res, req, bucket, obj, () => getOrAskNeighbours(node, res, req, bucket, obj, local((p) => getObject(node, res, req, bucket, obj, p)), (err) => sendApiError(res, req, err)));
       case 'DELETE':
         return toOwner(node, res, req, bucket, obj, local((p) => deleteObject(node, res, req, bucket, obj, p)));
       case 'POST':
@@ -218,7 +222,8 @@ async function deleteObject(node: Node, res: HttpResponse, req: Req, bucket: str
     node.target.stats.delCount++;
     return reply(res, req, '200 OK', []);
   }
-  if (!(await node.target.deleteObject(bucket, obj))) throw notFound(`object "${objUri(bucket, obj)}"`);
+  const elsewhere = await deleteOnNeighbours(node, req, bucket, obj);
+  if (!(await node.target.deleteObject(bucket, obj)) && !elsewhere) throw notFound(`object "${objUri(bucket, obj)}"`);
   node.target.stats.delCount++;
   reply(res, req, '200 OK', []);
 }

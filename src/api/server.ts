@@ -9,6 +9,7 @@ import { handleBucketsV1 } from './buckets';
 import { prometheusText } from './metrics';
 import { registerIntra } from './intra';
 import { handleObjectsV1 } from './objects';
+import { handleReverse } from './mountpaths';
 import { handleClusterV1 } from './cluster';
 import type { Node } from '../cluster/node';
 
@@ -73,6 +74,8 @@ export function startServer(node: Node, host: string, port: number, opts: Server
     for (const scope of ['cluster', 'daemon'] as const) {
       for (const route of [`/v1/${scope}`, `/v1/${scope}/*`]) app.any(route, (res, req) => handleClusterV1(node, res, captureRequest(res, req), scope));
     }
+    app.any('/v1/reverse/daemon/*', (res, req) => handleReverse(node, res, captureRequest(res, req)));
+    app.any('/v1/reverse/daemon', (res, req) => handleReverse(node, res, captureRequest(res, req)));
     // Anything else under /v1 is answered at once: AIStore's clients retry 500 and 503 for minutes.
     app.any('/v1/*', (res, req) => {
       const r = captureRequest(res, req);

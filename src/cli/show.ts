@@ -4,6 +4,7 @@ import { UsageError, needArgs, type Command, type Ctx } from './command';
 import { duration, sizeIEC, table } from './format';
 import { showConfig } from './config';
 import { showJobCommand } from './job';
+import { showRebalance } from './rebalance';
 
 interface NodeStatus {
   daemon_id: string;
@@ -106,6 +107,6 @@ const cluster: Command = {
 
 export const showCommand: Command = {
   name: 'show',
-  summary: 'show the cluster and its metadata, and jobs',
-  sub: [cluster, showJobCommand],
+  summary: 'show the cluster and its metadata, jobs, rebalance progress',
+  sub: [cluster, showJobCommand, showRebalance],
 };

@@ -19,6 +19,8 @@ import { Target, type TargetShared } from '../target/target';
 import { mpuStore } from '../target/mpu';
 import { newStatsTable } from '../target/stats';
 import { PUT_BUDGET_BYTES } from '../target/put-budget';
+import { Rebalance } from '../target/rebalance';
+import { Resilver, startMountpaths } from '../target/resilver';
 import { log } from '../util/log';
 
 export interface NodeOptions {
@@ -82,6 +84,12 @@ export class Node {
    * threads as `net.http_threads` will start; see api/http-threads.ts).
    */
   readonly shared: TargetShared;
+  /**
+   * Targets, main thread only: moving objects between targets (rebalance) and between this target's
+   * mountpaths (resilver).
+   */
+  readonly reb?: Rebalance;
+  readonly resilver?: Resilver;
   private readonly tgt?: Target;
   private keepalive?: Keepalive;
   private readonly joinUrl?: string;
@@ -99,7 +107,7 @@ export class Node {
       const rep = opts.replica;
       const mps = rep
         ? rep.mountpaths.map((m) => new Mountpath(m.path, m.direct))
-        : initMountpaths(opts.mountpaths, this.config.io.direct, this.config.mpu.abandoned_age_s * 1000);
+        : initMountpaths(startMountpaths(this.confDir, opts.mountpaths), this.config.io.direct, this.config.mpu.abandoned_age_s * 1000);
       const threads = opts.workers ?? Math.max(1, os.availableParallelism());
       this.pool = new Piscina({
         filename: path.join(__dirname, '..', 'workers', 'pool-worker.js'),
@@ -110,9 +118,15 @@ export class Node {
       });
       this.tgt = new Target(mps, this.config, this.pool, rep?.shared ?? this.shared, !rep);
       // Buckets in the BMD must have their folders (a restart after a crash between BMD write and mkdir).
-      if (!rep) for (const b of this.bmd.names()) this.tgt.createBucket(b);
-      // The abandoned-upload sweep runs here, in the main thread, whichever HTTP thread takes the uploads.
-      if (!rep) mpuStore(this.tgt);
+      if (!rep) {
+        for (const b of this.bmd.names()) this.tgt.createBucket(b);
+        // The abandoned-upload sweep runs here, in the main thread, whichever HTTP thread takes the uploads.
+        mpuStore(this.tgt);
+        const reb = new Rebalance(this);
+        this.reb = reb;
+        this.resilver = new Resilver(this);
+        this.onRmd = (rmd) => reb.onRmd(rmd);
+      }
     } else if (opts.mountpaths.length) {
       throw new Error('a proxy has no mountpaths');
     }
@@ -166,11 +180,15 @@ export class Node {
     for (let attempt = 1; ; attempt++) {
       const url = attempt % 2 === 1 || !this.smap?.primary ? this.joinUrl! : this.primaryUrl;
       try {
+        // First the buckets and config without joining: once the primary puts this node in the Smap,
+        // gateways send it requests at once, and it must know the buckets by then.
+        const pre = await intraMsg<JoinReply>(url, '/v1/cluster/autoreg?prepare=true', { method: 'POST', body: packMsg({ snode: this.self }), timeoutMs: 5000 });
+        this.checkCluster(pre, url);
+        this.secret = pre.secret;
+        // The Smap too (without this node yet): get-from-neighbour needs the other targets from the start.
+        this.applyMeta({ smap: pre.meta.smap, bmd: pre.meta.bmd, conf: pre.meta.conf });
         const r = await intraMsg<JoinReply>(url, '/v1/cluster/autoreg', { method: 'POST', body: packMsg({ snode: this.self }), timeoutMs: 5000 });
-        if (this.smap && r.meta.smap && this.smap.data.uuid !== r.meta.smap.uuid && this.bmd.names().length > 0) {
-          // Taking another cluster's BMD would destroy our buckets: refuse, as AIStore does.
-          throw new FatalJoinError(`this node belongs to cluster ${this.smap.data.uuid}, not ${r.meta.smap.uuid} (at ${url}); start it with a fresh config dir to join`);
-        }
+        this.checkCluster(r, url);
         this.secret = r.secret;
         this.applyMeta(r.meta, true);
         log.info(`joined the cluster at ${url}: Smap v${this.smap.version}, ${this.smap.targets().length} target(s)`);
@@ -180,6 +198,13 @@ export class Node {
         if (attempt === 1 || attempt % 10 === 0) log.warn(`joining ${url}: ${(err as Error).message} (retrying)`);
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
       }
+    }
+  }
+
+  private checkCluster(r: JoinReply, url: string): void {
+    if (this.smap && r.meta.smap && this.smap.data.uuid !== r.meta.smap.uuid && this.bmd.names().length > 0) {
+      // Taking another cluster's BMD would destroy our buckets: refuse, as AIStore does.
+      throw new FatalJoinError(`this node belongs to cluster ${this.smap.data.uuid}, not ${r.meta.smap.uuid} (at ${url}); start it with a fresh config dir to join`);
     }
   }
 

@@ -9,11 +9,12 @@ import { listCommand } from '../cli/ls';
 import { configCommand } from '../cli/config';
 import { showCommand } from '../cli/show';
 import { prefetchCommand, evictCommand, stopCommand } from '../cli/job';
+import { storageCommand } from '../cli/storage';
 
 export const root: Command = {
   name: 'ais',
   summary: `the command-line client of a tais cluster (endpoint: AIS_ENDPOINT, now ${process.env.AIS_ENDPOINT || 'http://localhost:8080'})`,
-  sub: [bucketCommand, objectCommand, configCommand, showCommand, prefetchCommand, evictCommand, stopCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
+  sub: [bucketCommand, objectCommand, configCommand, showCommand, storageCommand, prefetchCommand, evictCommand, stopCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -12,6 +12,8 @@ export const PROVIDER_DIR = '@ais';
 
 export class Mountpath {
   readonly digest: bigint;
+  /** Being detached: no new objects are placed here; still read (and listed) until resilver empties it. */
+  detaching = false;
   constructor(
     readonly path: string,
     readonly direct: boolean,

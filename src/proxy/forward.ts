@@ -36,6 +36,9 @@ const DROP_DOWN = new Set([...HOP_BY_HOP, 'content-length', 'date']);
  * `setHeaders` are added/overridden on the upstream request (lower-case names). The original Host header is kept
  * (SigV4 signs it) unless setHeaders has 'host'.
  * `onDone(err?)` is called once when the exchange ends (for stats/logs).
+ * `takeBack(status)`, when given, sees the upstream status before anything is relayed: returning true
+ * drops the upstream answer and leaves `res` to the caller, who has already answered or will (used by
+ * get-from-neighbour when the neighbour no longer has the object).
  */
 export function forwardRequest(
   res: HttpResponse,
@@ -44,8 +47,9 @@ export function forwardRequest(
   pathAndQuery: string,
   setHeaders?: Record<string, string>,
   onDone?: (err?: Error) => void,
+  takeBack?: (status: number) => boolean,
 ): void {
-  new Forward(res, req, to, pathAndQuery, setHeaders, onDone);
+  new Forward(res, req, to, pathAndQuery, setHeaders, onDone, takeBack);
 }
 
 class Forward {
@@ -79,6 +83,7 @@ class Forward {
     pathAndQuery: string,
     setHeaders: Record<string, string> | undefined,
     private readonly onDone: ((err?: Error) => void) | undefined,
+    private readonly takeBack?: (status: number) => boolean,
   ) {
     const h = req.headers;
     const te = h['transfer-encoding'];
@@ -153,6 +158,17 @@ class Forward {
     });
     if (this.resDone) return void this.up.destroy();
     const status = ur.statusCode ?? 502;
+    if (this.takeBack) {
+      const ours = this.req.onAbort;
+      this.resDone = true; // while the caller decides: nothing here may touch res
+      if (this.takeBack(status)) {
+        if (this.req.onAbort === ours) this.req.onAbort = undefined; // the caller's handler, if any, stays
+        ur.resume();
+        if (!this.bodyIn) this.up.destroy();
+        return this.finish();
+      }
+      this.resDone = this.req.aborted;
+    }
     const bodiless = this.req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
     const cl = ur.headers['content-length'];
     if (bodiless) {

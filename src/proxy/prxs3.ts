@@ -15,6 +15,7 @@ import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
 import { newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
 import { putRemoteS3, getRemoteS3, deleteRemoteS3, writeThroughAssembled } from '../target/tgts3-remote';
+import { deleteOnNeighbours, getOrAskNeighbours } from '../target/gfn';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
@@ -156,12 +157,24 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
     case 'GetObject':
     case 'HeadObject':
       return objectOp(node, res, req, op.bucket, op.key, (props) => {
+        // A remote bucket's owner fetches what it lacks from the remote; an ais:// one asks the other
+        // targets while a rebalance runs (get-from-neighbour).
         if (props.provider === 'aws') return getRemoteS3(node.target, res, req, op, props);
-        return op.partNumber !== undefined ? getObjectPartS3(node.target, res, req, op, props) : getObjectS3(node.target, res, req, op, props);
+        return getOrAskNeighbours(
+          node,
+          res,
+          req,
+          op.bucket,
+          op.key,
+          async () => (op.partNumber !== undefined ? getObjectPartS3(node.target, res, req, op, props) : getObjectS3(node.target, res, req, op, props)),
+          (err) => sendS3Error(res, req, err),
+        );
       });
     case 'DeleteObject':
       return objectOp(node, res, req, op.bucket, op.key, (props) =>
-        props.provider === 'aws' ? deleteRemoteS3(node.target, res, req, op, props) : deleteObjectS3(node.target, res, req, op),
+        props.provider === 'aws'
+          ? deleteRemoteS3(node.target, res, req, op, props)
+          : deleteOnNeighbours(node, req, op.bucket, op.key).then(() => deleteObjectS3(node.target, res, req, op)),
       );
     case 'CreateMultipartUpload':
       return objectOp(node, res, req, op.bucket, op.key, () => createMultipartUploadS3(node.target, res, req, op));

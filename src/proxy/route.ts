@@ -6,6 +6,7 @@
 import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from '../api/http';
 import { forwardRequest, type ForwardTarget } from './forward';
+import { deleteOnNeighbours } from '../target/gfn';
 import { FWD_HEADER, intraCall } from '../cluster/intra';
 import { nodeUrl, type Snode } from '../cluster/snode';
 import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
@@ -120,6 +121,7 @@ export async function removeObject(node: Node, bucket: string, objName: string):
   if (owner.id === node.self.id) {
     const props = node.bmd.get(bucket);
     if (props?.provider === 'aws') await deleteRemote(bucket, objName, props); // write-through, as DeleteObject
+    else await deleteOnNeighbours(node, undefined, bucket, objName);
     if (await node.target.deleteObject(bucket, objName)) node.target.stats.delCount++;
     return;
   }

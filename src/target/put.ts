@@ -45,6 +45,11 @@ export interface PutParams {
   expectCksum?: string;
   /** Remote buckets: what the remote said about the object (its ETag is the one clients see), its mtime. */
   remote?: { etag: string; version?: string; mtime: number };
+  /**
+   * An object moved here by rebalance with its metadata (target/reb-recv.ts): the body is hashed with
+   * the LOM's own checksum type and must match its value and size; the LOM is then stored as it came.
+   */
+  moved?: Lom;
 }
 
 export class PutError extends Error {
@@ -108,7 +113,8 @@ export class PutStream {
     this.workPath = target.workFile(mp, p.bucket, 'put');
     this.direct = mp.direct && p.size >= target.putBufs.size;
     const kinds: HashKind[] = [];
-    const ck = p.props.checksum;
+    // A moved object keeps its own checksum type (the bucket's may have changed since it was written).
+    const ck = p.moved ? { type: p.moved.cksumType, md5_etag: false } : p.props.checksum;
     if (ck.type !== 'none') kinds.push(ck.type);
     if ((ck.md5_etag || p.contentMd5 !== undefined) && ck.type !== 'md5') kinds.push('md5');
     if (p.flex && !kinds.includes(p.flex.alg)) kinds.push(p.flex.alg);
@@ -171,6 +177,7 @@ export class PutStream {
         ...(this.p.contentMd5 !== undefined ? { expectMd5: this.p.contentMd5 } : {}),
         ...(this.p.expectCksum !== undefined ? { expectCksum: this.p.expectCksum } : {}),
         ...(this.p.expectSha256 !== undefined ? { expectSha256: { slot: this.hashes.findIndex((h) => h.kind === 'sha256'), value: this.p.expectSha256 } } : {}),
+        ...(this.p.moved ? { keep: this.p.moved } : {}),
         ...(this.p.cond ? { cond: this.p.cond } : {}),
         ...(this.p.flex ? { flex: { slot: this.flexSlot, alg: this.p.flex.alg, ...(this.flexExpected !== undefined ? { expected: this.flexExpected } : {}) } } : {}),
         fsync: this.target.config.io.fsync_put,

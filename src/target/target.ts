@@ -36,7 +36,8 @@ export class Target {
   readonly putBudget: PutBudget;
 
   constructor(
-    readonly mountpaths: readonly Mountpath[],
+    /** Every attached mountpath (also one being detached: objects are read from it until resilver has moved them). */
+    readonly mountpaths: Mountpath[],
     readonly config: ClusterConfig,
     readonly pool: Piscina,
     shared?: TargetShared,
@@ -49,8 +50,13 @@ export class Target {
     this.putBudget = new PutBudget(Math.max(1, config.io.put_buffers_max ?? 64), shared?.putBudget);
   }
 
+  /** Where HRW places an object: among the mountpaths not being detached. */
   mountpathFor(bucket: string, objName: string): Mountpath {
-    return hrwSelect(this.mountpaths, objectUname('ais', bucket, objName))!;
+    return hrwSelect(this.activeMountpaths(), objectUname('ais', bucket, objName))!;
+  }
+
+  activeMountpaths(): Mountpath[] {
+    return this.mountpaths.some((mp) => mp.detaching) ? this.mountpaths.filter((mp) => !mp.detaching) : this.mountpaths;
   }
 
   objectFile(mp: Mountpath, bucket: string, objName: string): string {
@@ -165,7 +171,7 @@ export class Target {
 }
 
 /** Removes empty folders from `dir` upwards, stopping at the content-type folder (%ob). */
-async function pruneEmptyDirs(dir: string, stopAt: string): Promise<void> {
+export async function pruneEmptyDirs(dir: string, stopAt: string): Promise<void> {
   while (path.basename(dir) !== stopAt) {
     try {
       await fs.promises.rmdir(dir);

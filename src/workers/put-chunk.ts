@@ -36,6 +36,8 @@ export interface PutFinal {
   cond?: PublishCondition;
   /** S3 flexible checksum: its slot in `hashes`, and the base64 value the client sent (BadDigest if it differs). */
   flex?: { slot: number; alg: FlexAlg; expected?: string };
+  /** Rebalance/resilver: the object's own LOM, stored as it is once size and checksum (or MD5) match. */
+  keep?: Lom;
 }
 
 export interface PutChunkTask {
@@ -90,6 +92,12 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
       fs.rmSync(t.workPath, { force: true });
       return { fd: -1, error: 'BadDigest', message: `${lom.cksumType} checksum ${f.expectCksum} does not match the body's ${lom.cksumValue}` };
     }
+    if (f.keep && (size !== f.keep.size || (f.keep.cksumType !== 'none' && lom.cksumValue !== f.keep.cksumValue))) {
+      fs.closeSync(fd);
+      fd = -1;
+      fs.rmSync(t.workPath, { force: true });
+      return { fd: -1, error: 'BadDigest', message: `moved object: size ${size}, ${lom.cksumType} ${lom.cksumValue}; expected ${f.keep.size}, ${f.keep.cksumValue}` };
+    }
     if (f.flex) {
       const value = hashDigestBytes(f.flex.alg, t.hashes[f.flex.slot].state).toString('base64');
       if (f.flex.expected !== undefined && value !== f.flex.expected) {
@@ -101,7 +109,8 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
       lom.flex = { alg: f.flex.alg, value, type: 'FULL_OBJECT' };
     }
     if (md5 !== undefined && f.storeMd5) lom.md5 = md5;
-    writeLomFd(fd, lom);
+    const stored = f.keep ?? lom; // a rebalanced object keeps the LOM it came with
+    writeLomFd(fd, stored);
     if (f.fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = -1;
@@ -111,14 +120,14 @@ export function putChunk(t: PutChunkTask): PutChunkResult {
         fs.rmSync(t.workPath, { force: true });
         return { fd: -1, ...bad };
       }
-      return { fd: -1, done: { lom } };
+      return { fd: -1, done: { lom: stored } };
     }
     const err = publish(t.workPath, f.dst);
     if (err) {
       fs.rmSync(t.workPath, { force: true });
       return { fd: -1, error: err, message: `cannot store object: ${err}` };
     }
-    return { fd: -1, done: { lom } };
+    return { fd: -1, done: { lom: stored } };
   } catch (err) {
     if (fd >= 0) fs.closeSync(fd);
     fs.rmSync(t.workPath, { force: true });

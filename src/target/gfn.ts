@@ -1,0 +1,100 @@
+// Get-from-neighbour (AIStore's "gfn"): while a rebalance runs, an object's new owner may not have it
+// yet — it still sits on its previous owner, which is sending it. A GET or HEAD that misses locally
+// asks the other targets (a HEAD each, with the FWD header) and streams the request through to the one
+// that has it; the bytes are not stored here (the rebalance brings them). A neighbour that no longer
+// has it when the request arrives (it finished sending meanwhile) answers 404, and the request is then
+// served here, where the object has landed.
+import fs from 'node:fs';
+import { header, type Req } from '../api/http';
+import type { HttpResponse } from '../util/uws';
+import type { Node } from '../cluster/node';
+import { FWD_HEADER, intraCall } from '../cluster/intra';
+import { nodeUrl, type Snode } from '../cluster/snode';
+import { forwardRequest } from '../proxy/forward';
+import { log } from '../util/log';
+
+/** Marks a request a target sends to its neighbours: served from local storage only, never asked around again. */
+export const GFN_HEADER = 'ais-gfn';
+const PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * Serves a GET/HEAD of an object this target owns: `local()` when the object is here, when no
+ * rebalance runs, or when the request already comes from a neighbour; else from the neighbour that has it.
+ */
+export function getOrAskNeighbours(
+  node: Node,
+  res: HttpResponse,
+  req: Req,
+  bucket: string,
+  objName: string,
+  local: () => Promise<void>,
+  /** Answers an error `local` throws when it runs after a neighbour's 404 (outside the caller's chain). */
+  fail: (err: unknown) => void,
+): Promise<void> {
+  // Until its join completes a target does not know the RMD yet, but gateways may already send it requests.
+  if ((!node.rmd.running && node.ready) || !node.isTarget || !node.smap || header(req, GFN_HEADER) !== '' || node.smap.targets().length < 2) return local();
+  const h = node.target.openObject(bucket, objName);
+  if (h) {
+    fs.closeSync(h.fd);
+    return local();
+  }
+  if (!node.secret) return local(); // not joined at all: cannot ask anyone
+  return findHolder(node, bucket, objName).then((holder) => {
+    if (!holder || req.aborted) return local();
+    node.target.stats.gfnCount++;
+    const pathAndQuery = req.query ? `${req.url}?${req.query}` : req.url;
+    forwardRequest(res, req, { host: holder.host, port: holder.port }, pathAndQuery, { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, undefined, (status) => {
+      if (status !== 404) return false;
+      Promise.resolve()
+        .then(local)
+        .catch((err: unknown) => {
+          if (!req.aborted) fail(err);
+          else log.warn(`GET ${bucket}/${objName} after gfn miss: ${(err as Error).message}`);
+        });
+      return true;
+    });
+  });
+}
+
+/** The other target holding bucket/objName (the newest copy when several do), or undefined. */
+async function findHolder(node: Node, bucket: string, objName: string): Promise<Snode | undefined> {
+  const path = `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
+  const others = node.smap.targets().filter((t) => t.id !== node.self.id);
+  const found = await Promise.all(
+    others.map(async (t) => {
+      try {
+        const r = await intraCall(nodeUrl(t), path, { method: 'HEAD', headers: { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, timeoutMs: PROBE_TIMEOUT_MS });
+        if (r.status !== 200) return undefined;
+        // Ais-Atime is the object's mtime in ns (Last-Modified has whole seconds only).
+        const mtime = Number(r.headers['ais-atime'] ?? 0) || 0;
+        return { t, mtime };
+      } catch {
+        return undefined; // unreachable: it cannot serve the object either
+      }
+    }),
+  );
+  let best: { t: Snode; mtime: number } | undefined;
+  for (const f of found) if (f && (!best || f.mtime > best.mtime)) best = f;
+  return best?.t;
+}
+
+/**
+ * During a rebalance a DELETE on the owner also goes to every other target (FWD + gfn headers): a copy
+ * still waiting on its previous owner would otherwise come back when that target sends it. True when
+ * some other target had the object. (A copy already in flight to the owner can still land after this:
+ * the window is one transfer.)
+ */
+export async function deleteOnNeighbours(node: Node, req: Req | undefined, bucket: string, objName: string): Promise<boolean> {
+  if ((node.rmd.running === false && node.ready) || !node.isTarget || !node.secret || !node.smap || (req && header(req, GFN_HEADER) !== '')) return false;
+  const path = `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
+  const others = node.smap.targets().filter((t) => t.id !== node.self.id);
+  const deleted = await Promise.all(
+    others.map((t) =>
+      intraCall(nodeUrl(t), path, { method: 'DELETE', headers: { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, timeoutMs: PROBE_TIMEOUT_MS }).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    ),
+  );
+  return deleted.includes(true);
+}
