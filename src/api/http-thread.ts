@@ -3,6 +3,7 @@
 // data path, with control routes streamed to the main thread.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Node } from '../cluster/node';
+import { Mountpath } from '../fs/mountpath';
 import { startServer } from './server';
 import { useLockTable } from '../target/conditions';
 import { log } from '../util/log';
@@ -23,6 +24,19 @@ function apply(m: MetaPost): void {
   // otherwise (the main thread may have taken an older config from the primary at join).
   node.applyMeta(m.set, true);
   node.ready = m.ready;
+  if (node.isTarget) syncMountpaths(m.mountpaths);
+}
+
+// The main thread's resilver attaches and detaches mountpaths; this thread's Target places and finds
+// objects on the same list (same order, same detaching flags), reusing its Mountpath objects.
+function syncMountpaths(want: MetaPost['mountpaths']): void {
+  const mps = node.target.mountpaths;
+  const next = want.map((w) => {
+    const mp = mps.find((m) => m.path === w.path) ?? new Mountpath(w.path, w.direct);
+    mp.detaching = w.detaching;
+    return mp;
+  });
+  mps.splice(0, mps.length, ...next);
 }
 
 // Called first in every request: one atomic load when nothing changed; otherwise the posted sets are

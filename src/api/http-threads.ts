@@ -28,6 +28,8 @@ export interface MetaPost {
   secret: string;
   self: Snode;
   ready: boolean;
+  /** Targets: the mountpaths as the main thread has them now (attach/detach change them at run time). */
+  mountpaths: { path: string; direct: boolean; detaching: boolean }[];
 }
 
 /** workerData of an HTTP thread (http-thread.ts). */
@@ -95,7 +97,8 @@ export class HttpThreads {
 
   private post(): MetaPost {
     const n = this.node;
-    return { set: n.metaSet(), secret: n.secret, self: n.self, ready: n.ready };
+    const mountpaths = n.isTarget ? n.target.mountpaths.map((m) => ({ path: m.path, direct: m.direct, detaching: m.detaching })) : [];
+    return { set: n.metaSet(), secret: n.secret, self: n.self, ready: n.ready, mountpaths };
   }
 
   /** Posts the current metadata to every thread, then bumps the generation they check per request. */

@@ -84,6 +84,7 @@ export class Resilver {
       this.target.mountpaths.push(mp);
     }
     for (const b of this.node.bmd.names()) this.target.createBucket(b);
+    this.node.onMetaChanged?.(); // the HTTP threads place objects on the same mountpaths
     this.remember(abs, 'attach');
     this.start(`attach ${abs}`);
     return mp;
@@ -97,6 +98,7 @@ export class Resilver {
     if (mp.detaching) return;
     if (this.target.activeMountpaths().length === 1) throw new MountpathError(`mountpath ${abs} is the target's last one`, 409);
     mp.detaching = true;
+    this.node.onMetaChanged?.();
     this.remember(abs, 'detach');
     this.start(`detach ${abs}`);
   }
@@ -163,6 +165,7 @@ export class Resilver {
     for (const mp of this.target.mountpaths.filter((m) => m.detaching)) {
       if (s.errors === 0 && (await this.isEmpty(mp))) {
         this.target.mountpaths.splice(this.target.mountpaths.indexOf(mp), 1);
+        this.node.onMetaChanged?.();
         log.info(`resilver ${id}: mountpath ${mp.path} detached`);
       } else {
         log.warn(`resilver ${id}: mountpath ${mp.path} still holds objects: it stays attached (read-only for placement); detach again to retry`);
