@@ -1,5 +1,6 @@
 // Native /v1/cluster and /v1/daemon: what the cluster and a node are (`?what=smap|bmd|config|rmd|stats|
-// node_status|snode|...`), and cluster config changes — `PUT /v1/cluster/set-config?checksum.type=md5`
+// node_status|snode|rebalance|mountpaths|...`), a target's mountpath attach/detach (api/mountpaths.ts),
+// and cluster config changes — `PUT /v1/cluster/set-config?checksum.type=md5`
 // or `PUT /v1/cluster {"action":"set-config","value":{...}}` — made by the primary (others forward),
 // versioned and pushed to every node, so they take effect everywhere at once.
 import fs from 'node:fs';

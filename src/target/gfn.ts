@@ -85,7 +85,9 @@ async function findHolder(node: Node, bucket: string, objName: string): Promise<
  * the window is one transfer.)
  */
 export async function deleteOnNeighbours(node: Node, req: Req | undefined, bucket: string, objName: string): Promise<boolean> {
-  if ((node.rmd.running === false && node.ready) || !node.isTarget || !node.secret || !node.smap || (req && header(req, GFN_HEADER) !== '')) return false;
+  if ((node.rmd.running === false && node.ready) || !node.isTarget) return false;
+  node.reb?.deleted(bucket, objName); // on the owner and on every neighbour asked: any may be a copy's receiver
+  if (!node.secret || !node.smap || (req && header(req, GFN_HEADER) !== '')) return false;
   const path = `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
   const others = node.smap.targets().filter((t) => t.id !== node.self.id);
   const deleted = await Promise.all(

@@ -50,6 +50,10 @@ export function receiveMoved(node: Node, res: HttpResponse, req: Req, onStored: 
       answer = { status: '409 Conflict', body: { message: `not the owner of ${hdr.bucket}/${hdr.name} in Smap v${node.smap.version} (${owner.id} is)`, status: 409 } };
       return finishEarly(isLast);
     }
+    if (node.reb?.deletedSince(hdr.bucket, hdr.name, lom.mtime)) {
+      answer = { status: '200 OK', body: { outcome: 'kept' } }; // deleted here meanwhile: the sender drops its copy
+      return finishEarly(isLast);
+    }
     const target = node.target;
     const old = target.openObject(hdr.bucket, hdr.name);
     if (old) fs.closeSync(old.fd);
@@ -80,6 +84,11 @@ export function receiveMoved(node: Node, res: HttpResponse, req: Req, onStored: 
           .unlink(old.path)
           .then(() => pruneEmptyDirs(old.path.slice(0, old.path.lastIndexOf('/')), CT_OBJ))
           .catch(() => undefined);
+      }
+      if (node.reb?.deletedSince(hdr.bucket, hdr.name, lom.mtime)) {
+        // A DELETE ran while the bytes were on their way: it wins.
+        void target.deleteObject(hdr.bucket, hdr.name).catch(() => undefined);
+        return reply(res, req, '200 OK', [JSON_CT], JSON.stringify({ outcome: 'kept' }));
       }
       reply(res, req, '200 OK', [JSON_CT], JSON.stringify({ outcome: 'stored' }));
       onStored(hdr.bucket, hdr.name, stored!);

@@ -40,8 +40,25 @@ export class Rebalance {
 
   constructor(private readonly node: Node) {}
 
+  /**
+   * Objects deleted while a rebalance runs (bucket/name -> time): a copy of one still on its way from
+   * its previous owner must not bring it back. Forgotten when the rebalance ends.
+   */
+  private readonly tombstones = new Map<string, number>();
+
+  deleted(bucket: string, name: string): void {
+    this.tombstones.set(`${bucket}/${name}`, Date.now());
+  }
+
+  /** True when bucket/name was deleted here after `mtime` (the incoming copy is older than the delete). */
+  deletedSince(bucket: string, name: string, mtime: number): boolean {
+    const t = this.tombstones.get(`${bucket}/${name}`);
+    return t !== undefined && t >= mtime;
+  }
+
   /** Called for every RMD the node applies. */
   onRmd(rmd: RmdData): void {
+    if (!rmd.running) this.tombstones.clear();
     if (!rmd.running || rmd.id <= this.finishedId || this.run?.id === rmd.id) return;
     if (this.run && this.run.id > rmd.id) return;
     const prev = this.run;
