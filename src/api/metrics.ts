@@ -13,6 +13,8 @@ const COUNTERS: ReadonlyArray<readonly [keyof TargetStats, string, string]> = [
   ['errGetCount', 'err_get_count', 'failed GET requests'],
   ['errPutCount', 'err_put_count', 'failed PUT requests'],
   ['errCksum', 'err_cksum_count', 'objects or metadata that failed checksum validation'],
+  ['remoteGetCount', 'remote_get_count', 'cold GETs from remote buckets (fetches started)'],
+  ['remoteGetBytes', 'remote_get_bytes_total', 'bytes fetched from remote buckets and stored'],
 ];
 
 export function prometheusText(stats: TargetStats, nodeId: string): string {

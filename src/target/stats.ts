@@ -11,4 +11,7 @@ export class TargetStats {
   errPutCount = 0;
   /** Objects whose data or metadata failed checksum validation. */
   errCksum = 0;
+  /** Cold GETs of remote (s3://) buckets: fetches started, and bytes stored by the ones that completed. */
+  remoteGetCount = 0;
+  remoteGetBytes = 0;
 }
