@@ -3,11 +3,13 @@
 // the bucket attached (credentials from the environment, as the AWS SDK's default chain reads them).
 // Each epoch reads every object once with the AWS SDK, CONC requests in flight.
 //   node dist/bench/remote-epochs.js [--objects 1000] [--size 1048576] [--conc 16]
+// A 1 GiB cold GET and the cluster node's memory: --objects 1 --size 1073741824 --conc 1
 import { parseArgs } from 'node:util';
 import http from 'node:http';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { startTais, tempDir, cleanupAll } from './lib/servers';
+import { Readable } from 'node:stream';
+import { startTais, tempDir, cleanupAll, RssSampler } from './lib/servers';
 
 const { values } = parseArgs({ options: { objects: { type: 'string', default: '1000' }, size: { type: 'string', default: String(1 << 20) }, conc: { type: 'string', default: '16' } } });
 const N = Number(values.objects);
@@ -36,19 +38,25 @@ async function pool(n: number, fn: (i: number) => Promise<void>): Promise<void> 
   }));
 }
 
+let frontRss: RssSampler | undefined;
+
 async function epoch(name: string, s3: S3Client): Promise<number> {
+  frontRss?.mark();
   const t0 = process.hrtime.bigint();
   let bytes = 0;
   await pool(N, async (i) => {
     const r = await s3.send(new GetObjectCommand({ Bucket: B, Key: `obj-${String(i).padStart(5, '0')}` }));
-    const got = (await r.Body!.transformToByteArray()).length;
+    // Counted as it streams (a 1 GiB object is never held whole here).
+    let got = 0;
+    for await (const chunk of r.Body as AsyncIterable<Uint8Array>) got += chunk.length;
     if (got !== SIZE) console.error(`${name}: obj ${i}: ${got} bytes (Content-Length ${r.ContentLength})`);
     bytes += got;
   });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (bytes !== N * SIZE) throw new Error(`${name}: read ${bytes} bytes, expected ${N * SIZE}`);
   const mibs = bytes / (1 << 20) / s;
-  console.log(`${name.padEnd(34)} ${s.toFixed(2).padStart(7)} s ${mibs.toFixed(1).padStart(9)} MiB/s`);
+  const rss = frontRss ? `  cluster node peak RSS ${(frontRss.mark() / (1 << 20)).toFixed(0)} MiB` : '';
+  console.log(`${name.padEnd(34)} ${s.toFixed(2).padStart(7)} s ${mibs.toFixed(1).padStart(9)} MiB/s${rss}`);
   return mibs;
 }
 
@@ -60,9 +68,13 @@ async function main(): Promise<void> {
   const front = await startTais(tempDir('front'));
   const direct = client(`${remote.url}/s3`);
   await direct.send(new CreateBucketCommand({ Bucket: B }));
-  const body = randomBytes(SIZE);
+  // One random block repeated: a 1 GiB object is uploaded as a stream, never held whole.
+  const block = randomBytes(Math.min(SIZE, 1 << 20));
+  const bodyOf = (): Readable => Readable.from((function* () {
+    for (let left = SIZE; left > 0; left -= block.length) yield left >= block.length ? block : block.subarray(0, left);
+  })());
   await pool(N, async (i) => {
-    await direct.send(new PutObjectCommand({ Bucket: B, Key: `obj-${String(i).padStart(5, '0')}`, Body: body }));
+    await direct.send(new PutObjectCommand({ Bucket: B, Key: `obj-${String(i).padStart(5, '0')}`, Body: bodyOf(), ContentLength: SIZE }));
   });
   const attach = await fetch(`${front.url}/v1/buckets/${B}?provider=aws`, {
     method: 'POST',
@@ -72,6 +84,7 @@ async function main(): Promise<void> {
   if (attach.status !== 200) throw new Error(`attach: ${attach.status} ${await attach.text()}`);
   console.log(`${N} objects of ${SIZE} bytes, ${CONC} requests in flight; remote and cluster on this machine`);
   const viaCluster = client(`${front.url}/s3`);
+  frontRss = new RssSampler(front.pid, 100);
   const d = await epoch('remote directly', direct);
   const cold = await epoch('epoch 1 through the cluster (cold)', viaCluster);
   const warm = await epoch('epoch 2 through the cluster (warm)', viaCluster);

@@ -205,8 +205,19 @@ test.serial('cold GET (small, 64 MiB): the bytes, stored on the HRW owner with t
   t.deepEqual(Buffer.from(await r.Body!.transformToByteArray()), objects.get('big.bin')!.subarray(1000, 2000));
 });
 
+/** ais_target_remote_get_count summed over the targets' /metrics. */
+async function remoteGetMetric(): Promise<number> {
+  let n = 0;
+  for (const tg of c.targets) {
+    const r = await request(tg.url, { method: 'GET', path: '/metrics' });
+    n += Number(/^ais_target_remote_get_count\{[^}]*\} (\d+)$/m.exec(r.body.toString())?.[1] ?? NaN);
+  }
+  return n;
+}
+
 test.serial('8 concurrent cold GETs of one object: the remote sees one GET, every client gets the bytes', async (t) => {
   const before = gate.objectGets;
+  const metricBefore = await remoteGetMetric();
   gate.mode = 'slow'; // keeps the fetch in flight while the others arrive
   try {
     const all = await Promise.all(Array.from({ length: 8 }, () => getBytes('conc.bin')));
@@ -215,6 +226,7 @@ test.serial('8 concurrent cold GETs of one object: the remote sees one GET, ever
     gate.mode = 'pass';
   }
   t.is(gate.objectGets, before + 1);
+  t.is(await remoteGetMetric(), metricBefore + 1, 'the targets counted one remote GET too');
 });
 
 test.serial('a cut remote read: 503, nothing stored, no work file left', async (t) => {

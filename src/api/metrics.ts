@@ -14,6 +14,8 @@ const COUNTERS: ReadonlyArray<readonly [keyof StatsSnapshot, string, string]> = 
   ['errPutCount', 'err_put_count', 'failed PUT requests'],
   ['errCksum', 'err_cksum_count', 'objects or metadata that failed checksum validation'],
   ['gfnCount', 'gfn_count', 'GET/HEAD served from another target during a rebalance (get-from-neighbour)'],
+  ['remoteGetCount', 'remote_get_count', 'cold GETs from remote buckets (fetches started)'],
+  ['remoteGetBytes', 'remote_get_bytes_total', 'bytes fetched from remote buckets and stored'],
 ];
 
 export function prometheusText(stats: StatsSnapshot, nodeId: string): string {

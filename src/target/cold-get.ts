@@ -36,9 +36,6 @@ export class RemoteNotFound extends Error {}
 
 const inflight = new WeakMap<Target, Map<string, Promise<Lom>>>();
 
-/** Number of remote GETs this process has started (all targets in it): for stats and tests. */
-export const coldStats = { fetches: 0, bytes: 0, failures: 0 };
-
 /** True when a fetch of bucket/key is running on this target (a new GET would join it). */
 export function fetchInFlight(target: Target, bucket: string, key: string): boolean {
   return inflight.get(target)?.has(`${bucket}\n${key}`) === true;
@@ -95,11 +92,8 @@ async function waitAndLoad(target: Target, bucket: string, key: string, props: B
 }
 
 async function fetchAndStore(target: Target, bucket: string, key: string, props: BucketProps, tap: ColdTap | undefined, source: ColdSource): Promise<Lom> {
-  coldStats.fetches++;
-  const r = await source().catch((err: unknown) => {
-    coldStats.failures++;
-    throw err;
-  });
+  target.stats.remoteGetCount++;
+  const r = await source();
   if (!r) throw new RemoteNotFound(`s3://${bucket}/${key}`);
   const { obj, body } = r;
   return new Promise<Lom>((resolve, reject) => {
@@ -123,13 +117,12 @@ async function fetchAndStore(target: Target, bucket: string, key: string, props:
       (err, lom) => {
         if (!ended) body.destroy();
         if (err) {
-          coldStats.failures++;
           if (tapping) tap!.cut();
           log.warn(`cold GET s3://${bucket}/${key}: ${err.code}: ${err.message}; nothing stored`);
           reject(err);
           return;
         }
-        coldStats.bytes += lom!.size;
+        target.stats.remoteGetBytes += lom!.size;
         resolve(lom!);
       },
     );
