@@ -5,7 +5,8 @@
 // costs at most the cap. Anything that is not this document is MalformedXML, as S3 answers.
 import sax from 'sax';
 import { StringDecoder } from 'node:string_decoder';
-import { s3err, S3Error } from './errors';
+import { S3Error } from './errors';
+import { localName, malformedXml } from './xml-parse';
 
 export const MAX_DELETE_KEYS = 1000;
 /**
@@ -24,15 +25,7 @@ export interface DeleteRequest {
   objects: DeleteObjectEntry[];
 }
 
-function malformed(why: string): S3Error {
-  return s3err('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema (${why}).`);
-}
 
-/** Element name without a namespace prefix ("s3:Key" → "Key"). */
-function local(name: string): string {
-  const i = name.indexOf(':');
-  return i < 0 ? name : name.slice(i + 1);
-}
 
 export class DeleteXmlParser {
   private readonly parser: sax.SAXParser;
@@ -53,20 +46,20 @@ export class DeleteXmlParser {
     const p = sax.parser(true, { trim: false, normalize: false, position: false });
     this.parser = p;
     p.onerror = (e) => {
-      this.fail(malformed(e.message.split('\n')[0] ?? 'syntax error'));
+      this.fail(malformedXml(e.message.split('\n')[0] ?? 'syntax error'));
     };
-    p.onopentag = (tag) => this.open(local(tag.name));
+    p.onopentag = (tag) => this.open(localName(tag.name));
     p.onclosetag = () => this.close();
     p.ontext = (t) => this.addText(t);
     p.oncdata = (t) => this.addText(t);
-    p.ondoctype = () => this.fail(malformed('a DOCTYPE is not allowed'));
+    p.ondoctype = () => this.fail(malformedXml('a DOCTYPE is not allowed'));
   }
 
   /** Feeds the next piece of the body; throws S3Error (MalformedXML) as soon as the body is invalid. */
   write(chunk: Uint8Array): void {
     if (this.error) throw this.error;
     this.bytes += chunk.length;
-    if (this.bytes > this.maxBytes) this.fail(malformed(`the body is larger than ${this.maxBytes} bytes`));
+    if (this.bytes > this.maxBytes) this.fail(malformedXml(`the body is larger than ${this.maxBytes} bytes`));
     else this.parser.write(this.decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     if (this.error) throw this.error;
   }
@@ -79,8 +72,8 @@ export class DeleteXmlParser {
       if (!this.error) this.parser.close();
     }
     if (this.error) throw this.error;
-    if (!this.sawRoot) throw malformed('the body is empty');
-    if (this.objects.length === 0) throw malformed('no <Object> to delete');
+    if (!this.sawRoot) throw malformedXml('the body is empty');
+    if (this.objects.length === 0) throw malformedXml('no <Object> to delete');
     return { quiet: this.quiet ?? false, objects: this.objects };
   }
 
@@ -94,22 +87,22 @@ export class DeleteXmlParser {
     const parent = this.stack[depth - 1];
     this.text = '';
     if (depth === 0) {
-      if (this.sawRoot) return this.fail(malformed('more than one root element'));
-      if (name !== 'Delete') return this.fail(malformed(`the root element is <${name}>, not <Delete>`));
+      if (this.sawRoot) return this.fail(malformedXml('more than one root element'));
+      if (name !== 'Delete') return this.fail(malformedXml(`the root element is <${name}>, not <Delete>`));
       this.sawRoot = true;
     } else if (depth === 1 && name === 'Object') {
-      if (this.objects.length >= this.maxKeys) return this.fail(malformed(`more than ${this.maxKeys} objects`));
+      if (this.objects.length >= this.maxKeys) return this.fail(malformedXml(`more than ${this.maxKeys} objects`));
       this.current = { key: undefined, versionId: undefined };
     } else if (depth === 1 && name === 'Quiet') {
-      if (this.quiet !== undefined) return this.fail(malformed('<Quiet> given twice'));
+      if (this.quiet !== undefined) return this.fail(malformedXml('<Quiet> given twice'));
     } else if (depth === 2 && parent === 'Object' && (name === 'Key' || name === 'VersionId')) {
-      if ((name === 'Key' ? this.current!.key : this.current!.versionId) !== undefined) return this.fail(malformed(`<${name}> given twice in one <Object>`));
+      if ((name === 'Key' ? this.current!.key : this.current!.versionId) !== undefined) return this.fail(malformedXml(`<${name}> given twice in one <Object>`));
     } else if (depth === 2 && parent === 'Object') {
       // Newer optional children (ETag, LastModifiedTime, Size: conditional deletes) are not ours to check.
     } else if (depth >= 3 && this.stack[2] !== 'Key' && this.stack[2] !== 'VersionId' && this.stack[1] === 'Object') {
       // inside an ignored child of Object
     } else {
-      return this.fail(malformed(`unexpected element <${name}>`));
+      return this.fail(malformedXml(`unexpected element <${name}>`));
     }
     this.stack.push(name);
   }
@@ -119,7 +112,7 @@ export class DeleteXmlParser {
     const top = this.stack[this.stack.length - 1];
     if (top === 'Key' || top === 'VersionId' || top === 'Quiet') this.text += t;
     else if (t.trim() !== '' && this.stack.length > 0 && !(this.stack.length >= 3 && this.stack[1] === 'Object')) {
-      this.fail(malformed(`unexpected text in <${top}>`));
+      this.fail(malformedXml(`unexpected text in <${top}>`));
     }
   }
 
@@ -130,11 +123,11 @@ export class DeleteXmlParser {
     else if (name === 'VersionId' && this.stack.length === 2) this.current!.versionId = this.text;
     else if (name === 'Quiet') {
       const v = this.text.trim().toLowerCase();
-      if (v !== 'true' && v !== 'false') return this.fail(malformed('<Quiet> must be true or false'));
+      if (v !== 'true' && v !== 'false') return this.fail(malformedXml('<Quiet> must be true or false'));
       this.quiet = v === 'true';
     } else if (name === 'Object' && this.stack.length === 1) {
       const c = this.current!;
-      if (c.key === undefined) return this.fail(malformed('an <Object> without <Key>'));
+      if (c.key === undefined) return this.fail(malformedXml('an <Object> without <Key>'));
       this.objects.push({ key: c.key, versionId: c.versionId });
       this.current = undefined;
     }

@@ -7,6 +7,7 @@ import { listingUrlEncode } from './uri';
 import { S3_XMLNS, XmlWriter } from './xml';
 import type { Owner } from './list-xml';
 import { algFromName, checksumElement, type FlexAlg } from './checksums';
+import { localName, malformedXml } from './xml-parse';
 
 /** 10000 parts with every optional checksum element fit well within this. */
 export const MAX_COMPLETE_BODY = 4 << 20;
@@ -39,12 +40,12 @@ export class CompleteBodyParser {
   constructor() {
     this.parser = sax.parser(true, { trim: false, normalize: false, xmlns: false, position: false });
     this.parser.onerror = (e: Error): void => {
-      this.error ??= malformed(e.message.split('\n')[0] ?? 'bad XML');
+      this.error ??= malformedXml(e.message.split('\n')[0] ?? 'bad XML');
     };
     this.parser.onopentag = (tag): void => {
       const name = localName(tag.name);
       const depth = this.path.length;
-      if (depth === 0 && name !== 'CompleteMultipartUpload') this.error ??= malformed(`unexpected root element <${tag.name}>`);
+      if (depth === 0 && name !== 'CompleteMultipartUpload') this.error ??= malformedXml(`unexpected root element <${tag.name}>`);
       if (depth === 1 && name === 'Part') this.cur = {};
       this.path.push(name);
       this.text = '';
@@ -77,7 +78,7 @@ export class CompleteBodyParser {
     if (this.error) return;
     this.bytes += chunk.length;
     if (this.bytes > MAX_COMPLETE_BODY) {
-      this.error = malformed(`the request body is larger than ${MAX_COMPLETE_BODY} bytes`);
+      this.error = malformedXml(`the request body is larger than ${MAX_COMPLETE_BODY} bytes`);
       return;
     }
     this.parser.write(this.decoder.decode(chunk, { stream: true }));
@@ -90,7 +91,7 @@ export class CompleteBodyParser {
       this.parser.close();
     }
     if (this.error) throw this.error;
-    if (this.parts.length === 0) throw malformed('the body names no parts');
+    if (this.parts.length === 0) throw malformedXml('the body names no parts');
     return this.parts;
   }
 
@@ -101,7 +102,7 @@ export class CompleteBodyParser {
 
   private closePart(p: { partNumber?: string; etag?: string; checksum?: { alg: FlexAlg; value: string } }): void {
     if (p.partNumber === undefined || p.etag === undefined) {
-      this.error ??= malformed('each Part needs a PartNumber and an ETag');
+      this.error ??= malformedXml('each Part needs a PartNumber and an ETag');
       return;
     }
     const n = /^\d{1,5}$/.test(p.partNumber) ? Number(p.partNumber) : NaN;
@@ -117,14 +118,7 @@ export class CompleteBodyParser {
   }
 }
 
-function localName(name: string): string {
-  const i = name.indexOf(':');
-  return i < 0 ? name : name.slice(i + 1);
-}
 
-function malformed(why: string): Error {
-  return s3err('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema (${why}).`);
-}
 
 /** ETags travel quoted ("abc"), sometimes entity-escaped or unquoted: compare the bare value. */
 export function unquote(etag: string): string {

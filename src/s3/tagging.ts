@@ -8,6 +8,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { s3err, S3Error } from './errors';
 import { percentDecode } from './uri';
 import { S3_XMLNS, XmlWriter } from './xml';
+import { localName, malformedXml } from './xml-parse';
 
 /** Tags in the order given (S3 keeps no order; clients compare sets). */
 export type TagSet = [key: string, value: string][];
@@ -68,14 +69,7 @@ export function taggingXml(tags: TagSet): string {
   return w.end().end().toString();
 }
 
-function malformed(why: string): S3Error {
-  return s3err('MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema (${why}).`);
-}
 
-function local(name: string): string {
-  const i = name.indexOf(':');
-  return i < 0 ? name : name.slice(i + 1);
-}
 
 /** <Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag>...</TagSet></Tagging>, fed as it arrives. */
 export class TaggingXmlParser {
@@ -94,18 +88,18 @@ export class TaggingXmlParser {
   constructor() {
     const p = sax.parser(true, { trim: false, normalize: false, position: false });
     this.parser = p;
-    p.onerror = (e) => this.fail(malformed(e.message.split('\n')[0] ?? 'syntax error'));
-    p.onopentag = (tag) => this.open(local(tag.name));
+    p.onerror = (e) => this.fail(malformedXml(e.message.split('\n')[0] ?? 'syntax error'));
+    p.onopentag = (tag) => this.open(localName(tag.name));
     p.onclosetag = () => this.close();
     p.ontext = (t) => this.addText(t);
     p.oncdata = (t) => this.addText(t);
-    p.ondoctype = () => this.fail(malformed('a DOCTYPE is not allowed'));
+    p.ondoctype = () => this.fail(malformedXml('a DOCTYPE is not allowed'));
   }
 
   write(chunk: Uint8Array): void {
     if (this.error) throw this.error;
     this.bytes += chunk.length;
-    if (this.bytes > MAX_TAGGING_BODY) this.fail(malformed(`the body is larger than ${MAX_TAGGING_BODY} bytes`));
+    if (this.bytes > MAX_TAGGING_BODY) this.fail(malformedXml(`the body is larger than ${MAX_TAGGING_BODY} bytes`));
     else this.parser.write(this.decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     if (this.error) throw this.error;
   }
@@ -118,8 +112,8 @@ export class TaggingXmlParser {
       if (!this.error) this.parser.close();
     }
     if (this.error) throw this.error;
-    if (!this.sawRoot) throw malformed('the body is empty');
-    if (!this.sawTagSet) throw malformed('no <TagSet>');
+    if (!this.sawRoot) throw malformedXml('the body is empty');
+    if (!this.sawTagSet) throw malformedXml('no <TagSet>');
     return validateTags(this.tags);
   }
 
@@ -136,7 +130,7 @@ export class TaggingXmlParser {
       (depth === 1 && name === 'TagSet' && !this.sawTagSet) ||
       (depth === 2 && name === 'Tag') ||
       (depth === 3 && ((name === 'Key' && this.key === undefined) || (name === 'Value' && this.value === undefined)));
-    if (!ok) return this.fail(malformed(`unexpected element <${name}>`));
+    if (!ok) return this.fail(malformedXml(`unexpected element <${name}>`));
     if (depth === 0) this.sawRoot = true;
     if (depth === 1) this.sawTagSet = true;
     if (depth === 2 && this.tags.length >= MAX_TAGS) return this.fail(invalidTag(`Object tags cannot be greater than ${MAX_TAGS}`));
@@ -147,7 +141,7 @@ export class TaggingXmlParser {
     if (this.error) return;
     const top = this.stack[this.stack.length - 1];
     if (top === 'Key' || top === 'Value') this.text += t;
-    else if (t.trim() !== '' && this.stack.length > 0) this.fail(malformed(`unexpected text in <${top}>`));
+    else if (t.trim() !== '' && this.stack.length > 0) this.fail(malformedXml(`unexpected text in <${top}>`));
   }
 
   private close(): void {
@@ -156,7 +150,7 @@ export class TaggingXmlParser {
     if (name === 'Key') this.key = this.text;
     else if (name === 'Value') this.value = this.text;
     else if (name === 'Tag') {
-      if (this.key === undefined || this.value === undefined) return this.fail(malformed('a <Tag> needs <Key> and <Value>'));
+      if (this.key === undefined || this.value === undefined) return this.fail(malformedXml('a <Tag> needs <Key> and <Value>'));
       this.tags.push([this.key, this.value]);
       this.key = undefined;
       this.value = undefined;
