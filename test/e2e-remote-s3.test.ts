@@ -6,6 +6,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -528,14 +529,19 @@ async function multipart(key: string, parts: Buffer[]): Promise<string | undefin
   return c.ETag;
 }
 
-test.serial('multipart upload on a remote bucket: assembled in the cluster, then written to the remote whole; a failed write stores nothing', async (t) => {
+test.serial('multipart upload on a remote bucket: assembled in the cluster, then written through the remote\'s multipart upload part for part; a failed write stores nothing', async (t) => {
   const parts = [random(5 << 20), random(5 << 20), random(1234)];
   const whole = Buffer.concat(parts);
   const etag = await multipart('mpu/shard.tar', parts);
   const onRemote = await direct.send(new GetObjectCommand({ Bucket: B, Key: 'mpu/shard.tar' }));
   t.is(sha256(Buffer.from(await onRemote.Body!.transformToByteArray())), sha256(whole));
   t.is(onRemote.ContentType, 'application/x-tar');
+  // The remote made it from the same three parts: the S3 multipart ETag of the client's parts.
+  const partMd5s = Buffer.concat(parts.map((p) => createHash('md5').update(p).digest()));
+  t.is(onRemote.ETag, `"${createHash('md5').update(partMd5s).digest('hex')}-3"`);
   t.is(etag, onRemote.ETag);
+  const p2 = await direct.send(new GetObjectCommand({ Bucket: B, Key: 'mpu/shard.tar', PartNumber: 2 }));
+  t.is(sha256(Buffer.from(await p2.Body!.transformToByteArray())), sha256(parts[1]!));
   t.deepEqual(cachedKeys('mpu/'), ['mpu/shard.tar']);
   const before = gate.objectGets;
   t.is(sha256(await getBytes('mpu/shard.tar')), sha256(whole));

@@ -5,6 +5,10 @@
 // (MinIO, another tais, moto: no virtual-hosted DNS on loopback).
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -156,6 +160,66 @@ export async function putObject(
     return { etag: unquote(r.ETag), ...(r.VersionId && r.VersionId !== 'null' ? { version: r.VersionId } : {}) };
   } catch (err) {
     throw backendError(err, `PUT s3://${bucket}/${key}`);
+  }
+}
+
+/** One part of a multipart write to the remote: its byte range in the object. */
+export interface RemotePart {
+  start: number;
+  length: number;
+}
+
+/**
+ * Writes the object to the remote with the remote's own multipart upload, one UploadPart per given
+ * range (`open` streams a range), `conc` at a time; resolves with the remote's ETag and version. Any
+ * failure aborts the remote upload, so nothing half-written stays there.
+ */
+export async function putObjectMultipart(
+  bucket: string,
+  key: string,
+  props: BucketProps,
+  parts: readonly RemotePart[],
+  open: (p: RemotePart) => Readable,
+  opts: { contentType?: string; meta?: Record<string, string> },
+  conc = 4,
+): Promise<{ etag: string; version?: string }> {
+  const c = clientFor(props);
+  const what = `multipart PUT s3://${bucket}/${key}`;
+  let uploadId: string | undefined;
+  try {
+    const created = await c.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+        ...(opts.meta ? { Metadata: opts.meta } : {}),
+      }),
+    );
+    uploadId = created.UploadId;
+    if (!uploadId) throw new BackendError(502, 'InvalidResponse', `${what}: the remote gave no UploadId`);
+    const etags: string[] = new Array(parts.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < parts.length) {
+        const i = next++;
+        const p = parts[i]!;
+        const r = await c.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: i + 1, Body: open(p), ContentLength: p.length }));
+        etags[i] = r.ETag ?? '';
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(conc, parts.length) }, worker));
+    const done = await c.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
+    return { etag: unquote(done.ETag), ...(done.VersionId && done.VersionId !== 'null' ? { version: done.VersionId } : {}) };
+  } catch (err) {
+    if (uploadId) await c.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => {});
+    throw backendError(err, what);
   }
 }
 

@@ -19,7 +19,8 @@ import { s3err, noSuchKey, S3Error } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 import { httpDate } from '../s3/time';
 import { validateObjectKey } from '../s3/names';
-import { headObject, putObject, deleteObject, BackendError, type RemoteObject } from '../backend/s3';
+import { headObject, putObject, putObjectMultipart, deleteObject, BackendError, type RemoteObject, type RemotePart } from '../backend/s3';
+import { partRange, partsCount, type MpuLom } from './mpu';
 import { bodyShape, feedBody, parseContentMd5, userMeta } from './body';
 import { PutStream, PutError } from './put';
 import { coldFetch, fetchInFlight, RemoteNotFound, type ColdTap } from './cold-get';
@@ -310,20 +311,25 @@ async function writeThrough(
 
 /**
  * Multipart upload on a remote bucket: the parts are uploaded and assembled in the cluster as for any
- * bucket; once the object is published there it is uploaded to the remote whole (one PutObject from the
- * file: up to 5 GiB, S3's single-PUT limit) and its LOM takes the remote's ETag. A failed upload removes
- * the local object (the remote keeps its previous version; the next GET fetches that) and fails the
- * completion. Between publish and upload a GET may already see the new object here.
+ * bucket; once the object is published here it goes to the remote through the remote's own multipart
+ * upload, part for part as the client cut it (same boundaries, so the remote's ETag is the same
+ * `md5-of-md5s-N` the client computed, and objects over 5 GiB work). Where the LOM has no part layout
+ * (very irregular part sizes do not fit it) the object goes in 64 MiB parts, or with one PutObject when
+ * it is small. The LOM then takes the remote's ETag. A failed upload removes the local object (the
+ * remote keeps its previous version; the next GET fetches that) and fails the completion. Between
+ * publish and upload a GET may already see the new object here.
  */
 export function writeThroughAssembled(target: Target, bucket: string, key: string, props: BucketProps): (lom: Lom) => Promise<Lom> {
   return async (lom) => {
     const h = target.openObject(bucket, key);
     if (!h) throw new S3Error('InternalError', 'the assembled object disappeared before it was written to the remote');
+    const opts = { ...(lom.contentType ? { contentType: lom.contentType } : {}), ...(lom.meta ? { meta: lom.meta } : {}) };
     try {
-      const r = await putObject(bucket, key, props, fs.createReadStream('', { fd: h.fd, autoClose: false, start: 0 }), lom.size, {
-        ...(lom.contentType ? { contentType: lom.contentType } : {}),
-        ...(lom.meta ? { meta: lom.meta } : {}),
-      });
+      const parts = remoteParts(h.lom);
+      const r =
+        parts.length > 1
+          ? await putObjectMultipart(bucket, key, props, parts, (p) => fs.createReadStream('', { fd: h.fd, autoClose: false, start: p.start, end: p.start + p.length - 1 }), opts)
+          : await putObject(bucket, key, props, fs.createReadStream('', { fd: h.fd, autoClose: false, start: 0 }), lom.size, opts);
       const next: Lom = { ...h.lom, remote: { etag: r.etag, ...(r.version ? { version: r.version } : {}) }, ...(r.etag ? { etag: r.etag } : {}) };
       fsetxattr(h.fd, LOM_XATTR, encodeLom(next));
       return next;
@@ -334,6 +340,28 @@ export function writeThroughAssembled(target: Target, bucket: string, key: strin
       fs.close(h.fd, () => {});
     }
   };
+}
+
+const FALLBACK_PART = 64 << 20;
+
+/** The client's part boundaries from the LOM, or 64 MiB parts; one range means "one PutObject". */
+function remoteParts(lom: Lom): RemotePart[] {
+  const n = partsCount(lom);
+  const out: RemotePart[] = [];
+  if (n !== undefined && n > 1) {
+    for (let i = 1; i <= n; i++) {
+      const r = partRange(lom as MpuLom, i);
+      if (!r) break;
+      out.push({ start: r.start, length: r.length });
+    }
+    // The last part is whatever remains after the runs (its size is not a run of its own when odd).
+    const covered = out.reduce((a, p) => a + p.length, 0);
+    if (out.length === n && covered === lom.size) return out;
+    out.length = 0;
+  }
+  if (lom.size <= FALLBACK_PART) return [{ start: 0, length: lom.size }];
+  for (let start = 0; start < lom.size; start += FALLBACK_PART) out.push({ start, length: Math.min(FALLBACK_PART, lom.size - start) });
+  return out;
 }
 
 export async function deleteRemoteS3(target: Target, res: HttpResponse, req: Req, op: DeleteObjectOp, props: BucketProps): Promise<void> {
