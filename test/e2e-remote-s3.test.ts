@@ -555,3 +555,28 @@ test.serial('multipart upload on a remote bucket: assembled in the cluster, then
   t.deepEqual(cachedKeys('mpu/'), ['mpu/shard.tar']);
   await t.throwsAsync(direct.send(new HeadObjectCommand({ Bucket: B, Key: 'mpu/never.tar' })), { name: 'NotFound' });
 });
+
+test.serial('ais put to an s3:// bucket (native API) writes through to the remote; remote down: an error and nothing stored', async (t) => {
+  const body = random((3 << 20) + 5);
+  const file = path.join(fs.mkdtempSync(path.join(ROOT, 'dist', 'tmp-rput-')), 'put.bin');
+  fs.writeFileSync(file, body);
+  try {
+    let r = await ais('put', file, `s3://${B}/native/put.bin`);
+    t.is(r.code, 0, r.stderr);
+    const onRemote = await direct.send(new GetObjectCommand({ Bucket: B, Key: 'native/put.bin' }));
+    t.is(sha256(Buffer.from(await onRemote.Body!.transformToByteArray())), sha256(body));
+    t.deepEqual(cachedKeys('native/'), ['native/put.bin']);
+    gate.mode = 'down';
+    try {
+      r = await ais('put', file, `s3://${B}/native/never.bin`);
+    } finally {
+      gate.mode = 'pass';
+    }
+    t.is(r.code, 1);
+    t.regex(r.stderr, /remote/i);
+    t.deepEqual(cachedKeys('native/'), ['native/put.bin']);
+    await t.throwsAsync(direct.send(new HeadObjectCommand({ Bucket: B, Key: 'native/never.bin' })), { name: 'NotFound' });
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+});

@@ -19,6 +19,7 @@ import { streamObject, ChecksumMismatch } from '../target/get';
 import { ApiError, badRequest, bucketOf, bucketUri, guarded, notFound, notServed, providerOf, putErrorToApi, sendApiError, type Provider } from './native';
 import { headObject, deleteObject as deleteRemote, BackendError } from '../backend/s3';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
+import { putRemoteS3 } from '../target/tgts3-remote';
 
 const PREFIX = '/v1/objects/';
 
@@ -36,9 +37,9 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
     const local = (fn: (p: BucketProps) => Promise<void> | void) => () => Promise.resolve(fn(node.bmd.get(bucket) ?? props));
     switch (req.method) {
       case 'PUT':
+        // A remote bucket: written through to the remote by the owner, as an S3 PUT is (errors as JSON).
         if (props.provider === 'aws') {
-          res.onData(() => {});
-          throw notServed(`PUT of ${objUri(bucket, obj, 'aws')} through the native API is not supported yet (use the S3 API: it writes through to the remote)`);
+          return toOwner(node, res, req, bucket, obj, local((p) => putRemoteS3(node.target, res, req, { kind: 'PutObject', bucket, key: obj }, p, sendApiError)));
         }
         return toOwner(node, res, req, bucket, obj, local((p) => putObject(node, res, req, bucket, obj, p)));
       case 'GET':

@@ -244,7 +244,15 @@ class ResponseTap implements ColdTap {
  * is uploaded to the remote from there, and only when the remote has it is the staging file (its LOM
  * now carrying the remote's ETag) renamed over the cached copy. A failed remote PUT changes nothing here.
  */
-export function putRemoteS3(target: Target, res: HttpResponse, req: Req, op: PutObjectOp, props: BucketProps): void {
+/** `fail` answers an error: S3 XML by default; the native API passes its JSON answer. */
+export function putRemoteS3(
+  target: Target,
+  res: HttpResponse,
+  req: Req,
+  op: PutObjectOp,
+  props: BucketProps,
+  fail: (res: HttpResponse, req: Req, err: unknown) => void = sendS3Error,
+): void {
   try {
     validateObjectKey(op.key);
     if (['if-match', 'if-none-match'].some((c) => header(req, c) !== '')) throw s3err('NotImplemented', 'conditional PUT is not supported on remote (s3://) buckets');
@@ -258,7 +266,7 @@ export function putRemoteS3(target: Target, res: HttpResponse, req: Req, op: Put
     const stream = new PutStream(target, res, req, params, (err, lom) => {
       if (err) {
         target.stats.errPutCount++;
-        if (!req.aborted) sendS3Error(res, req, putErrorToS3(err, op));
+        if (!req.aborted) fail(res, req, putErrorToS3(err, op));
         return;
       }
       writeThrough(target, op, props, staging, lom!.size, { contentType, meta }).then(
@@ -271,13 +279,13 @@ export function putRemoteS3(target: Target, res: HttpResponse, req: Req, op: Put
         (e: unknown) => {
           target.stats.errPutCount++;
           // The staging file goes before the answer: a client that saw the error finds nothing stored.
-          fs.rm(staging, { force: true }, () => sendS3Error(res, req, remoteErrorToS3(e, op.bucket, op.key)));
+          fs.rm(staging, { force: true }, () => fail(res, req, remoteErrorToS3(e, op.bucket, op.key)));
         },
       );
     });
     feedBody(res, req, stream, chunked, undefined);
   } catch (err) {
-    sendS3Error(res, req, err);
+    fail(res, req, err);
   }
 }
 
