@@ -11,7 +11,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startCluster, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, sha256, s3Client, startNode, type AisNode } from './helpers/node';
+import { ROOT, request, random, sha256, s3Client, startNode, procMem, type AisNode } from './helpers/node';
+import { Readable } from 'node:stream';
 import { xxh64 } from '../src/native';
 import { formatAmzDate, presignQuery } from '../src/s3/sigv4';
 import { digestOf, hrwSelect, objectUname } from '../src/cluster/hrw';
@@ -204,6 +205,44 @@ test.serial('cold GET (small, 64 MiB): the bytes, stored on the HRW owner with t
   // A range of a cached object.
   const r = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'big.bin', Range: 'bytes=1000-1999' }));
   t.deepEqual(Buffer.from(await r.Body!.transformToByteArray()), objects.get('big.bin')!.subarray(1000, 2000));
+});
+
+test.serial('cold GET of 1 GiB: streamed from the remote through the owner to the client, bytes and checksum right, the owner\'s memory flat', async (t) => {
+  const SIZE = 1 << 30;
+  const key = 'huge/1gib.bin';
+  // 1 GiB made and hashed as it is sent (neither side of the test holds it): 1 MiB blocks of a seed.
+  const seed = random(1 << 20);
+  const blocks = function* (): Generator<Buffer> {
+    for (let i = 0; i < SIZE >> 20; i++) {
+      const b = Buffer.from(seed);
+      b.writeUInt32LE(i, 0);
+      yield b;
+    }
+  };
+  const want = createHash('sha256');
+  for (const b of blocks()) want.update(b);
+  await direct.send(new PutObjectCommand({ Bucket: B, Key: key, Body: Readable.from(blocks()), ContentLength: SIZE }));
+  const owner = await hrwOwner(key);
+  const before = procMem(owner.pid!);
+  const g = await s3.send(new GetObjectCommand({ Bucket: B, Key: key }));
+  const got = createHash('sha256');
+  let n = 0;
+  for await (const chunk of g.Body as Readable) {
+    got.update(chunk as Buffer);
+    n += (chunk as Buffer).length;
+  }
+  t.is(n, SIZE);
+  t.is(got.digest('hex'), want.digest('hex'));
+  const after = procMem(owner.pid!);
+  t.log(`owner RSS ${(before.rss / 2 ** 20).toFixed(0)} MiB before, peak (VmHWM) ${(after.hwm / 2 ** 20).toFixed(0)} MiB`);
+  t.true(after.hwm - before.rss < 256 * 2 ** 20, 'a 1 GiB object does not grow the owner by its size');
+  const files = filesOnTargets().filter((f) => f.rel === path.join('%ob', key));
+  t.is(files.length, 1);
+  t.is(files[0]!.target, owner);
+  const h = await request(c.primary.url, { method: 'HEAD', path: `/v1/objects/${B}/${key}?provider=aws` });
+  t.is(h.headers['ais-present'], 'true');
+  t.is(h.headers['content-length'], String(SIZE));
+  await s3.send(new DeleteObjectCommand({ Bucket: B, Key: key })); // both copies: the later listings stay as they were
 });
 
 /** ais_target_remote_get_count summed over the targets' /metrics. */
