@@ -460,8 +460,6 @@ test.serial('evict by list and by prefix: cached copies go, the remote keeps the
   t.is(h.ContentLength, 64 << 10);
   const l = await ais('ls', `s3://${B}`, '--prefix', 'pf/', '--props', 'name,cached', '-H');
   t.true(l.stdout.trim().split('\n').every((line) => line.trim().endsWith('no')), l.stdout);
-  const bad = await ais('evict', `s3://${B}`, '--keep-md');
-  t.is(bad.code, 2);
   const notRemote = await ais('prefetch', 'ais://nosuch');
   t.is(notRemote.code, 1);
 });
@@ -618,4 +616,34 @@ test.serial('ais put to an s3:// bucket (native API) writes through to the remot
   } finally {
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
+});
+
+test.serial('ais evict of a whole bucket: --keep-md empties it and keeps it attached; without it the bucket leaves the cluster; the remote keeps everything', async (t) => {
+  let r = await ais('prefetch', `s3://${B}`, '--prefix', 'pf/', '--wait');
+  t.is(r.code, 0, r.stderr);
+  t.true(cachedKeys('').length >= 20);
+  r = await ais('evict', `s3://${B}`, '--keep-md');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, `Evicted s3://${B} contents from aistore: the bucket is now empty\n`);
+  t.deepEqual(cachedKeys(''), []);
+  r = await ais('ls');
+  t.regex(r.stdout, new RegExp(`^s3://${B}\\s+yes$`, 'm'));
+  // Still attached: a GET fetches again from the remote.
+  t.is(sha256(await getBytes('small.txt')), sha256(objects.get('small.txt')!));
+  t.deepEqual(cachedKeys(''), ['small.txt']);
+  r = await ais('evict', `s3://${B}`);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, `Evicted bucket s3://${B} from aistore\n`);
+  t.deepEqual(cachedKeys(''), []);
+  r = await ais('ls', `s3://${B}`);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /does not exist/);
+  const remote = await direct.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'pf/' }));
+  t.is(remote.KeyCount, 20);
+  // Not a remote bucket: refused.
+  r = await ais('bucket', 'create', 'ais://plainbk');
+  t.is(r.code, 0, r.stderr);
+  r = await ais('evict', 'ais://plainbk', '--keep-md');
+  t.is(r.code, 1);
+  t.regex(r.stderr, /not a remote bucket/);
 });

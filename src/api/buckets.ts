@@ -64,7 +64,11 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
         existing();
         return toPrimary(node, res, req, () =>
           readAction(res).then((msg) =>
-            msg?.action === 'evict-listrange' ? startListRangeJob(node, res, req, name, existing(), 'evict-objects', msg.value) : destroyBucket(node, res, req, name, msg),
+            msg?.action === 'evict-listrange'
+              ? startListRangeJob(node, res, req, name, existing(), 'evict-objects', msg.value)
+              : msg?.action === 'evict-remote-bck'
+                ? evictRemoteBucket(node, res, req, name, existing(), msg.value)
+                : destroyBucket(node, res, req, name, msg),
           ),
         );
       case 'PATCH':
@@ -135,6 +139,19 @@ async function destroyBucket(node: Node, res: HttpResponse, req: Req, name: stri
     delete b[name];
   });
   reply(res, req, '200 OK', []);
+}
+
+/**
+ * AIStore's evict-remote-bck (`ais evict s3://B [--keep-md]`): every cached object of a remote bucket
+ * goes (the remote keeps them). With keep-md (value true) the bucket stays attached, emptied by an
+ * evict job over all its objects, whose ID is the answer; without it the bucket leaves the BMD, and
+ * every target drops its cached data with it.
+ */
+async function evictRemoteBucket(node: Node, res: HttpResponse, req: Req, name: string, props: BucketProps, value: unknown): Promise<void> {
+  if (props.provider !== 'aws') throw badRequest(`evict-remote-bck: "${bucketUri(name, props.provider)}" is not a remote bucket (s3://)`);
+  if (value !== undefined && value !== null && typeof value !== 'boolean') throw badRequest('evict-remote-bck: the value is keep-md, true or false');
+  if (value === true) return startListRangeJob(node, res, req, name, props, 'evict-objects', {});
+  return destroyBucket(node, res, req, name, undefined);
 }
 
 async function patchBucket(node: Node, res: HttpResponse, req: Req, name: string, msg: ActionMsg | undefined): Promise<void> {

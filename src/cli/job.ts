@@ -137,11 +137,26 @@ export const evictCommand: Command = {
   name: 'evict',
   summary: "remove cached copies of a remote bucket's objects from the cluster (the remote keeps them)",
   args: 'BUCKET',
-  options: { ...selection, 'keep-md': { type: 'boolean', help: 'not supported: tais keeps no metadata-only objects' } },
-  examples: ['ais evict s3://data --prefix train/', 'ais evict s3://data --template "shard-{0000..0099}.tar"'],
+  description:
+    'Without --prefix, --template or --list the whole bucket is evicted: its cached objects and, unless\n--keep-md, the bucket itself (it is detached from the cluster; the remote keeps everything).',
+  options: { ...selection, 'keep-md': { type: 'boolean', short: 'k', help: 'evicting the whole bucket: keep it attached (its props), drop only the cached objects' } },
+  examples: ['ais evict s3://data --prefix train/', 'ais evict s3://data --template "shard-{0000..0099}.tar"', 'ais evict s3://data --keep-md', 'ais evict s3://data'],
   async run(ctx, pos, flags) {
-    if (flags['keep-md']) throw new UsageError('--keep-md is not supported: an evicted object leaves no metadata behind in tais', 'ais evict');
-    return startJob(ctx, 'evict', pos, flags);
+    const whole = flags.prefix === undefined && flags.template === undefined && flags.list === undefined;
+    if (!whole) return startJob(ctx, 'evict', pos, flags);
+    needArgs(pos, 1, 1, 'bucket (e.g. s3://data)', 'ais evict');
+    const b = remoteBucket(pos[0]!, 'ais evict');
+    const keep = Boolean(flags['keep-md']);
+    const r = await ctx.api.call('DELETE', bpath(b), { query: providerQuery(b), json: { action: 'evict-remote-bck', value: keep } });
+    if (!keep) return ctx.out(`Evicted bucket ${bucketString(b)} from aistore`);
+    const id = r.body.toString('utf8').trim();
+    // The contents go in a job on every target; wait for it, so "empty" is true when printed.
+    for (;;) {
+      const snaps = await jobSnaps(ctx, id);
+      if (snaps.every(([, s]) => s['end-time'] !== ZERO_TIME)) break;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    ctx.out(`Evicted ${bucketString(b)} contents from aistore: the bucket is now empty`);
   },
 };
 
