@@ -512,12 +512,12 @@ test.serial('versioning.validate_warm_get: a changed remote object is fetched ag
   await ais('bucket', 'props', 'set', `s3://${B}`, 'versioning.validate_warm_get=false');
 });
 
-test.serial('S3-Presigned-Request with authentication on: a URL presigned for the remote is re-issued by the owner, stored and served; a bad one gets the remote\'s 403', async (t) => {
+test.serial('S3-Presigned-Request (a bucket feature) with authentication on: a URL presigned for the remote is re-issued by the owner, stored and served; a bad one gets the remote\'s 403', async (t) => {
   const c2 = await startCluster({
     name: 'pre',
     targets: 2,
     env: { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_REGION: 'us-east-1' },
-    config: { auth: { s3: { keys: { CLUSTERKEY: 'cluster-secret' }, max_skew_s: 900 } }, features: ['S3-Presigned-Request'] },
+    config: { auth: { s3: { keys: { CLUSTERKEY: 'cluster-secret' }, max_skew_s: 900 } } },
   });
   try {
     const attach = await request(c2.primary.url, {
@@ -531,6 +531,17 @@ test.serial('S3-Presigned-Request with authentication on: a URL presigned for th
     const path_ = `/s3/${B}/${key}`;
     const q = presignQuery({ method: 'GET', path: path_, host: new URL(relayUrl).host, accessKey: AK, secret: SK, region: 'us-east-1', amzDate: formatAmzDate(Date.now()), expires: 600 });
     const stored = (): boolean => c2.targets.some((tg) => tg.dirs.mountpaths.some((mp) => fs.existsSync(path.join(mp, '@ais', B, '%ob', key))));
+    // Feature off (not in the cluster's features, not in the bucket's): our own SigV4 refuses the remote's signature.
+    t.is((await request(c2.primary.url, { method: 'GET', path: `${path_}?${q}` })).status, 403);
+    t.false(stored());
+    const on = await request(c2.primary.url, {
+      method: 'PATCH',
+      path: `/v1/buckets/${B}?provider=aws`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'set-bprops', value: { features: 'S3-Presigned-Request' } }),
+    });
+    t.is(on.status, 200, on.body.toString());
+    t.deepEqual((JSON.parse(on.body.toString()) as { features?: string[] }).features, ['S3-Presigned-Request']);
     // Unsigned: the cluster's own authentication still applies.
     const anon = await request(c2.primary.url, { method: 'GET', path: path_ });
     t.is(anon.status, 403);

@@ -105,6 +105,13 @@ export interface BucketProps {
   /** Remote (aws) buckets only. */
   extra?: { aws: AwsExtra };
   versioning?: VersioningConf;
+  /** Feature flags of this bucket, added to the cluster's (AIStore's bucket `features`). */
+  features?: string[];
+}
+
+/** A feature is on for a bucket when the cluster or the bucket has it (as AIStore combines them). */
+export function featureOn(conf: ClusterConfig, props: BucketProps | undefined, name: string): boolean {
+  return conf.features.includes(name) || (props?.features?.includes(name) ?? false);
 }
 
 export function defaultClusterConfig(): ClusterConfig {
@@ -170,6 +177,12 @@ export function setBucketProps(props: BucketProps, changes: Record<string, unkno
       case 'checksum.md5_etag':
         out.checksum.md5_etag = toBool(k, raw);
         break;
+      case 'features': {
+        const f = parseFeatures(raw);
+        if (f.length === 0) delete out.features;
+        else out.features = f;
+        break;
+      }
       default:
         throw new Error(`unknown or read-only bucket property "${k}"`);
     }

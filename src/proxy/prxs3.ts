@@ -12,7 +12,7 @@ import { guardBodyHash, payloadHashCheck } from '../s3/sigv4-stream';
 import { validateBucketName } from '../s3/names';
 import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
-import { newBucketProps, type BucketProps } from '../cluster/config';
+import { featureOn, newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
 import { putRemoteS3, getRemoteS3, deleteRemoteS3, writeThroughAssembled } from '../target/tgts3-remote';
 import { deleteOnNeighbours, getOrAskNeighbours } from '../target/gfn';
@@ -79,8 +79,8 @@ function presignedOffload(node: Node, op: S3Op, req: Req): boolean {
   return (
     hasS3Signature(req) &&
     (op.kind === 'GetObject' || op.kind === 'HeadObject') &&
-    node.config.features.includes('S3-Presigned-Request') &&
-    node.bmd.get(op.bucket)?.provider === 'aws'
+    node.bmd.get(op.bucket)?.provider === 'aws' &&
+    featureOn(node.config, node.bmd.get(op.bucket), 'S3-Presigned-Request')
   );
 }
 

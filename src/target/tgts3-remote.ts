@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { HttpResponse } from '../util/uws';
 import { header, reply, endHead, statusLine, type Req } from '../api/http';
 import { hasS3Signature, presignedUrl, rangeIsSigned, reissue, remoteObjectOf, type Reissued } from '../backend/presigned';
-import type { BucketProps } from '../cluster/config';
+import { featureOn, type BucketProps } from '../cluster/config';
 import { encodeLom, loadLomPath, LOM_XATTR, etagOf, type Lom } from '../fs/lom';
 import { objectPath } from '../fs/fqn';
 import { fsetxattr } from '../native';
@@ -62,11 +62,11 @@ async function isCurrent(target: Target, op: { bucket: string; key: string }, pr
 export async function getRemoteS3(target: Target, res: HttpResponse, req: Req, op: GetObjectOp | HeadObjectOp, props: BucketProps): Promise<void> {
   try {
     validateObjectKey(op.key);
-    if (target.config.features.includes('S3-Presigned-Request') && hasS3Signature(req)) return await presignedGetS3(target, res, req, op, props);
+    if (featureOn(target.config, props, 'S3-Presigned-Request') && hasS3Signature(req)) return await presignedGetS3(target, res, req, op, props);
     if (target.hasObject(op.bucket, op.key) && (await isCurrent(target, op, props))) return getObjectS3(target, res, req, op, props);
     if (op.kind === 'HeadObject') return await headUncached(target, res, req, op, props);
     const plain = header(req, 'range') === '' && op.partNumber === undefined && CONDITIONAL.every((c) => header(req, c) === '');
-    if (plain && target.config.features.includes('Streaming-Cold-GET')) {
+    if (plain && featureOn(target.config, props, 'Streaming-Cold-GET')) {
       const tap = new ResponseTap(res, req, op);
       const f = coldFetch(target, op.bucket, op.key, props, tap);
       if (!f.joined) {
