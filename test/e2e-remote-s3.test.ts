@@ -13,8 +13,8 @@ import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand,
 import { startCluster, type Cluster } from './helpers/cluster';
 import { ROOT, request, random, sha256, s3Client, startNode, procMem, type AisNode } from './helpers/node';
 import { Readable } from 'node:stream';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { xxh64 } from '../src/native';
-import { formatAmzDate, presignQuery } from '../src/s3/sigv4';
 import { digestOf, hrwSelect, objectUname } from '../src/cluster/hrw';
 
 const AK = 'REMOTEKEY';
@@ -529,7 +529,12 @@ test.serial('S3-Presigned-Request (a bucket feature) with authentication on: a U
     t.is(attach.status, 200, attach.body.toString());
     const key = 'small.txt';
     const path_ = `/s3/${B}/${key}`;
-    const q = presignQuery({ method: 'GET', path: path_, host: new URL(relayUrl).host, accessKey: AK, secret: SK, region: 'us-east-1', amzDate: formatAmzDate(Date.now()), expires: 600 });
+    // A URL made by the AWS SDK's presigner for the remote (its endpoint, its keys): the cluster gets its query.
+    const presigner = new S3Client({ endpoint: `${relayUrl}/s3`, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: AK, secretAccessKey: SK } });
+    const url = new URL(await getSignedUrl(presigner, new GetObjectCommand({ Bucket: B, Key: key }), { expiresIn: 600 }));
+    presigner.destroy();
+    t.is(url.pathname, path_);
+    const q = url.search.slice(1);
     const stored = (): boolean => c2.targets.some((tg) => tg.dirs.mountpaths.some((mp) => fs.existsSync(path.join(mp, '@ais', B, '%ob', key))));
     // Feature off (not in the cluster's features, not in the bucket's): our own SigV4 refuses the remote's signature.
     t.is((await request(c2.primary.url, { method: 'GET', path: `${path_}?${q}` })).status, 403);
