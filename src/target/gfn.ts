@@ -33,26 +33,52 @@ export function getOrAskNeighbours(
 ): Promise<void> {
   // Until its join completes a target does not know the RMD yet, but gateways may already send it requests.
   if ((!node.rmd.running && node.ready) || !node.isTarget || !node.smap || header(req, GFN_HEADER) !== '' || node.smap.targets().length < 2) return local();
+  if (!node.secret) return local(); // not joined at all: cannot ask anyone
+  return ask(node, res, req, bucket, objName, local, fail, GFN_ATTEMPTS);
+}
+
+/**
+ * With two rebalances in a row an object can hop twice (old owner → owner under the first new map →
+ * owner under the newest), and a probe can fall between a hop's confirm and the next: nobody answers,
+ * or the holder found has just sent it on (its 404). Such a miss is looked for again, a few times, a
+ * moment later; only then is the request served from here (a real 404 if the object is nowhere).
+ */
+const GFN_ATTEMPTS = 4;
+const GFN_RETRY_MS = 150;
+
+function ask(
+  node: Node,
+  res: HttpResponse,
+  req: Req,
+  bucket: string,
+  objName: string,
+  local: () => Promise<void>,
+  fail: (err: unknown) => void,
+  attempts: number,
+): Promise<void> {
   const h = node.target.openObject(bucket, objName);
   if (h) {
     fs.closeSync(h.fd);
     return local();
   }
-  if (!node.secret) return local(); // not joined at all: cannot ask anyone
+  const again = (): Promise<void> =>
+    new Promise<void>((r) => setTimeout(r, GFN_RETRY_MS)).then(() => (req.aborted ? undefined : ask(node, res, req, bucket, objName, local, fail, attempts - 1)));
   return findHolder(node, bucket, objName).then((holder) => {
-    if (!holder || req.aborted) return local();
+    if (req.aborted) return undefined;
+    if (!holder) return attempts > 1 ? again() : local();
     node.target.stats.gfnCount++;
     const pathAndQuery = req.query ? `${req.url}?${req.query}` : req.url;
     forwardRequest(res, req, { host: holder.host, port: holder.port }, pathAndQuery, { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, undefined, (status) => {
       if (status !== 404) return false;
       Promise.resolve()
-        .then(local)
+        .then(() => (attempts > 1 ? again() : local()))
         .catch((err: unknown) => {
           if (!req.aborted) fail(err);
           else log.warn(`GET ${bucket}/${objName} after gfn miss: ${(err as Error).message}`);
         });
       return true;
     });
+    return undefined;
   });
 }
 
