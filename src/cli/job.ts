@@ -1,21 +1,8 @@
 // ais prefetch | evict (list/range jobs on s3:// buckets), ais show job [ID], ais stop job ID.
 import { CliError, UsageError, needArgs, type Command, type Ctx, type Flags } from './command';
 import { bpath } from './bucket';
+import { ZERO_TIME, type XactSnap } from '../xact/xaction';
 import { bucketString, parseUri, providerQuery, sizeIEC, table, type BucketName } from './format';
-
-interface Snap {
-  id: string;
-  kind: string;
-  bck: { name: string; provider: string };
-  'start-time': string;
-  'end-time': string;
-  stats: { 'loc-objs': string; 'loc-bytes': string; 'err-objs': string };
-  aborted: boolean;
-  err?: string;
-  is_idle: boolean;
-}
-
-const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 const selection = {
   prefix: { type: 'string', arg: 'PREFIX', help: 'objects whose names start with PREFIX' },
@@ -82,16 +69,16 @@ async function startJob(ctx: Ctx, kind: 'prefetch' | 'evict', pos: string[], fla
   }
 }
 
-async function jobSnaps(ctx: Ctx, id: string | undefined): Promise<[string, Snap][]> {
+async function jobSnaps(ctx: Ctx, id: string | undefined): Promise<[string, XactSnap][]> {
   const r = await ctx.api.call('GET', '/v1/cluster', { query: { what: 'qryxstats', ...(id ? { id } : {}) }, allow404: true });
   if (r.status === 404) throw new CliError(`job "${id}" does not exist`);
-  const byTarget = JSON.parse(r.body.toString('utf8')) as Record<string, Snap[]>;
-  const out: [string, Snap][] = [];
+  const byTarget = JSON.parse(r.body.toString('utf8')) as Record<string, XactSnap[]>;
+  const out: [string, XactSnap][] = [];
   for (const tid of Object.keys(byTarget).sort()) for (const s of byTarget[tid]!) out.push([tid, s]);
   return out;
 }
 
-function state(s: Snap): string {
+function state(s: XactSnap): string {
   if (s.aborted) return 'Aborted';
   if (s['end-time'] === ZERO_TIME) return 'Running';
   return s.err ? 'Finished (with errors)' : 'Finished';
@@ -99,7 +86,7 @@ function state(s: Snap): string {
 
 const hhmmss = (t: string): string => (t === ZERO_TIME ? '-' : new Date(t).toISOString().slice(11, 19));
 
-function printJob(ctx: Ctx, snaps: [string, Snap][], noHeaders: boolean): void {
+function printJob(ctx: Ctx, snaps: [string, XactSnap][], noHeaders: boolean): void {
   const rows = snaps.map(([tid, s]) => [
     tid,
     s.id,
@@ -175,8 +162,8 @@ const showJob: Command = {
   },
 };
 
-function groupBy(snaps: [string, Snap][]): Map<string, Snap[]> {
-  const m = new Map<string, Snap[]>();
+function groupBy(snaps: [string, XactSnap][]): Map<string, XactSnap[]> {
+  const m = new Map<string, XactSnap[]>();
   for (const [tid, s] of snaps) m.set(tid, [...(m.get(tid) ?? []), s]);
   return m;
 }

@@ -19,7 +19,7 @@ export interface XactSnap {
 }
 
 /** Go's zero time, which AIStore writes for "not ended". */
-const ZERO_TIME = '0001-01-01T00:00:00Z';
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export class Xaction {
   objs = 0;
