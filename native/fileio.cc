@@ -130,6 +130,24 @@ Napi::Value FSetXattr(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// fdCtime(fd, out: Float64Array(2)) -> link count; out = [ctime s, ctime ns]. One fstat tells the
+// open-object cache (src/target/open-cache.ts) whether a cached fd is still the live object: a rename
+// over its name or an unlink drops the link count to 0, and any write, xattr change or rename of the
+// inode moves ctime (fine-grained once queried, on kernels with multigrain timestamps).
+Napi::Value FdCtime(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fd = GetFd(env, info[0]);
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[1].As<Napi::Float64Array>().ElementLength() < 2)
+    throw Napi::TypeError::New(env, "out: Float64Array(2) expected");
+  double* out = info[1].As<Napi::Float64Array>().Data();
+  struct stat st;
+  if (fstat(fd, &st) < 0) throw ErrnoError(env, errno, "fstat");
+  out[0] = static_cast<double>(st.st_ctim.tv_sec);
+  out[1] = static_cast<double>(st.st_ctim.tv_nsec);
+  return Napi::Number::New(env, static_cast<double>(st.st_nlink));
+}
+
 // Reads an attribute through `get(buf, size)` (fgetxattr or getxattr). Tries a stack
 // buffer first; on ERANGE asks for the size and retries (the value may change between).
 template <typename Get>
@@ -334,6 +352,7 @@ void RegisterFileIO(Napi::Env env, Napi::Object exports) {
   exports.Set("setDirect", Napi::Function::New(env, SetDirect, "setDirect"));
   exports.Set("probeDirectIO", Napi::Function::New(env, ProbeDirectIO, "probeDirectIO"));
   exports.Set("fsetxattr", Napi::Function::New(env, FSetXattr, "fsetxattr"));
+  exports.Set("fdCtime", Napi::Function::New(env, FdCtime, "fdCtime"));
   exports.Set("fgetxattr", Napi::Function::New(env, FGetXattr, "fgetxattr"));
   exports.Set("getxattr", Napi::Function::New(env, GetXattr, "getxattr"));
   exports.Set("readHash", Napi::Function::New(env, ReadHash, "readHash"));

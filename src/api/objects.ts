@@ -2,7 +2,6 @@
 // target (proxy/route.ts toOwner, as the S3 gateway does). Object properties travel in AIStore's headers:
 // Ais-Checksum-Type / -Value (also on PUT, for end-to-end validation), Ais-Atime (ns), Ais-Custom-Md.
 // Unlike S3, deleting a missing object is 404, as in AIStore.
-import fs from 'node:fs';
 import type { HttpResponse } from '../util/uws';
 import { header, reply, endHead, type Req } from './http';
 import type { Node } from '../cluster/node';
@@ -136,7 +135,7 @@ export function objectPropHeaders(node: Node, bucket: string, obj: string, lom: 
 
 function getObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps): void {
   const target = node.target;
-  let h = target.openObject(bucket, obj);
+  let h = target.openForRead(bucket, obj);
   if (!h) throw notFound(`object "${objUri(bucket, obj)}"`);
   try {
     const size = h.lom.size;
@@ -144,7 +143,7 @@ function getObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj:
     const rangeHeader = header(req, 'range');
     const range = rangeHeader ? parseRange(rangeHeader, size) : null;
     if (range === 'unsatisfiable') {
-      fs.closeSync(h.fd);
+      target.closeObject(h);
       h = undefined;
       return reply(res, req, '416 Range Not Satisfiable', [['Content-Type', 'application/json'], ['Content-Range', contentRangeUnsatisfied(size)]],
         JSON.stringify({ message: `range "${rangeHeader}" is not satisfiable for object "${objUri(bucket, obj)}" of ${size} bytes`, status: 416 }));
@@ -160,7 +159,7 @@ function getObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj:
     }
     if (req.method === 'HEAD') {
       target.stats.headCount++;
-      fs.closeSync(h.fd);
+      target.closeObject(h);
       h = undefined;
       if (req.aborted) return;
       res.cork(() => {
@@ -177,7 +176,7 @@ function getObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj:
       sendApiError(res, req, err instanceof ChecksumMismatch ? new ApiError(500, `BAD DATA CHECKSUM: ${err.message}`) : err);
     });
   } finally {
-    if (h) fs.closeSync(h.fd);
+    if (h) target.closeObject(h);
   }
 }
 

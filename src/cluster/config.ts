@@ -25,6 +25,11 @@ export interface IoConf {
    * uploads pause their sockets until buffers come back, so memory stays flat under many concurrent PUTs.
    */
   put_buffers_max: number;
+  /**
+   * Objects each HTTP thread keeps open after a GET or HEAD (fd and metadata, checked with one fstat on
+   * every use; target/open-cache.ts): a repeat read skips open, getxattr and close. 0 turns it off.
+   */
+  open_cache_max: number;
 }
 
 export interface NetConf {
@@ -121,7 +126,7 @@ export function defaultClusterConfig(): ClusterConfig {
     proxy: { s3_redirect: false },
     rebalance: { enabled: true },
     checksum: { type: 'xxhash', validate_warm_get: true, md5_etag: true },
-    io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20, put_buffers_max: 64 },
+    io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20, put_buffers_max: 64, open_cache_max: 4096 },
     net: { http_threads: 0 },
     mpu: { abandoned_age_s: 7 * 24 * 3600 },
     features: [],
@@ -242,7 +247,7 @@ export function parseFeatures(raw: unknown): string[] {
 }
 
 /** Config that cannot change at run time: identity and secrets, and what a node reads once at start. */
-const READ_ONLY_CONFIG = new Set(['version', 'auth', 'io.direct', 'io.buffer_size', 'io.put_buffers_max', 'net.http_threads']);
+const READ_ONLY_CONFIG = new Set(['version', 'auth', 'io.direct', 'io.buffer_size', 'io.put_buffers_max', 'io.open_cache_max', 'net.http_threads']);
 
 /**
  * Applies `section.key=value` changes (a nested object, or flat dotted keys) to a copy of the cluster

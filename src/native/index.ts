@@ -36,6 +36,7 @@ interface NativeAddon {
   setDirect(fd: number, on: boolean): void;
   probeDirectIO(dir: string): boolean;
   fsetxattr(fd: number, name: string, value: Uint8Array): void;
+  fdCtime(fd: number, out: Float64Array): number;
   fgetxattr(fd: number, name: string): Buffer | undefined;
   getxattr(path: string, name: string): Buffer | undefined;
   readHash(fd: number, buf: Uint8Array, position: number, kind: number | null, state: Uint8Array | null): Promise<number>;
@@ -132,6 +133,11 @@ export function probeDirectIO(dir: string): boolean {
 /** Set an extended attribute on an open fd (errors carry errno code in err.code, like Node's fs). */
 export function fsetxattr(fd: number, name: string, value: Uint8Array): void {
   addon.fsetxattr(fd, name, value);
+}
+
+/** One fstat: the file's link count (0 once replaced or deleted); its ctime goes to out[0] (s) and out[1] (ns). */
+export function fdCtime(fd: number, out: Float64Array): number {
+  return addon.fdCtime(fd, out);
 }
 
 /** Extended attribute of an open fd; undefined when absent (ENODATA), throws on other errors. */

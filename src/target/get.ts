@@ -2,7 +2,6 @@
 // addon, fused with the checksum update, one buffer ahead of the socket; writes use tryEnd/onWritable
 // so a slow client holds at most two buffers. A whole-object GET verifies the stored checksum and holds
 // back the last buffer until it matches: a corrupted object never completes as a successful response.
-import fs from 'node:fs';
 import { hashInit, hashDigest, readHash, readHashSync, type HashKind } from '../native';
 import type { HttpResponse } from '../util/uws';
 import type { Req, HeaderList } from '../api/http';
@@ -30,6 +29,7 @@ export function streamObject(target: Target, res: HttpResponse, req: Req, h: Obj
 /** One buffer: read, verify and answer inline (no pool hop, one corked write). */
 function sendSmall(target: Target, res: HttpResponse, req: Req, h: ObjectHandle, plan: GetPlan, kind: HashKind | null, onError: (err: Error) => void): void {
   const buf = target.getBufs.get();
+  let open = true;
   try {
     const state = kind ? hashInit(kind) : null;
     let got = 0;
@@ -38,7 +38,8 @@ function sendSmall(target: Target, res: HttpResponse, req: Req, h: ObjectHandle,
       if (n === 0) break;
       got += n;
     }
-    fs.closeSync(h.fd);
+    open = false;
+    target.closeObject(h);
     if (got !== plan.length) throw mismatch(target, h, `size ${got}, expected ${plan.length}`);
     if (kind && state && hashDigest(kind, state) !== h.lom.cksumValue) throw mismatch(target, h, `${kind} ${hashDigest(kind, state)} != stored ${h.lom.cksumValue}`);
     if (req.aborted) return;
@@ -50,6 +51,7 @@ function sendSmall(target: Target, res: HttpResponse, req: Req, h: ObjectHandle,
     target.stats.getCount++;
     target.stats.getBytes += plan.length;
   } catch (err) {
+    if (open) target.closeObject(h);
     onError(err as Error);
   } finally {
     target.getBufs.put(buf);
@@ -177,7 +179,7 @@ class GetStream {
     if (this.closed) return;
     this.closed = true;
     const release = (): void => {
-      fs.close(this.h.fd, () => {});
+      this.target.closeObject(this.h);
       this.target.getBufs.put(this.cur);
       this.target.getBufs.put(this.next);
     };

@@ -12,12 +12,15 @@ import { loadLomFd, LomError, type Lom } from '../fs/lom';
 import { BufferPool } from './bufpool';
 import { TargetStats } from './stats';
 import { PutBudget } from './put-budget';
+import { OpenCache, type CachedObject } from './open-cache';
 import { log } from '../util/log';
 
 export interface ObjectHandle {
   fd: number;
   lom: Lom;
   path: string;
+  /** Set when the fd belongs to the open-object cache (openForRead): give it back with closeObject. */
+  cached?: CachedObject;
 }
 
 /** What the HTTP threads of one node share (made by the main thread, posted to the others). */
@@ -34,6 +37,7 @@ export class Target {
   readonly getBufs: BufferPool;
   readonly stats: TargetStats;
   readonly putBudget: PutBudget;
+  readonly openCache: OpenCache;
 
   constructor(
     /** Every attached mountpath (also one being detached: objects are read from it until resilver has moved them). */
@@ -48,6 +52,7 @@ export class Target {
     this.getBufs = new BufferPool(config.io.buffer_size, 64, false);
     this.stats = new TargetStats(shared?.stats, shared?.statsRow);
     this.putBudget = new PutBudget(Math.max(1, config.io.put_buffers_max ?? 64), shared?.putBudget);
+    this.openCache = new OpenCache(config.io.open_cache_max ?? 4096);
   }
 
   /** Where HRW places an object: among the mountpaths not being detached. */
@@ -102,13 +107,47 @@ export class Target {
     return undefined;
   }
 
-  private openOn(mp: Mountpath, bucket: string, objName: string): ObjectHandle | undefined {
+  /**
+   * openObject for GET and HEAD: through the open-object cache (open-cache.ts), which keeps objects
+   * found on their HRW mountpath. Give the handle back with closeObject, never by closing its fd.
+   */
+  openForRead(bucket: string, objName: string): ObjectHandle | undefined {
+    const file = this.objectFile(this.mountpathFor(bucket, objName), bucket, objName);
+    const c = this.openCache.acquire(file);
+    if (c) {
+      if (c.lom.name === undefined || c.lom.name === objName) return { fd: c.fd, lom: c.lom, path: c.path, cached: c };
+      this.openCache.release(c); // another object under the same hashed long name
+    }
+    const h = this.openObject(bucket, objName);
+    if (!h || h.path !== file) return h;
+    const e = this.openCache.adopt(file, h.fd, h.lom);
+    return e ? { ...h, cached: e } : h;
+  }
+
+  /** Ends the use of a handle: back to the open-object cache, or closed. */
+  closeObject(h: ObjectHandle): void {
+    if (h.cached) {
+      this.openCache.release(h.cached);
+      return;
+    }
+    try {
+      fs.closeSync(h.fd);
+    } catch {
+      // already closed
+    }
+  }
+
+  private openOn(mp: Mountpath, bucket: string, objName: string, retry = true): ObjectHandle | undefined {
     const file = this.objectFile(mp, bucket, objName);
     let fd: number;
     try {
       fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOATIME);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if ((code === 'EMFILE' || code === 'ENFILE') && retry && this.openCache.size > 0) {
+        this.openCache.clear(); // out of fds: the cache gives back what it holds
+        return this.openOn(mp, bucket, objName, false);
+      }
       if (code === 'EPERM') return this.openPlain(file, bucket, objName);
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
       throw err;

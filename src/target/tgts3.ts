@@ -108,13 +108,13 @@ export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: Get
   let h;
   try {
     validateObjectKey(op.key);
-    h = target.openObject(op.bucket, op.key);
+    h = target.openForRead(op.bucket, op.key);
     if (!h) throw noSuchKey(op.bucket, op.key);
     const verdict = evaluateLom(conditionHeaders((n) => header(req, n)), h.lom);
     if (!verdict.ok) {
       if (verdict.status === 412) throw preconditionFailed(verdict.condition);
       const lom = h.lom;
-      closeQuietly(h.fd);
+      target.closeObject(h);
       h = undefined;
       return notModified(res, req, lom);
     }
@@ -141,9 +141,9 @@ export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: Get
     }
     if (op.kind === 'HeadObject') {
       target.stats.headCount++;
-      const fd = h.fd;
+      const done = h;
       h = undefined;
-      closeQuietly(fd);
+      target.closeObject(done);
       if (req.aborted) return;
       res.cork(() => {
         res.writeStatus(status);
@@ -162,7 +162,7 @@ export function getObjectS3(target: Target, res: HttpResponse, req: Req, op: Get
       sendS3Error(res, req, err instanceof ChecksumMismatch ? new S3Error('InternalError', err.message) : err);
     });
   } catch (err) {
-    if (h) closeQuietly(h.fd);
+    if (h) target.closeObject(h);
     const extra = (err as { headers?: HeaderList }).headers ?? [];
     sendS3Error(res, req, err, extra);
   }
