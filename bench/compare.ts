@@ -45,7 +45,8 @@ const DATASETS: Dataset[] = [
   { id: '1GiB', size: GiB, count: 2, subdir: 'g1g' },
 ];
 
-type Kind = 'GET' | 'RANGE' | 'PUT' | 'PUT-XX';
+/** PUT-XX: a bucket without MD5 ETags; PUT-XX-NOSYNC: the same with tais's io.fsync_put off for the run, like nginx's DAV PUT (and AIStore without Fsync-PUT). */
+type Kind = 'GET' | 'RANGE' | 'PUT' | 'PUT-XX' | 'PUT-XX-NOSYNC';
 
 interface Case {
   id: string;
@@ -121,6 +122,16 @@ function buildCases(concs: number[]): Case[] {
       ceiling: (k) => (k.hash.xxhash < k.disk.write ? { value: k.hash.xxhash, what: 'XXH64 1 core' } : { value: k.disk.write, what: 'disk write' }),
     });
   }
+  // Like for like with nginx, whose DAV PUT does not fsync: one connection, the node's fsync off.
+  add({
+    id: 'PUT 64MiB xxhash-only no-fsync c=1',
+    kind: 'PUT-XX-NOSYNC',
+    ds: ds('64MiB'),
+    conc: 1,
+    unit: 'MiB/s',
+    goal: { text: '≥0.8× nginx DAV', vs: 'nginx', ratio: 0.8 },
+    ceiling: (k) => ({ value: k.disk.write, what: 'disk write' }),
+  });
   return cases;
 }
 
@@ -137,7 +148,7 @@ function loaderThreads(c: Omit<Case, 'threads'>): number {
 
 function metric(c: Case, r: RunResult | undefined): number | undefined {
   if (!r) return undefined;
-  const s = c.kind === 'PUT' || c.kind === 'PUT-XX' ? r.put : r.get;
+  const s = c.kind.startsWith('PUT') ? r.put : r.get;
   return c.unit === 'ops/s' ? s.opsPerSec : s.mibPerSec;
 }
 
@@ -196,13 +207,21 @@ async function runCase(c: Case, server: Server, dir: string, seconds: number, k:
       break;
     case 'PUT':
     case 'PUT-XX':
+    case 'PUT-XX-NOSYNC':
       args = { ...base, pctput: 100, minsize: c.ds.size, maxsize: c.ds.size, cleanup: true, subdir: `p${k}`, seed: SEED + k };
-      if (c.kind === 'PUT-XX' && server.name === 'tais') Object.assign(args, { bucket: BUCKET_XX, bprops: XX_PROPS });
+      if (c.kind !== 'PUT' && server.name === 'tais') Object.assign(args, { bucket: BUCKET_XX, bprops: XX_PROPS });
       break;
   }
-  const r = await aisloader(args);
+  const nosync = c.kind === 'PUT-XX-NOSYNC' && server.name === 'tais';
+  if (nosync) await setConfig(server, 'io.fsync_put', 'false');
+  const r = await aisloader(args).finally(() => (nosync ? setConfig(server, 'io.fsync_put', 'true') : undefined));
   if (c.kind.startsWith('PUT')) syncDisks();
   return r;
+}
+
+async function setConfig(server: Server, key: string, value: string): Promise<void> {
+  const r = await fetch(`${server.url}/v1/cluster/set-config?${key}=${value}`, { method: 'PUT' });
+  if (r.status !== 200) throw new Error(`set ${key}=${value} on ${server.name}: ${r.status} ${await r.text()}`);
 }
 
 function ratioText(v: number | undefined): string {
@@ -404,7 +423,8 @@ async function main(): Promise<void> {
       '  other = the rest of the machine\'s busy CPU (other load on a shared box: above ~0.2 the figure is suspect). p99: request latency at the loader.',
       `tais RSS: ${fmtBytes(rss.first)} at start, ${fmtBytes(rssAfterPrep)} peak while writing the datasets, ${fmtBytes(rss.peakAll)} peak overall, ${fmtBytes(rss.last)} at the end`,
       'nginx: GET = sendfile from the page cache, no checksum; PUT = WebDAV (body to a temp file, rename), no fsync, no hashing.',
-      'tais: GET verifies XXH64 as it streams (validate_warm_get); PUT hashes XXH64 (+ MD5 for the ETag unless md5_etag=false), writes O_DIRECT and fsyncs before the rename.',
+      'tais: GET verifies XXH64 as it streams (validate_warm_get); PUT hashes XXH64 (+ MD5 for the ETag unless md5_etag=false), writes O_DIRECT and fsyncs before the rename',
+      '  (flushing behind the writes as the body arrives); "no-fsync" = io.fsync_put off for that run, as nginx. disk write = dd direct + fsync: the durable ceiling.',
     );
     if (values.out) fs.writeFileSync(values.out, JSON.stringify({ header, ceilings: ceil, rows: rows.map((r) => ({ id: r.c.id, unit: r.c.unit, nginx: r.nginx, tais: r.tais, rssPeak: r.rssPeak })) }, null, 2));
     await tais.stop();

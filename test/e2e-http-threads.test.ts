@@ -140,3 +140,44 @@ test.serial('PUT buffer budget: many concurrent uploads stay within it, all stor
     t.true(r.status === 200 && r.body.equals(bodies[i]!), `big${i}`);
   }
 });
+
+test.serial('keep-alive connections stay usable after uploads the budget paused (no hang, no reset)', async (t) => {
+  // A paused upload whose last bytes arrive while paused must leave the socket reading again: left
+  // paused, the next request on that connection hangs until uWS's idle timeout resets it (seen as
+  // ECONNRESET after ~10 s under mixed-size PUTs). Four keep-alive connections, sizes not multiples of
+  // the buffer, a budget of 4 buffers: pauses are the rule here.
+  const B = 'threads-keepalive';
+  t.is((await request(node.url, { method: 'PUT', path: `/s3/${B}` })).status, 200);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const u = new URL(node.url);
+  const put = (key: string, body: Buffer): Promise<{ status: number | string; ms: number }> =>
+    new Promise((resolve) => {
+      const t0 = Date.now();
+      const req = http.request({ host: u.hostname, port: u.port, method: 'PUT', path: `/s3/${B}/${key}`, agent, headers: { 'content-length': body.length }, timeout: 8000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - t0 }));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: err.code ?? err.message, ms: Date.now() - t0 }));
+      req.end(body);
+    });
+  const pool = random(24 << 20);
+  const bad: string[] = [];
+  let n = 0;
+  try {
+    await Promise.all(
+      [0, 1, 2, 3].map(async (w) => {
+        for (let i = 0; i < 12; i++) {
+          const size = 1 + ((w * 7919 + i * 104_729 + 12_345) * 2_654_435_761) % (24 << 20);
+          const r = await put(`w${w}/o${i}`, pool.subarray(0, size));
+          n++;
+          if (r.status !== 200) bad.push(`w${w}/o${i} (${size} B): ${r.status} after ${r.ms} ms`);
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  t.is(n, 48);
+  t.deepEqual(bad, []);
+});

@@ -137,8 +137,11 @@ class Forward {
     if (this.done || this.up.destroyed) return;
     // The ArrayBuffer is only valid during this callback: Buffer.from(Uint8Array) copies it.
     const ok = chunk.byteLength === 0 || this.up.write(Buffer.from(new Uint8Array(chunk)));
-    if (isLast) this.up.end();
-    else if (!ok) this.setPaused(true);
+    if (isLast) {
+      this.up.end();
+      // The last bytes can come while paused: a socket left paused would not read the client's next request.
+      this.setPaused(false);
+    } else if (!ok) this.setPaused(true);
   }
 
   /** Pauses/resumes reading the client's body; only while `res` is alive (uWS throws after). */

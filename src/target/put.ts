@@ -162,6 +162,10 @@ export class PutStream {
       return;
     }
     this.ended = true;
+    // uWS may hand over the last bytes while the socket is paused; resume it now, while the response
+    // is still ours: a socket left paused does not read the next request on the keep-alive connection,
+    // which then hangs until the idle timeout resets it.
+    if (this.paused) this.resume();
     this.final = {
       workPath: this.workPath,
       fd: -1,
@@ -358,6 +362,9 @@ export class PutStream {
   private fail(err: PutError): void {
     if (this.failed || this.succeeded) return;
     this.failed = true;
+    // The error answer goes out before the body is read to its end: uWS then reads and drops the rest,
+    // which a paused socket would never do (and never read the next request either).
+    if (this.paused && !this.req.aborted) this.resume();
     if (this.buf) this.target.putBufs.put(this.buf);
     this.buf = undefined;
     if (this.final && !this.finalizing) this.target.putBufs.put(this.final.buf);
