@@ -23,9 +23,9 @@ import { XML_DECL } from '../s3/xml';
 import { initiateMultipartUploadXml, completeMultipartUploadXml } from '../s3/object-xml';
 import { CompleteBodyParser, listPartsXml, listUploadsXml, type UploadEntry, type CompletedPart } from '../s3/mpu-xml';
 import type { Owner } from '../s3/list-xml';
-import { AwsChunkedDecoder, isAwsChunked } from '../s3/aws-chunked';
+import { readXmlBody } from '../s3/xml-body';
 import { compareNames } from '../fs/fqn';
-import { bodyShape, feedBody, parseContentMd5, userMeta } from './body';
+import { bodyShape, feedBody, userMeta } from './body';
 import { PutStream, type PutError } from './put';
 import { streamObject } from './get';
 import { objectHeaders, getObjectS3 } from './tgts3';
@@ -35,7 +35,7 @@ import { mpuStore, partRange, partsCount, PART_PROPS, MAX_PART_SIZE, type MpuLom
 import type { Target } from './target';
 import { parseTaggingHeader } from '../s3/tagging';
 import type { Lom } from '../fs/lom';
-import { requestChecksum, uploadAlgorithm, checksumHeader, checkValue, type FlexRequest } from '../s3/checksums';
+import { requestChecksum, uploadAlgorithm, checksumHeader, checkValue, parseContentMd5, type FlexRequest } from '../s3/checksums';
 
 const OWNER: Owner = { id: 'tais', displayName: 'tais' };
 const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
@@ -109,24 +109,13 @@ export function completeMultipartUploadS3(target: Target, res: HttpResponse, req
   }
   const upload = u;
   const parser = new CompleteBodyParser();
-  const chunked = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding'));
-  const decoder = chunked ? new AwsChunkedDecoder({ onData: (data) => parser.write(data) }) : undefined;
-  let failed = false;
-  res.onData((chunk, isLast) => {
-    if (failed) return;
-    try {
-      if (decoder) decoder.push(new Uint8Array(chunk));
-      else parser.write(new Uint8Array(chunk));
-      if (!isLast) return;
-      decoder?.end();
-      const sums = parser.checksums();
-      const parts = parser.end().map((p) => (sums.has(p.partNumber) ? { ...p, checksum: sums.get(p.partNumber)! } : p));
-      // Outside the uWS callback: promise reactions queued inside it may wait for the next event.
-      setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull, afterPublish));
-    } catch (err) {
-      failed = true;
-      sendS3Error(res, req, err);
-    }
+  // No refusal by declared length: the parser stops at MAX_COMPLETE_BODY but the rest is still read, so
+  // the client, still sending, gets its MalformedXML instead of a connection closed under it.
+  readXmlBody(res, req, parser, undefined, (listed) => {
+    const sums = parser.checksums();
+    const parts = listed.map((p) => (sums.has(p.partNumber) ? { ...p, checksum: sums.get(p.partNumber)! } : p));
+    // Outside the uWS callback: promise reactions queued inside it may wait for the next event.
+    setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull, afterPublish));
   });
 }
 
