@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 import { pack, unpack } from 'msgpackr';
 import { hashInit, hashDigest, hashDigestBytes, xxh64, type HashKind } from '../native';
 import { CT_MPU, compareNames } from '../fs/fqn';
-import { loadLomPath, encodeLom, type Lom } from '../fs/lom';
+import { loadLomPath, type Lom } from '../fs/lom';
+import { setPartLayout, type MpuLom } from './mpu-parts';
 import { removeAbandonedUploads, MPU_ABANDONED_AGE_MS, type Mountpath } from '../fs/mountpath';
 import type { BucketProps } from '../cluster/config';
 import { S3Error, s3err, noSuchUpload } from '../s3/errors';
@@ -37,14 +38,6 @@ const UPLOAD_ID = /^[0-9a-z]{9}[A-Za-z0-9_-]{16}$/;
 
 /** Parts carry CRC32C (checked when they are assembled) and MD5 (their ETag); no bucket checksum. */
 export const PART_PROPS: BucketProps = { provider: 'ais', created: 0, checksum: { type: 'crc32c', validate_warm_get: false, md5_etag: true } };
-
-/** The LOM of a completed multipart object carries its part layout, for GET ?partNumber. */
-export type MpuLom = Lom & {
-  /** Part sizes run-length encoded: [size, count, size, count, ...]; absent when too irregular to keep. */
-  parts?: number[];
-};
-/** The LOM xattr shares ext4's 4 KiB with user metadata and a long name: a layout that does not fit is left out. */
-const MAX_LOM_BYTES = 3072;
 
 export interface Upload {
   id: string;
@@ -301,8 +294,7 @@ export class MpuStore {
           if (expectFull !== undefined && expectFull !== value) throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
           lom.flex = { alg: u.checksum!.alg, value, type: 'FULL_OBJECT' };
         }
-        lom.parts = partLayout(parts.map((p) => p.lom.size));
-        if (encodeLom(lom).length > MAX_LOM_BYTES) delete lom.parts;
+        setPartLayout(lom, parts.map((p) => p.lom.size));
         const finish: MpuFinishTask = { fd, workPath, dst, lom, fsync: this.target.config.io.fsync_put };
         fd = -1; // the task closes it whatever happens
         const r = (await this.target.pool.run(finish, { name: 'mpuFinish' })) as MpuTaskResult;
@@ -336,37 +328,6 @@ export function mpuStore(target: Target): MpuStore {
     stores.set(target, s);
   }
   return s;
-}
-
-/** Byte range of part n (1-based) of a multipart object, from its LOM; undefined when unknown. */
-export function partRange(lom: MpuLom, n: number): { start: number; length: number; count: number } | undefined {
-  const count = partsCount(lom);
-  if (count === undefined || !lom.parts || n < 1 || n > count) return undefined;
-  let start = 0;
-  let seen = 0;
-  for (let i = 0; i + 1 < lom.parts.length; i += 2) {
-    const size = lom.parts[i]!;
-    const runs = lom.parts[i + 1]!;
-    if (n <= seen + runs) return { start: start + (n - 1 - seen) * size, length: size, count };
-    start += size * runs;
-    seen += runs;
-  }
-  return undefined;
-}
-
-/** N of a multipart ETag "<hex>-N"; undefined for other objects. */
-export function partsCount(lom: Lom): number | undefined {
-  const m = lom.etag ? /-(\d+)$/.exec(lom.etag) : null;
-  return m ? Number(m[1]) : undefined;
-}
-
-function partLayout(sizes: readonly number[]): number[] {
-  const out: number[] = [];
-  for (const s of sizes) {
-    if (out.length && out[out.length - 2] === s) out[out.length - 1]!++;
-    else out.push(s, 1);
-  }
-  return out;
 }
 
 function partLom(file: string): Lom | undefined {

@@ -20,7 +20,7 @@ import { sendS3Error } from '../s3/reply';
 import { httpDate } from '../s3/time';
 import { validateObjectKey } from '../s3/names';
 import { headObject, putObject, putObjectMultipart, deleteObject, BackendError, type RemoteObject, type RemotePart } from '../backend/s3';
-import { partRange, partsCount, type MpuLom } from './mpu';
+import { partRange, partsCount, type MpuLom } from './mpu-parts';
 import { bodyShape, feedBody, userMeta } from './body';
 import { parseContentMd5 } from '../s3/checksums';
 import { PutStream, PutError } from './put';
