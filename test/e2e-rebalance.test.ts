@@ -18,9 +18,9 @@ import {
   UploadPartCommand,
   CompleteMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
-import { startCluster, type Cluster, type SmapView } from './helpers/cluster';
+import { startCluster, hrwPlacement, hrwMountpath, hrwWinner, targetIdOf, logNodesOnFailure, FAST_KEEPALIVE, type Cluster } from './helpers/cluster';
 import { s3Client, request, mapLimit, random, sleep, sha256, md5, walkFiles, objPath, ROOT, type AisNode } from './helpers/node';
-import { digestOf, objectUname, xoshiroHash } from '../src/cluster/hrw';
+import { objectUname } from '../src/cluster/hrw';
 import { objectNameOf } from '../src/fs/fqn';
 import type { ClusterRebStatus } from '../src/api/rebalance';
 import { encodeLom, type Lom } from '../src/fs/lom';
@@ -50,7 +50,7 @@ async function put(key: string, body: Buffer, extra: Partial<ConstructorParamete
 }
 
 test.before(async () => {
-  c = await startCluster({ targets: 3, name: 'reb', config: { keepalive: { interval_ms: 300, timeout_ms: 2000 } } });
+  c = await startCluster({ targets: 3, name: 'reb', config: FAST_KEEPALIVE });
   s3 = s3Client(c.primary.url);
   await s3.send(new CreateBucketCommand({ Bucket: B }));
   const items: [string, Buffer][] = [];
@@ -73,31 +73,11 @@ test.before(async () => {
   sums.set(MPU_KEY, sha256(Buffer.concat([p1, p2])));
 });
 
-test.afterEach.always((t) => {
-  if (!t.passed && process.env.TAIS_TEST_LOGS) for (const n of [...c.proxies, ...c.targets]) t.log(`--- ${n.url}\n${n.log().slice(-4000)}`);
-});
+test.afterEach.always((t) => logNodesOnFailure(t, c, 4000));
 
 test.after.always(async () => {
   await c?.stop();
 });
-
-function hrw<T>(cands: [T, bigint][], uname: string): T {
-  const h = digestOf(uname);
-  let best: T | undefined;
-  let bw = -1n;
-  for (const [v, d] of cands) {
-    const w = xoshiroHash(d ^ h);
-    if (w >= bw) {
-      bw = w;
-      best = v;
-    }
-  }
-  return best!;
-}
-
-function idOf(smap: SmapView, node: AisNode): string | undefined {
-  return Object.values(smap.tmap).find((s) => Number(s.public_net.daemon_port) === node.port)?.daemon_id;
-}
 
 /** Every object file of bucket B on `node`, as key -> [files]. */
 function objectsOnDisk(node: AisNode, mountpaths = node.dirs.mountpaths): Map<string, string[]> {
@@ -131,17 +111,10 @@ async function rebalanced(timeoutMs = 60_000): Promise<ClusterRebStatus> {
 async function assertPlacement(t: import('ava').ExecutionContext, keys: Iterable<string> = sums.keys()): Promise<void> {
   const smap = await c.smap();
   const live = c.targets.filter((n) => n.pid !== undefined);
-  const cands: [AisNode, bigint][] = live.map((n) => [n, BigInt(smap.tmap[idOf(smap, n)!]!.id_digest)]);
   const disk = new Map(live.map((n) => [n, objectsOnDisk(n)]));
   let misplaced = 0;
   for (const key of keys) {
-    const uname = objectUname('ais', B, key);
-    const owner = hrw(cands, uname);
-    const mp = hrw(
-      owner.dirs.mountpaths.map((m) => [m, digestOf(m)] as [string, bigint]),
-      uname,
-    );
-    const want = path.join(mp, '@ais', B, '%ob', ...key.split('/'));
+    const want = hrwPlacement(smap, live, B, key).file;
     const copies = live.flatMap((n) => disk.get(n)!.get(key) ?? []);
     if (copies.length !== 1 || copies[0] !== want) {
       misplaced++;
@@ -207,7 +180,7 @@ test.serial('a 4th target joins while every object is read: all reads correct, t
   await assertPlacement(t);
   const sent = Object.values(st.targets).reduce((n, x) => n + (x.rebalance?.movedObjs ?? 0), 0);
   const recv = Object.values(st.targets).reduce((n, x) => n + (x.rebalance?.recvObjs ?? 0), 0);
-  const newcomer = st.targets[idOf(await c.smap(), c.targets[3]!)!]!;
+  const newcomer = st.targets[targetIdOf(await c.smap(), c.targets[3]!)!]!;
   t.log(`moved ${sent} objects; the new target received ${newcomer.rebalance?.recvObjs}`);
   t.true(sent > 0 && recv === sent, `sent ${sent}, received ${recv}`);
   t.true((newcomer.rebalance?.recvObjs ?? 0) > 0);
@@ -258,7 +231,7 @@ test.serial('the intra-cluster receive route refuses bad input and stores nothin
   const node = c.targets[0]!;
   const smap = await c.smap();
   const cands: [string, bigint][] = Object.values(smap.tmap).map((x) => [x.daemon_id, BigInt(x.id_digest)]);
-  const owned = (k: string): boolean => hrw(cands, objectUname('ais', B, k)) === idOf(smap, node);
+  const owned = (k: string): boolean => hrwWinner(cands, objectUname('ais', B, k)) === targetIdOf(smap, node);
   let key = '';
   for (let i = 0; !key; i++) if (owned(`intra/forged-${i}`)) key = `intra/forged-${i}`;
   let foreign = '';
@@ -302,7 +275,7 @@ test.serial('the intra-cluster receive route refuses bad input and stores nothin
 test.serial('kill -9 a target: its objects are unavailable (no replicas) until it returns; back, it gets its objects again', async (t) => {
   const smap = await c.smap();
   const victim = c.targets[1]!;
-  const vid = idOf(smap, victim)!;
+  const vid = targetIdOf(smap, victim)!;
   const held = [...objectsOnDisk(victim).keys()];
   t.true(held.length > 0);
   await victim.kill('SIGKILL');
@@ -322,7 +295,7 @@ test.serial('kill -9 a target: its objects are unavailable (no replicas) until i
   t.deepEqual(await readAll([...sums.keys()].filter((k) => !held.includes(k))), [], `${others} objects on the live targets`);
   await victim.restart();
   await c.settle(6);
-  t.is(idOf(await c.smap(), victim), vid);
+  t.is(targetIdOf(await c.smap(), victim), vid);
   await rebalanced();
   await assertPlacement(t);
   t.deepEqual(await readAll(), []);
@@ -333,7 +306,7 @@ test.serial('kill -9 a target: its objects are unavailable (no replicas) until i
 
 test.serial('mountpath attach and detach: objects resilver to their HRW mountpath, readable throughout, bytes verified', async (t) => {
   const node = c.targets[0]!;
-  const id = idOf(await c.smap(), node)!;
+  const id = targetIdOf(await c.smap(), node)!;
   const extra = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-e2e-reb-mp3-'));
   t.teardown(() => fs.rmSync(extra, { recursive: true, force: true }));
   const mine = [...objectsOnDisk(node).keys()];
@@ -356,7 +329,7 @@ test.serial('mountpath attach and detach: objects resilver to their HRW mountpat
   let wrong = 0;
   const disk = objectsOnDisk(node, all);
   for (const key of mine) {
-    const mp = hrw(all.map((m) => [m, digestOf(m)] as [string, bigint]), objectUname('ais', B, key));
+    const mp = hrwMountpath(all, objectUname('ais', B, key));
     const files = disk.get(key) ?? [];
     if (files.length !== 1 || !files[0]!.startsWith(mp + path.sep)) wrong++;
   }

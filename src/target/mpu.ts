@@ -2,7 +2,8 @@
 //   <mp>/@ais/<bucket>/%mp/<uploadId>/manifest   what CreateMultipartUpload was told (msgpack, checksummed)
 //   <mp>/@ais/<bucket>/%mp/<uploadId>/part.<n>   one file per part, written by the PUT stream; its LOM xattr
 //                                                holds size, MD5 (the part's ETag) and CRC32C
-// Nothing about an upload lives only in memory (except "being completed right now"), so uploads survive
+// Nothing about an upload lives only in memory (except "being completed right now", a claim in the node's
+// shared table, conditions.ts completionClaims, so it holds across HTTP threads), so uploads survive
 // a restart. Completion streams the parts into one work file in the Piscina pool (mpu-assemble.ts),
 // computing the bucket checksum on the way, and renames it over the object: a crash leaves the old
 // object or the new one, and the upload folder (removed last) lets the client complete again.
@@ -15,6 +16,7 @@ import { hashInit, hashDigest, hashDigestBytes, xxh64, type HashKind } from '../
 import { CT_MPU, compareNames } from '../fs/fqn';
 import { loadLomPath, type Lom } from '../fs/lom';
 import { setPartLayout, type MpuLom } from './mpu-parts';
+import { completionClaims } from './conditions';
 import { removeAbandonedUploads, MPU_ABANDONED_AGE_MS, type Mountpath } from '../fs/mountpath';
 import type { BucketProps } from '../cluster/config';
 import { S3Error, s3err, noSuchUpload } from '../s3/errors';
@@ -61,8 +63,11 @@ const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
 
 export class MpuStore {
-  /** Uploads whose completion is running: parts may not change and the sweeper keeps off. */
-  private readonly completing = new Set<string>();
+  /**
+   * Uploads whose completion is running on any HTTP thread of this node (the shared claim table):
+   * parts may not change, the sweeper keeps off, and another Complete of the same upload waits.
+   */
+  private readonly claims = completionClaims();
 
   constructor(private readonly target: Target) {
     const ageMs = (target.config.mpu?.abandoned_age_s ?? MPU_ABANDONED_AGE_MS / 1000) * 1000;
@@ -123,7 +128,7 @@ export class MpuStore {
   }
 
   isCompleting(id: string): boolean {
-    return this.completing.has(id);
+    return Atomics.load(this.claims.table, this.claims.slot(id)) === this.claims.tag(id);
   }
 
   partPath(u: Upload, partNumber: number): string {
@@ -204,7 +209,51 @@ export class MpuStore {
     /** Full-object checksum value the client sent with Complete (x-amz-checksum-<alg>), checked before publishing. */
     expectFull?: string,
   ): Promise<MpuLom> {
-    if (this.completing.has(u.id)) throw s3err('InvalidRequest', 'This multipart upload is being completed by another request.');
+    let began = false;
+    const begin = (): void => {
+      if (!began) (began = true), started();
+    };
+    // A second Complete of the same upload (a client's retry on another connection, which may be on
+    // another HTTP thread) waits for the first, then looks the upload up again: gone if that one
+    // succeeded, so the loser gets NoSuchUpload. Real S3 would answer such a retry with the winner's
+    // 200; here nothing about an upload outlives its folder, and a retry sent after the first answered
+    // already gets NoSuchUpload (at find() before the body is read), so the concurrent loser answers
+    // the same: both orders agree, and neither can publish a second or torn object.
+    await this.claimCompletion(u.id, begin);
+    try {
+      // Looked up again even without a wait: a completion on another thread may have finished (and
+      // released its claim) between the caller's find() and this claim.
+      return await this.completeClaimed(this.find(u.bucket, u.key, u.id), list, props, begin, expectFull);
+    } finally {
+      this.releaseCompletion(u.id);
+    }
+  }
+
+  /**
+   * Takes the upload's completion claim, waiting while another completion holds its slot. Waiting blocks
+   * no thread (Atomics.waitAsync); `waiting` runs first, to keep the client's connection alive.
+   */
+  private async claimCompletion(id: string, waiting: () => void): Promise<void> {
+    const { table } = this.claims;
+    const slot = this.claims.slot(id);
+    const tag = this.claims.tag(id);
+    for (let waited = false; ; waited = true) {
+      const held = Atomics.compareExchange(table, slot, 0, tag);
+      if (held === 0) return;
+      if (!waited) waiting();
+      // Another upload hashed to the same slot waits too: a collision only serializes two completions.
+      const w = Atomics.waitAsync(table, slot, held, 1000);
+      if (w.async) await w.value;
+    }
+  }
+
+  private releaseCompletion(id: string): void {
+    const slot = this.claims.slot(id);
+    Atomics.store(this.claims.table, slot, 0);
+    Atomics.notify(this.claims.table, slot);
+  }
+
+  private async completeClaimed(u: Upload, list: readonly CompletedPart[], props: BucketProps, started: () => void, expectFull: string | undefined): Promise<MpuLom> {
     for (let i = 1; i < list.length; i++) if (list[i]!.partNumber <= list[i - 1]!.partNumber) throw s3err('InvalidPartOrder');
     const parts = list.map((p) => {
       const file = this.partPath(u, p.partNumber);
@@ -249,72 +298,67 @@ export class MpuStore {
       throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
     }
 
-    this.completing.add(u.id);
+    started();
+    // Activity for the sweeper: a completion of an old upload must not race its removal.
+    const now = new Date();
+    await fs.promises.utimes(u.dir, now, now).catch(() => {});
+    const dst = this.target.objectFile(u.mp, u.bucket, u.key);
+    const workPath = this.target.workFile(u.mp, u.bucket, 'mpu');
+    const cksumType = props.checksum.type;
+    const bucketSlot: HashSlot | undefined = cksumType === 'none' ? undefined : sharedState(cksumType);
+    // A full-object flexible checksum (CRC-64/NVME always, CRC32/CRC32C on request) is computed in the same pass.
+    const fullSlot: HashSlot | undefined = u.checksum?.type === 'FULL_OBJECT' ? sharedState(u.checksum.alg) : undefined;
+    let fd = await openAsync(workPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+    let size = 0;
     try {
-      started();
-      // Activity for the sweeper: a completion of an old upload must not race its removal.
-      const now = new Date();
-      await fs.promises.utimes(u.dir, now, now).catch(() => {});
-      const dst = this.target.objectFile(u.mp, u.bucket, u.key);
-      const workPath = this.target.workFile(u.mp, u.bucket, 'mpu');
-      const cksumType = props.checksum.type;
-      const bucketSlot: HashSlot | undefined = cksumType === 'none' ? undefined : sharedState(cksumType);
-      // A full-object flexible checksum (CRC-64/NVME always, CRC32/CRC32C on request) is computed in the same pass.
-      const fullSlot: HashSlot | undefined = u.checksum?.type === 'FULL_OBJECT' ? sharedState(u.checksum.alg) : undefined;
-      let fd = await openAsync(workPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
-      let size = 0;
-      try {
-        for (const p of parts) {
-          const crc = sharedState('crc32c');
-          const hashes = [...(bucketSlot ? [bucketSlot] : []), ...(fullSlot ? [fullSlot] : []), crc];
-          for (let off = 0; off < p.lom.size || (off === 0 && p.lom.size === 0); off += COPY_STRETCH) {
-            const len = Math.min(COPY_STRETCH, p.lom.size - off);
-            const last = off + len >= p.lom.size;
-            const task: MpuCopyTask = { fd, partPath: p.file, srcOff: off, len, dstPos: size + off, hashes, ...(last ? { expectCrc: p.lom.cksumValue } : {}) };
-            const r = (await this.target.pool.run(task, { name: 'mpuCopy' })) as MpuTaskResult;
-            if (r.error !== undefined) throw taskError(u, r);
-            if (last) break;
-          }
-          size += p.lom.size;
+      for (const p of parts) {
+        const crc = sharedState('crc32c');
+        const hashes = [...(bucketSlot ? [bucketSlot] : []), ...(fullSlot ? [fullSlot] : []), crc];
+        for (let off = 0; off < p.lom.size || (off === 0 && p.lom.size === 0); off += COPY_STRETCH) {
+          const len = Math.min(COPY_STRETCH, p.lom.size - off);
+          const last = off + len >= p.lom.size;
+          const task: MpuCopyTask = { fd, partPath: p.file, srcOff: off, len, dstPos: size + off, hashes, ...(last ? { expectCrc: p.lom.cksumValue } : {}) };
+          const r = (await this.target.pool.run(task, { name: 'mpuCopy' })) as MpuTaskResult;
+          if (r.error !== undefined) throw taskError(u, r);
+          if (last) break;
         }
-        const lom: MpuLom = {
-          size,
-          cksumType,
-          cksumValue: bucketSlot ? hashDigest(bucketSlot.kind, bucketSlot.state) : '',
-          etag,
-          mtime: Date.now(),
-          ...(u.contentType ? { contentType: u.contentType } : {}),
-          ...(u.meta ? { meta: u.meta } : {}),
-          ...(u.tags ? { tags: u.tags } : {}),
-          ...(dst.includes('/%ln/') ? { name: u.key } : {}),
-        };
-        if (composite !== undefined) lom.flex = { alg: u.checksum!.alg, value: composite, type: 'COMPOSITE' };
-        if (fullSlot) {
-          const value = hashDigestBytes(fullSlot.kind, fullSlot.state).toString('base64');
-          if (expectFull !== undefined && expectFull !== value) throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
-          lom.flex = { alg: u.checksum!.alg, value, type: 'FULL_OBJECT' };
-        }
-        setPartLayout(lom, parts.map((p) => p.lom.size));
-        const finish: MpuFinishTask = { fd, workPath, dst, lom, fsync: this.target.config.io.fsync_put };
-        fd = -1; // the task closes it whatever happens
-        const r = (await this.target.pool.run(finish, { name: 'mpuFinish' })) as MpuTaskResult;
-        if (r.error !== undefined) throw taskError(u, r);
-        await this.abort(u).catch((err: Error) => log.warn(`${u.bucket}/${u.key}: removing completed upload ${u.id}: ${err.message}`));
-        return lom;
-      } finally {
-        if (fd >= 0) {
-          await closeAsync(fd).catch(() => {});
-          await fs.promises.rm(workPath, { force: true });
-        }
+        size += p.lom.size;
       }
+      const lom: MpuLom = {
+        size,
+        cksumType,
+        cksumValue: bucketSlot ? hashDigest(bucketSlot.kind, bucketSlot.state) : '',
+        etag,
+        mtime: Date.now(),
+        ...(u.contentType ? { contentType: u.contentType } : {}),
+        ...(u.meta ? { meta: u.meta } : {}),
+        ...(u.tags ? { tags: u.tags } : {}),
+        ...(dst.includes('/%ln/') ? { name: u.key } : {}),
+      };
+      if (composite !== undefined) lom.flex = { alg: u.checksum!.alg, value: composite, type: 'COMPOSITE' };
+      if (fullSlot) {
+        const value = hashDigestBytes(fullSlot.kind, fullSlot.state).toString('base64');
+        if (expectFull !== undefined && expectFull !== value) throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
+        lom.flex = { alg: u.checksum!.alg, value, type: 'FULL_OBJECT' };
+      }
+      setPartLayout(lom, parts.map((p) => p.lom.size));
+      const finish: MpuFinishTask = { fd, workPath, dst, lom, fsync: this.target.config.io.fsync_put };
+      fd = -1; // the task closes it whatever happens
+      const r = (await this.target.pool.run(finish, { name: 'mpuFinish' })) as MpuTaskResult;
+      if (r.error !== undefined) throw taskError(u, r);
+      await this.abort(u).catch((err: Error) => log.warn(`${u.bucket}/${u.key}: removing completed upload ${u.id}: ${err.message}`));
+      return lom;
     } finally {
-      this.completing.delete(u.id);
+      if (fd >= 0) {
+        await closeAsync(fd).catch(() => {});
+        await fs.promises.rm(workPath, { force: true });
+      }
     }
   }
 
   private sweep(ageMs: number): void {
     let n = 0;
-    for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), (id) => this.completing.has(id));
+    for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), (id) => this.isCompleting(id));
     if (n) log.info(`removed ${n} abandoned multipart upload(s)`);
   }
 }
