@@ -95,15 +95,22 @@ function partChecksum(req: Req, chunked: boolean, uploadAlg: FlexRequest['alg'] 
  * published and before the answer; what it returns is the object the client is told about.
  */
 export function completeMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, props: BucketProps, afterPublish?: (lom: Lom) => Promise<Lom>): void {
-  let u;
+  let u: Upload | undefined;
+  let gone: S3Error | undefined;
   let expectFull: string | undefined;
   try {
     validateObjectKey(op.key);
-    u = mpuStore(target).find(op.bucket, op.key, op.uploadId);
-    const alg = u.checksum?.alg;
+    try {
+      u = mpuStore(target).find(op.bucket, op.key, op.uploadId);
+    } catch (err) {
+      // Perhaps completed already: a retry gets the same 200 if it lists the same parts (read below).
+      if (!(err instanceof S3Error && err.code === 'NoSuchUpload')) throw err;
+      gone = err;
+    }
+    const alg = u?.checksum?.alg;
     const given = alg === undefined ? '' : header(req, checksumHeader(alg)).trim();
     // The full object's value; a composite one may come with its "-N".
-    if (alg !== undefined && given !== '') expectFull = u.checksum!.type === 'FULL_OBJECT' ? checkValue(alg, given) : given;
+    if (alg !== undefined && given !== '') expectFull = u!.checksum!.type === 'FULL_OBJECT' ? checkValue(alg, given) : given;
   } catch (err) {
     sendS3Error(res, req, err);
     return;
@@ -115,9 +122,24 @@ export function completeMultipartUploadS3(target: Target, res: HttpResponse, req
   readXmlBody(res, req, parser, undefined, (listed) => {
     const sums = parser.checksums();
     const parts = listed.map((p) => (sums.has(p.partNumber) ? { ...p, checksum: sums.get(p.partNumber)! } : p));
+    if (upload === undefined) {
+      const done = mpuStore(target).completedObject(op.bucket, op.key, op.uploadId, parts);
+      if (done) replyCompleted(res, req, op, done);
+      else sendS3Error(res, req, gone);
+      return;
+    }
     // Outside the uWS callback: promise reactions queued inside it may wait for the next event.
     setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull, afterPublish));
   });
+}
+
+function completeResultXml(op: CompleteMultipartUploadOp, lom: Lom): string {
+  const location = `/${encodeURIComponent(op.bucket)}/${op.key.split('/').map(encodeURIComponent).join('/')}`;
+  return completeMultipartUploadXml(location, op.bucket, op.key, lom.etag!, lom.flex);
+}
+
+function replyCompleted(res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, lom: Lom): void {
+  reply(res, req, '200 OK', [XML, ['ETag', `"${lom.etag}"`]], completeResultXml(op, lom));
 }
 
 async function finishComplete(
@@ -148,22 +170,36 @@ async function finishComplete(
     });
     timer = setTimeout(keepAlive, KEEPALIVE_EVERY_MS);
   };
+  const store = mpuStore(target);
+  let published = false;
   try {
-    const lom = await mpuStore(target).complete(
-      u,
-      parts,
-      props,
-      () => {
-        timer = setTimeout(keepAlive, KEEPALIVE_AFTER_MS);
-      },
-      expectFull,
-    ).then((published) => (afterPublish ? afterPublish(published) : published));
+    const lom = await store
+      .complete(
+        u,
+        parts,
+        props,
+        () => {
+          timer = setTimeout(keepAlive, KEEPALIVE_AFTER_MS);
+        },
+        expectFull,
+      )
+      .then(
+        (lom) => ((published = true), afterPublish ? afterPublish(lom) : lom),
+        (err: unknown) => {
+          // Another Complete of this upload (maybe on another HTTP thread) finished while this one
+          // waited for it: the same 200 if it published what this one lists, as S3 answers a retry.
+          const done = err instanceof S3Error && err.code === 'NoSuchUpload' ? store.completedObject(op.bucket, op.key, u.id, parts) : undefined;
+          if (done) return done;
+          throw err;
+        },
+      );
     clearTimeout(timer);
-    target.stats.putCount++;
-    target.stats.putBytes += lom.size;
-    const location = `/${encodeURIComponent(op.bucket)}/${op.key.split('/').map(encodeURIComponent).join('/')}`;
-    const body = completeMultipartUploadXml(location, op.bucket, op.key, lom.etag!, lom.flex);
-    if (!headersSent) return reply(res, req, '200 OK', [XML, ['ETag', `"${lom.etag}"`]], body);
+    if (published) {
+      target.stats.putCount++;
+      target.stats.putBytes += lom.size;
+    }
+    const body = completeResultXml(op, lom);
+    if (!headersSent) return replyCompleted(res, req, op, lom);
     if (!req.aborted) res.cork(() => res.end(body.slice(XML_DECL.length)));
   } catch (err) {
     clearTimeout(timer);

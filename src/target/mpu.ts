@@ -215,10 +215,9 @@ export class MpuStore {
     };
     // A second Complete of the same upload (a client's retry on another connection, which may be on
     // another HTTP thread) waits for the first, then looks the upload up again: gone if that one
-    // succeeded, so the loser gets NoSuchUpload. Real S3 would answer such a retry with the winner's
-    // 200; here nothing about an upload outlives its folder, and a retry sent after the first answered
-    // already gets NoSuchUpload (at find() before the body is read), so the concurrent loser answers
-    // the same: both orders agree, and neither can publish a second or torn object.
+    // succeeded, so it throws NoSuchUpload here and the caller asks `completedObject` whether the
+    // object it would have published is there (S3 answers a retried Complete with the same 200).
+    // Either way only one completion assembles and publishes: no second or torn object.
     await this.claimCompletion(u.id, begin);
     try {
       // Looked up again even without a wait: a completion on another thread may have finished (and
@@ -290,9 +289,7 @@ export class MpuStore {
         });
       }
     }
-    const md5s = createHash('md5');
-    for (const p of parts) md5s.update(Buffer.from(p.lom.md5!, 'hex'));
-    const etag = `${md5s.digest('hex')}-${parts.length}`;
+    const etag = multipartEtag(parts.map((p) => p.lom.md5!));
     const composite = u.checksum?.type === 'COMPOSITE' ? compositeChecksum(u.checksum.alg, parts.map((p) => p.lom.flex!.value)) : undefined;
     if (composite !== undefined && expectFull !== undefined && expectFull !== composite && expectFull !== composite.replace(/-\d+$/, '')) {
       throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
@@ -356,11 +353,38 @@ export class MpuStore {
     }
   }
 
+  /**
+   * After NoSuchUpload: the object a finished Complete of upload `id` published, if a Complete listing
+   * `list` would have published the same and it is still the object at the key — its ETag is the one
+   * the list gives (MD5 of the part MD5s, "-N": the same parts) and it was published after the upload
+   * was created (the id begins with its creation time). Undefined otherwise (aborted, never completed,
+   * other parts, or overwritten since). S3 answers such a retried Complete with the first one's 200;
+   * nothing else of an upload outlives its folder here, and nothing else is needed for that answer.
+   */
+  completedObject(bucket: string, key: string, id: string, list: readonly CompletedPart[]): Lom | undefined {
+    if (!UPLOAD_ID.test(id) || list.length === 0) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      if (!/^[0-9a-fA-F]{32}$/.test(list[i]!.etag) || (i > 0 && list[i]!.partNumber <= list[i - 1]!.partNumber)) return undefined;
+    }
+    const h = this.target.openObject(bucket, key);
+    if (!h) return undefined;
+    fs.closeSync(h.fd);
+    const created = parseInt(id.slice(0, 9), 36);
+    return h.lom.etag === multipartEtag(list.map((p) => p.etag.toLowerCase())) && h.lom.mtime >= created ? h.lom : undefined;
+  }
+
   private sweep(ageMs: number): void {
     let n = 0;
     for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), (id) => this.isCompleting(id));
     if (n) log.info(`removed ${n} abandoned multipart upload(s)`);
   }
+}
+
+/** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the number of parts. */
+function multipartEtag(partMd5s: readonly string[]): string {
+  const h = createHash('md5');
+  for (const m of partMd5s) h.update(Buffer.from(m, 'hex'));
+  return `${h.digest('hex')}-${partMd5s.length}`;
 }
 
 const stores = new WeakMap<Target, MpuStore>();
