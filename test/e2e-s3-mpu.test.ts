@@ -224,6 +224,15 @@ test('CompleteMultipartUpload errors: InvalidPartOrder, InvalidPart, EntityTooSm
   }
   const huge = await request(node.url, { method: 'POST', path: url, body: '<CompleteMultipartUpload>' + ' '.repeat(5 * MiB) });
   t.is(xmlCode(huge.body), 'MalformedXML');
+  // Content-MD5 of the body, as on every S3 request that carries one: a mismatch or a malformed value completes nothing.
+  const good = `<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>${md5(big)}</ETag></Part></CompleteMultipartUpload>`;
+  const badMd5 = await request(node.url, { method: 'POST', path: url, body: good, headers: { 'Content-MD5': createHash('md5').update('other').digest('base64') } });
+  t.is(badMd5.status, 400);
+  t.is(xmlCode(badMd5.body), 'BadDigest');
+  const invalidMd5 = await request(node.url, { method: 'POST', path: url, body: good, headers: { 'Content-MD5': 'nope' } });
+  t.is(invalidMd5.status, 400);
+  t.is(xmlCode(invalidMd5.body), 'InvalidDigest');
+  t.is((await request(node.url, { method: 'HEAD', path: objPath(B, key) })).status, 404);
 
   // After all that the upload is intact and completes (raw XML: S3 namespace, entity-quoted ETag).
   const xml =
