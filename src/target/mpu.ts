@@ -3,7 +3,7 @@
 //   <mp>/@ais/<bucket>/%mp/<uploadId>/part.<n>   one file per part, written by the PUT stream; its LOM xattr
 //                                                holds size, MD5 (the part's ETag) and CRC32C
 // Nothing about an upload lives only in memory (except "being completed right now", a claim in the node's
-// shared table, conditions.ts completionClaims, so it holds across HTTP threads), so uploads survive
+// shared table, mpu-claims.ts, so that it holds across HTTP threads), so uploads survive
 // a restart. Completion streams the parts into one work file in the Piscina pool (mpu-assemble.ts),
 // computing the bucket checksum on the way, and renames it over the object: a crash leaves the old
 // object or the new one, and the upload folder (removed last) lets the client complete again.
@@ -16,7 +16,7 @@ import { hashInit, hashDigest, hashDigestBytes, xxh64, type HashKind } from '../
 import { CT_MPU, compareNames } from '../fs/fqn';
 import { loadLomPath, type Lom } from '../fs/lom';
 import { setPartLayout, type MpuLom } from './mpu-parts';
-import { completionClaims } from './conditions';
+import { isCompleting, claimCompletion, releaseCompletion } from './mpu-claims';
 import { removeAbandonedUploads, MPU_ABANDONED_AGE_MS, type Mountpath } from '../fs/mountpath';
 import type { BucketProps } from '../cluster/config';
 import { S3Error, s3err, noSuchUpload } from '../s3/errors';
@@ -63,12 +63,6 @@ const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
 
 export class MpuStore {
-  /**
-   * Uploads whose completion is running on any HTTP thread of this node (the shared claim table):
-   * parts may not change, the sweeper keeps off, and another Complete of the same upload waits.
-   */
-  private readonly claims = completionClaims();
-
   constructor(private readonly target: Target) {
     const ageMs = (target.config.mpu?.abandoned_age_s ?? MPU_ABANDONED_AGE_MS / 1000) * 1000;
     const every = Math.max(1000, Math.min(ageMs / 4, 3600_000));
@@ -127,8 +121,9 @@ export class MpuStore {
     throw noSuchUpload(id);
   }
 
+  /** Some HTTP thread of this node is completing the upload (mpu-claims.ts): its parts may not change. */
   isCompleting(id: string): boolean {
-    return Atomics.load(this.claims.table, this.claims.slot(id)) === this.claims.tag(id);
+    return isCompleting(id);
   }
 
   partPath(u: Upload, partNumber: number): string {
@@ -218,38 +213,14 @@ export class MpuStore {
     // succeeded, so it throws NoSuchUpload here and the caller asks `completedObject` whether the
     // object it would have published is there (S3 answers a retried Complete with the same 200).
     // Either way only one completion assembles and publishes: no second or torn object.
-    await this.claimCompletion(u.id, begin);
+    await claimCompletion(u.id, begin);
     try {
       // Looked up again even without a wait: a completion on another thread may have finished (and
       // released its claim) between the caller's find() and this claim.
       return await this.completeClaimed(this.find(u.bucket, u.key, u.id), list, props, begin, expectFull);
     } finally {
-      this.releaseCompletion(u.id);
+      releaseCompletion(u.id);
     }
-  }
-
-  /**
-   * Takes the upload's completion claim, waiting while another completion holds its slot. Waiting blocks
-   * no thread (Atomics.waitAsync); `waiting` runs first, to keep the client's connection alive.
-   */
-  private async claimCompletion(id: string, waiting: () => void): Promise<void> {
-    const { table } = this.claims;
-    const slot = this.claims.slot(id);
-    const tag = this.claims.tag(id);
-    for (let waited = false; ; waited = true) {
-      const held = Atomics.compareExchange(table, slot, 0, tag);
-      if (held === 0) return;
-      if (!waited) waiting();
-      // Another upload hashed to the same slot waits too: a collision only serializes two completions.
-      const w = Atomics.waitAsync(table, slot, held, 1000);
-      if (w.async) await w.value;
-    }
-  }
-
-  private releaseCompletion(id: string): void {
-    const slot = this.claims.slot(id);
-    Atomics.store(this.claims.table, slot, 0);
-    Atomics.notify(this.claims.table, slot);
   }
 
   private async completeClaimed(u: Upload, list: readonly CompletedPart[], props: BucketProps, started: () => void, expectFull: string | undefined): Promise<MpuLom> {
@@ -375,7 +346,7 @@ export class MpuStore {
 
   private sweep(ageMs: number): void {
     let n = 0;
-    for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), (id) => this.isCompleting(id));
+    for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), isCompleting);
     if (n) log.info(`removed ${n} abandoned multipart upload(s)`);
   }
 }
