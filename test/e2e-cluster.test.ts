@@ -4,11 +4,10 @@
 // node, listings merge all targets page by page, and a killed target leaves and rejoins.
 import test from 'ava';
 import fs from 'node:fs';
-import path from 'node:path';
 import { S3Client, CopyObjectCommand, CreateBucketCommand, GetObjectCommand, PutObjectCommand, ListObjectsV2Command, DeleteBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { startCluster, type Cluster, type SmapView } from './helpers/cluster';
+import { startCluster, startClusterWithObjects, misplacedObjects, hrwPlacement, targetIdOf, logNodesOnFailure, FAST_KEEPALIVE, type Cluster } from './helpers/cluster';
 import { s3Client, request, md5, mapLimit, compareUtf8, random, sleep, xmlCode, type AisNode } from './helpers/node';
-import { digestOf, objectUname, xoshiroHash } from '../src/cluster/hrw';
+import { digestOf } from '../src/cluster/hrw';
 import { presignQuery, formatAmzDate } from '../src/s3/sigv4';
 
 const B = 'clu-bucket';
@@ -18,41 +17,15 @@ let s3: S3Client;
 const bodies = new Map<string, Buffer>();
 
 test.before(async () => {
-  c = await startCluster({ proxies: 2, targets: 3, name: 'e2eclu', config: { keepalive: { interval_ms: 300, timeout_ms: 2000 } } });
-  s3 = s3Client(c.primary.url);
-  await s3.send(new CreateBucketCommand({ Bucket: B }));
   for (let i = 0; i < N; i++) bodies.set(`obj-${String(i).padStart(4, '0')}${i % 7 === 0 ? '/nested/x' : ''}`, random(100 + ((i * 997) % 5000)));
-  await mapLimit([...bodies], 8, ([key, body]) => s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: body })));
+  ({ cluster: c, s3 } = await startClusterWithObjects({ proxies: 2, targets: 3, name: 'e2eclu', config: FAST_KEEPALIVE }, B, bodies));
 });
 
-test.afterEach.always((t) => {
-  if (!t.passed && process.env.TAIS_TEST_LOGS) for (const n of [...c.proxies, ...c.targets]) t.log(`--- ${n.url}\n${n.log().slice(-3000)}`);
-});
+test.afterEach.always((t) => logNodesOnFailure(t, c));
 
 test.after.always(async () => {
   await c?.stop();
 });
-
-/** The HRW winner among `cands` (digest as decimal text) for `uname`: AIStore's formula, ties to the later. */
-function hrw<T>(cands: [T, bigint][], uname: string): T {
-  const h = digestOf(uname);
-  let best: T | undefined;
-  let bw = -1n;
-  for (const [v, d] of cands) {
-    const w = xoshiroHash(d ^ h);
-    if (w >= bw) {
-      bw = w;
-      best = v;
-    }
-  }
-  return best!;
-}
-
-function targetByPort(smap: SmapView, node: AisNode): string {
-  const e = Object.values(smap.tmap).find((s) => Number(s.public_net.daemon_port) === node.port);
-  if (!e) throw new Error(`target on port ${node.port} not in the Smap`);
-  return e.daemon_id;
-}
 
 test.serial('every object is stored once, on its HRW owner target and mountpath', async (t) => {
   const smap = await c.smap();
@@ -62,28 +35,15 @@ test.serial('every object is stored once, on its HRW owner target and mountpath'
   const cands: [string, bigint][] = ids.map((id) => [id, BigInt(smap.tmap[id]!.id_digest)]);
   // id_digest on the wire is XXH64(daemon id, MLCG32), exactly (a uint64 beyond 2^53).
   for (const [id, d] of cands) t.is(d, digestOf(id), `id_digest of ${id}`);
-  const byId = new Map(c.targets.map((n) => [targetByPort(smap, n), n]));
   const perTarget = new Map<string, number>();
   for (const [key, body] of bodies) {
-    const uname = objectUname('ais', B, key);
-    const owner = hrw(cands, uname);
+    const { id: owner, file } = hrwPlacement(smap, c.targets, B, key);
     perTarget.set(owner, (perTarget.get(owner) ?? 0) + 1);
-    const node = byId.get(owner)!;
-    const mp = hrw(
-      node.dirs.mountpaths.map((m) => [m, digestOf(m)] as [string, bigint]),
-      uname,
-    );
-    const file = path.join(mp, '@ais', B, '%ob', ...key.split('/'));
     t.true(fs.existsSync(file), `${key} on ${owner} at ${file}`);
     t.deepEqual(fs.readFileSync(file), body);
-    // ... and on no other target or mountpath
-    for (const other of c.targets) {
-      for (const m of other.dirs.mountpaths) {
-        if (m === mp) continue;
-        t.false(fs.existsSync(path.join(m, '@ais', B, '%ob', ...key.split('/'))), `${key} also at ${m}`);
-      }
-    }
   }
+  // ... and on no other target or mountpath
+  t.deepEqual(await misplacedObjects(c, B, bodies.keys()), []);
   t.is(perTarget.size, 3, `objects spread over all targets: ${JSON.stringify([...perTarget])}`);
 });
 
@@ -188,7 +148,7 @@ test.serial('redirect mode (proxy.s3_redirect): 307 to the owner target, which s
 test.serial('kill -9 a target: out of the Smap within seconds; restarted, it rejoins and serves its objects', async (t) => {
   const victim = c.targets[1]!;
   const smap0 = await c.smap();
-  const id = targetByPort(smap0, victim);
+  const id = targetIdOf(smap0, victim)!;
   const t0 = Date.now();
   await victim.kill('SIGKILL');
   let smap = smap0;
@@ -276,8 +236,7 @@ function presign(n: AisNode, method: string, path: string): string {
 
 test.serial('CopyObject across targets: bytes, metadata (COPY and REPLACE), copy-source conditions, missing source', async (t) => {
   const smap = await c.smap();
-  const cands: [string, bigint][] = Object.values(smap.tmap).map((s) => [s.daemon_id, BigInt(s.id_digest)]);
-  const ownerOf = (key: string): string => hrw(cands, objectUname('ais', B, key));
+  const ownerOf = (key: string): string => hrwPlacement(smap, c.targets, B, key).id;
   const src = 'copy-src';
   const body = random(3 * 1024 * 1024 + 17); // several PUT buffers
   await s3.send(new PutObjectCommand({ Bucket: B, Key: src, Body: body, ContentType: 'text/x-src', Metadata: { origin: 'here' } }));

@@ -11,17 +11,25 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import {
   S3Client,
-  CreateBucketCommand,
   PutObjectCommand,
   HeadObjectCommand,
   CreateMultipartUploadCommand,
   UploadPartCommand,
   CompleteMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
-import { startCluster, type Cluster, type SmapView } from './helpers/cluster';
-import { s3Client, request, mapLimit, random, sleep, sha256, md5, walkFiles, objPath, ROOT, type AisNode } from './helpers/node';
-import { digestOf, objectUname, xoshiroHash } from '../src/cluster/hrw';
-import { objectNameOf } from '../src/fs/fqn';
+import {
+  startClusterWithObjects,
+  objectsOnDisk,
+  misplacedObjects,
+  hrwMountpath,
+  hrwWinner,
+  targetIdOf,
+  logNodesOnFailure,
+  FAST_KEEPALIVE,
+  type Cluster,
+} from './helpers/cluster';
+import { request, mapLimit, random, sleep, sha256, md5, walkFiles, objPath, ROOT } from './helpers/node';
+import { objectUname } from '../src/cluster/hrw';
 import type { ClusterRebStatus } from '../src/api/rebalance';
 import { encodeLom, type Lom } from '../src/fs/lom';
 import { hashInit, hashUpdate, hashDigest } from '../src/native';
@@ -50,16 +58,14 @@ async function put(key: string, body: Buffer, extra: Partial<ConstructorParamete
 }
 
 test.before(async () => {
-  c = await startCluster({ targets: 3, name: 'reb', config: { keepalive: { interval_ms: 300, timeout_ms: 2000 } } });
-  s3 = s3Client(c.primary.url);
-  await s3.send(new CreateBucketCommand({ Bucket: B }));
   const items: [string, Buffer][] = [];
   for (let i = 0; i < 300; i++) {
     const size = i % 50 === 0 ? (1 << 20) + 12345 : 1 + ((i * 7919) % 40_000);
     items.push([`obj-${String(i).padStart(4, '0')}${i % 9 === 0 ? '/deep/x' : ''}`, random(size)]);
   }
   items.push(['huge/four-mib-plus.bin', random(4 * (1 << 20) + 777)]);
-  await mapLimit(items, 8, ([k, b]) => put(k, b));
+  ({ cluster: c, s3 } = await startClusterWithObjects({ targets: 3, name: 'reb', config: FAST_KEEPALIVE }, B, items));
+  for (const [k, b] of items) sums.set(k, sha256(b));
   await put(META_KEY, Buffer.from('hello, rebalance\n'), { ContentType: 'text/x-reb', Metadata: { color: 'blue', 'the-answer': '42' } });
   // A multipart object: its ETag "<md5 of md5s>-2" must survive every move.
   const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: MPU_KEY }));
@@ -73,44 +79,11 @@ test.before(async () => {
   sums.set(MPU_KEY, sha256(Buffer.concat([p1, p2])));
 });
 
-test.afterEach.always((t) => {
-  if (!t.passed && process.env.TAIS_TEST_LOGS) for (const n of [...c.proxies, ...c.targets]) t.log(`--- ${n.url}\n${n.log().slice(-4000)}`);
-});
+test.afterEach.always((t) => logNodesOnFailure(t, c, 4000));
 
 test.after.always(async () => {
   await c?.stop();
 });
-
-function hrw<T>(cands: [T, bigint][], uname: string): T {
-  const h = digestOf(uname);
-  let best: T | undefined;
-  let bw = -1n;
-  for (const [v, d] of cands) {
-    const w = xoshiroHash(d ^ h);
-    if (w >= bw) {
-      bw = w;
-      best = v;
-    }
-  }
-  return best!;
-}
-
-function idOf(smap: SmapView, node: AisNode): string | undefined {
-  return Object.values(smap.tmap).find((s) => Number(s.public_net.daemon_port) === node.port)?.daemon_id;
-}
-
-/** Every object file of bucket B on `node`, as key -> [files]. */
-function objectsOnDisk(node: AisNode, mountpaths = node.dirs.mountpaths): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const mp of mountpaths) {
-    const root = path.join(mp, '@ais', B, '%ob');
-    for (const f of walkFiles(root)) {
-      const key = objectNameOf(path.relative(root, f));
-      out.set(key, [...(out.get(key) ?? []), f]);
-    }
-  }
-  return out;
-}
 
 /** Waits until the RMD says the newest rebalance finished on every target; returns the status. */
 async function rebalanced(timeoutMs = 60_000): Promise<ClusterRebStatus> {
@@ -129,26 +102,9 @@ async function rebalanced(timeoutMs = 60_000): Promise<ClusterRebStatus> {
 
 /** Every object exactly once in the cluster, on its HRW owner target and mountpath (under the current Smap). */
 async function assertPlacement(t: import('ava').ExecutionContext, keys: Iterable<string> = sums.keys()): Promise<void> {
-  const smap = await c.smap();
-  const live = c.targets.filter((n) => n.pid !== undefined);
-  const cands: [AisNode, bigint][] = live.map((n) => [n, BigInt(smap.tmap[idOf(smap, n)!]!.id_digest)]);
-  const disk = new Map(live.map((n) => [n, objectsOnDisk(n)]));
-  let misplaced = 0;
-  for (const key of keys) {
-    const uname = objectUname('ais', B, key);
-    const owner = hrw(cands, uname);
-    const mp = hrw(
-      owner.dirs.mountpaths.map((m) => [m, digestOf(m)] as [string, bigint]),
-      uname,
-    );
-    const want = path.join(mp, '@ais', B, '%ob', ...key.split('/'));
-    const copies = live.flatMap((n) => disk.get(n)!.get(key) ?? []);
-    if (copies.length !== 1 || copies[0] !== want) {
-      misplaced++;
-      if (misplaced <= 5) t.log(`${key}: want ${want}, found ${JSON.stringify(copies)}`);
-    }
-  }
-  t.is(misplaced, 0, 'objects not exactly once on their HRW owner and mountpath');
+  const misplaced = await misplacedObjects(c, B, keys);
+  for (const m of misplaced.slice(0, 5)) t.log(m);
+  t.is(misplaced.length, 0, 'objects not exactly once on their HRW owner and mountpath');
 }
 
 /** GETs every object through the proxy and compares its bytes; returns the keys that failed. */
@@ -207,7 +163,7 @@ test.serial('a 4th target joins while every object is read: all reads correct, t
   await assertPlacement(t);
   const sent = Object.values(st.targets).reduce((n, x) => n + (x.rebalance?.movedObjs ?? 0), 0);
   const recv = Object.values(st.targets).reduce((n, x) => n + (x.rebalance?.recvObjs ?? 0), 0);
-  const newcomer = st.targets[idOf(await c.smap(), c.targets[3]!)!]!;
+  const newcomer = st.targets[targetIdOf(await c.smap(), c.targets[3]!)!]!;
   t.log(`moved ${sent} objects; the new target received ${newcomer.rebalance?.recvObjs}`);
   t.true(sent > 0 && recv === sent, `sent ${sent}, received ${recv}`);
   t.true((newcomer.rebalance?.recvObjs ?? 0) > 0);
@@ -249,7 +205,7 @@ test.serial('two more targets join at once (the second during the first one\'s r
   await assertPlacement(t);
   t.deepEqual(await readAll(), []);
   for (const k of doomed) t.is((await request(c.primary.url, { method: 'GET', path: objPath(B, k) })).status, 404, `${k} stays deleted`);
-  const left = c.targets.flatMap((n) => doomed.filter((k) => objectsOnDisk(n).has(k)));
+  const left = c.targets.flatMap((n) => doomed.filter((k) => objectsOnDisk(n, B).has(k)));
   t.deepEqual(left, [], 'no copy of a deleted object on any target');
 });
 
@@ -258,7 +214,7 @@ test.serial('the intra-cluster receive route refuses bad input and stores nothin
   const node = c.targets[0]!;
   const smap = await c.smap();
   const cands: [string, bigint][] = Object.values(smap.tmap).map((x) => [x.daemon_id, BigInt(x.id_digest)]);
-  const owned = (k: string): boolean => hrw(cands, objectUname('ais', B, k)) === idOf(smap, node);
+  const owned = (k: string): boolean => hrwWinner(cands, objectUname('ais', B, k)) === targetIdOf(smap, node);
   let key = '';
   for (let i = 0; !key; i++) if (owned(`intra/forged-${i}`)) key = `intra/forged-${i}`;
   let foreign = '';
@@ -284,26 +240,26 @@ test.serial('the intra-cluster receive route refuses bad input and stores nothin
   t.regex(forged.body.toString(), /BadDigest/);
   const short = await send(frame({ ...good, size: data.length + 10 }, data));
   t.is(short.status, 400, short.body.toString());
-  t.false(objectsOnDisk(node).has(key), 'nothing published');
+  t.false(objectsOnDisk(node, B).has(key), 'nothing published');
   const work = node.dirs.mountpaths.flatMap((mp) => walkFiles(path.join(mp, '@ais', B, '%wk')));
   t.deepEqual(work, [], 'no work file left behind');
   // The same object with its true checksum is stored with its metadata as sent.
   const ok = await send(frame(good, data));
   t.is(ok.status, 200, ok.body.toString());
-  t.true(objectsOnDisk(node).has(key));
+  t.true(objectsOnDisk(node, B).has(key));
   const h = await request(node.url, { method: 'HEAD', path: `/v1/objects/${B}/${key}`, headers: { 'ais-fwd': secret } });
   t.is(h.status, 200);
   t.is(h.headers['etag'], `"${md5(data)}"`);
   t.is(h.headers['ais-checksum-value'], good.cksumValue);
-  t.false(objectsOnDisk(node).has(foreign));
+  t.false(objectsOnDisk(node, B).has(foreign));
   await request(node.url, { method: 'DELETE', path: `/v1/objects/${B}/${key}`, headers: { 'ais-fwd': secret } });
 });
 
 test.serial('kill -9 a target: its objects are unavailable (no replicas) until it returns; back, it gets its objects again', async (t) => {
   const smap = await c.smap();
   const victim = c.targets[1]!;
-  const vid = idOf(smap, victim)!;
-  const held = [...objectsOnDisk(victim).keys()];
+  const vid = targetIdOf(smap, victim)!;
+  const held = [...objectsOnDisk(victim, B).keys()];
   t.true(held.length > 0);
   await victim.kill('SIGKILL');
   await c.settle(5);
@@ -322,21 +278,21 @@ test.serial('kill -9 a target: its objects are unavailable (no replicas) until i
   t.deepEqual(await readAll([...sums.keys()].filter((k) => !held.includes(k))), [], `${others} objects on the live targets`);
   await victim.restart();
   await c.settle(6);
-  t.is(idOf(await c.smap(), victim), vid);
+  t.is(targetIdOf(await c.smap(), victim), vid);
   await rebalanced();
   await assertPlacement(t);
   t.deepEqual(await readAll(), []);
-  const back = [...objectsOnDisk(victim).keys()].filter((k) => fresh.includes(k));
+  const back = [...objectsOnDisk(victim, B).keys()].filter((k) => fresh.includes(k));
   t.log(`${held.length} objects unavailable while it was down; ${back.length} of the ${fresh.length} written meanwhile moved to it`);
   t.true(back.length > 0);
 });
 
 test.serial('mountpath attach and detach: objects resilver to their HRW mountpath, readable throughout, bytes verified', async (t) => {
   const node = c.targets[0]!;
-  const id = idOf(await c.smap(), node)!;
+  const id = targetIdOf(await c.smap(), node)!;
   const extra = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-e2e-reb-mp3-'));
   t.teardown(() => fs.rmSync(extra, { recursive: true, force: true }));
-  const mine = [...objectsOnDisk(node).keys()];
+  const mine = [...objectsOnDisk(node, B).keys()];
   const rd = reader(t);
   const att = await ais('storage', 'mountpath', 'attach', `${id}=${extra}`);
   t.is(att.code, 0, att.stderr);
@@ -351,12 +307,12 @@ test.serial('mountpath attach and detach: objects resilver to their HRW mountpat
   };
   await resilvered();
   const all = [...node.dirs.mountpaths, extra];
-  const onNew = objectsOnDisk(node, [extra]);
+  const onNew = objectsOnDisk(node, B, [extra]);
   t.true(onNew.size > 0, 'some objects moved to the new mountpath');
   let wrong = 0;
-  const disk = objectsOnDisk(node, all);
+  const disk = objectsOnDisk(node, B, all);
   for (const key of mine) {
-    const mp = hrw(all.map((m) => [m, digestOf(m)] as [string, bigint]), objectUname('ais', B, key));
+    const mp = hrwMountpath(all, objectUname('ais', B, key));
     const files = disk.get(key) ?? [];
     if (files.length !== 1 || !files[0]!.startsWith(mp + path.sep)) wrong++;
   }
@@ -376,7 +332,7 @@ test.serial('mountpath attach and detach: objects resilver to their HRW mountpat
   const { reads, bad } = await rd.stop();
   t.log(`${onNew.size} objects moved to the new mountpath; ${reads} reads during attach+detach, ${bad.length} failures`);
   t.deepEqual(bad.slice(0, 10), []);
-  t.is(objectsOnDisk(node, [gone]).size, 0, 'nothing left on the detached mountpath');
+  t.is(objectsOnDisk(node, B, [gone]).size, 0, 'nothing left on the detached mountpath');
   const mps = JSON.parse((await request(node.url, { method: 'GET', path: '/v1/daemon?what=mountpaths' })).body.toString()) as { available: string[] };
   t.deepEqual(mps.available.sort(), [node.dirs.mountpaths[1]!, extra].sort());
   t.deepEqual(await readAll(), []);

@@ -3,6 +3,7 @@
 // CreateMultipartUpload, x-amz-tagging-count on GET/HEAD, S3's limits (InvalidTag, MalformedXML) with
 // nothing changed on error — and the user-metadata limit (MetadataTooLarge).
 import test from 'ava';
+import { createHash } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -104,6 +105,18 @@ test('limits: InvalidTag and MalformedXML leave the tags as they were', async (t
     t.is(r.status, 400, bad);
     t.is(xmlCode(r.body), 'MalformedXML', bad);
   }
+  // Over the 64 KiB body cap (declared length), a Content-MD5 that does not match, a malformed one.
+  const tagPath = objPath(B, 'lim') + '?tagging';
+  const body = '<Tagging><TagSet><Tag><Key>z</Key><Value>9</Value></Tag></TagSet></Tagging>';
+  const big = await request(node.url, { method: 'PUT', path: tagPath, body: body + ' '.repeat(64 << 10) });
+  t.is(big.status, 400);
+  t.is(xmlCode(big.body), 'MalformedXML');
+  const badMd5 = await request(node.url, { method: 'PUT', path: tagPath, body, headers: { 'Content-MD5': createHash('md5').update('other').digest('base64') } });
+  t.is(badMd5.status, 400);
+  t.is(xmlCode(badMd5.body), 'BadDigest');
+  const invalidMd5 = await request(node.url, { method: 'PUT', path: tagPath, body, headers: { 'Content-MD5': 'nope' } });
+  t.is(invalidMd5.status, 400);
+  t.is(xmlCode(invalidMd5.body), 'InvalidDigest');
   t.deepEqual(await tagsOf('lim'), [{ Key: 'a', Value: '1' }]);
   // At the limits exactly: 10 tags; 128-character keys and 256-character values (characters, not bytes).
   const ten = Array.from({ length: 10 }, (_, i) => ({ Key: `key-${i}`, Value: `value-${i}` }));

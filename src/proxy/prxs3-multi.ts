@@ -3,15 +3,14 @@
 // concurrency. S3's rules: a key that does not exist is reported deleted; a key that cannot be deleted
 // (invalid name, I/O error) gets its own <Error> and does not fail the request; Quiet lists errors only.
 import type { HttpResponse } from '../util/uws';
-import { header, reply, type Req } from '../api/http';
+import { reply, type Req } from '../api/http';
 import type { DeleteObjectsOp } from '../s3/ops';
 import { s3err, S3Error } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 import { validateObjectKey } from '../s3/names';
 import { deleteResultXml, type DeletedEntry, type DeleteErrorEntry } from '../s3/object-xml';
 import { DeleteXmlParser, MAX_DELETE_BODY, type DeleteObjectEntry } from '../s3/delete-xml';
-import { AwsChunkedDecoder, isAwsChunked } from '../s3/aws-chunked';
-import { hashInit, hashUpdate, hashDigest } from '../native';
+import { readXmlBody } from '../s3/xml-body';
 import { log } from '../util/log';
 
 /** Deletes in flight at once for one request. */
@@ -21,52 +20,11 @@ const CONCURRENCY = 16;
 export type RemoveObject = (key: string) => Promise<void>;
 
 export function deleteObjectsS3(remove: RemoveObject, res: HttpResponse, req: Req, op: DeleteObjectsOp): void {
-  let expectMd5: string | undefined;
-  try {
-    const len = header(req, 'content-length');
-    if (len !== '' && Number(len) > MAX_DELETE_BODY) throw s3err('MalformedXML', `The request body is larger than ${MAX_DELETE_BODY} bytes.`);
-    const cmd5 = header(req, 'content-md5');
-    if (cmd5 !== '') {
-      const raw = Buffer.from(cmd5, 'base64');
-      if (raw.length !== 16 || raw.toString('base64') !== cmd5.trim()) throw s3err('InvalidDigest');
-      expectMd5 = raw.toString('hex');
-    }
-  } catch (err) {
-    sendS3Error(res, req, err);
-    return;
-  }
-  const parser = new DeleteXmlParser();
-  const md5 = expectMd5 !== undefined ? hashInit('md5') : undefined;
-  let failed = false;
-  const feed = (data: Uint8Array): void => {
-    if (md5) hashUpdate('md5', md5, data);
-    parser.write(data);
-  };
-  const decoder = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding')) ? new AwsChunkedDecoder({ onData: feed }) : undefined;
-  const onError = (err: unknown): void => {
-    if (failed) return;
-    failed = true;
-    sendS3Error(res, req, err);
-  };
-  res.onData((chunk, isLast) => {
-    if (failed) return;
-    try {
-      const data = new Uint8Array(chunk); // valid only inside this callback: consumed right here
-      if (decoder) decoder.push(data);
-      else feed(data);
-      if (!isLast) return;
-      decoder?.end();
-      // Content-MD5 covers the body as sent (the decoded payload for aws-chunked).
-      if (md5 && hashDigest('md5', md5) !== expectMd5) throw s3err('BadDigest', 'The Content-MD5 you specified did not match what we received.');
-      const body = parser.end();
-      failed = true; // nothing else may answer
-      deleteAll(remove, op.bucket, body.objects).then(
-        ({ deleted, errors }) => reply(res, req, '200 OK', [['Content-Type', 'application/xml']], deleteResultXml(body.quiet ? [] : deleted, errors)),
-        (err: unknown) => sendS3Error(res, req, err),
-      );
-    } catch (err) {
-      onError(err); // S3Errors (MalformedXML, BadDigest, aws-chunked framing) as they are; others are internal
-    }
+  readXmlBody(res, req, new DeleteXmlParser(), MAX_DELETE_BODY, (body) => {
+    deleteAll(remove, op.bucket, body.objects).then(
+      ({ deleted, errors }) => reply(res, req, '200 OK', [['Content-Type', 'application/xml']], deleteResultXml(body.quiet ? [] : deleted, errors)),
+      (err: unknown) => sendS3Error(res, req, err),
+    );
   });
 }
 

@@ -139,3 +139,11 @@ export function checksumHeaders(c: FlexChecksum | undefined): [string, string][]
 export function checksumModeEnabled(get: (name: string) => string): boolean {
   return get('x-amz-checksum-mode').trim().toUpperCase() === 'ENABLED';
 }
+
+/** Content-MD5 is the base64 of the 16-byte digest; anything else is InvalidDigest. */
+export function parseContentMd5(value: string): string | undefined {
+  if (value === '') return undefined;
+  const raw = Buffer.from(value, 'base64');
+  if (raw.length !== 16 || raw.toString('base64') !== value.trim()) throw s3err('InvalidDigest');
+  return raw.toString('hex');
+}

@@ -64,14 +64,6 @@ export function feedBody(res: HttpResponse, req: Req, stream: PutStream, chunked
   });
 }
 
-/** Content-MD5 is the base64 of the 16-byte digest; anything else is InvalidDigest. */
-export function parseContentMd5(value: string): string | undefined {
-  if (value === '') return undefined;
-  const raw = Buffer.from(value, 'base64');
-  if (raw.length !== 16 || raw.toString('base64') !== value.trim()) throw s3err('InvalidDigest');
-  return raw.toString('hex');
-}
-
 /** x-amz-meta-* headers, keys without the prefix. */
 export function userMeta(req: Req): Record<string, string> {
   const meta: Record<string, string> = {};

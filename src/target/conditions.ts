@@ -134,17 +134,34 @@ let lockTable: Int32Array | undefined;
 
 /**
  * Created once in the main thread; travels to workers inside each task (a SharedArrayBuffer is shared, not
- * copied). The buffer holds a second table of the same size after the first: cold-GET claims
- * (`coldClaims`), held for a whole remote fetch, so they must not share slots with these short locks.
+ * copied). The buffer holds two more tables of the same size after the first: cold-GET claims
+ * (`coldClaims`) and multipart completion claims (`completionClaims`), held for a whole fetch or
+ * assembly, so they must not share slots with these short locks.
  */
 function publishLocks(): Int32Array {
-  return (lockTable ??= new Int32Array(new SharedArrayBuffer(LOCK_SLOTS * 8), 0, LOCK_SLOTS));
+  return (lockTable ??= new Int32Array(new SharedArrayBuffer(LOCK_SLOTS * 12), 0, LOCK_SLOTS));
 }
 
 /** The cold-GET claim table: one slot per object name hash, 1 while some thread of the node fetches it. */
 export function coldClaims(): { table: Int32Array; slot: (id: string) => number } {
   const sab = publishLocks().buffer as SharedArrayBuffer;
   return { table: new Int32Array(sab, LOCK_SLOTS * 4, LOCK_SLOTS), slot: slotOf };
+}
+
+/**
+ * The multipart completion claim table: one slot per upload-id hash, holding a tag of the id (a second,
+ * non-zero hash) while some thread of the node completes that upload. The tag lets "is this upload
+ * being completed?" be answered without false positives from another upload in the same slot.
+ */
+export function completionClaims(): { table: Int32Array; slot: (id: string) => number; tag: (id: string) => number } {
+  const sab = publishLocks().buffer as SharedArrayBuffer;
+  return { table: new Int32Array(sab, LOCK_SLOTS * 8, LOCK_SLOTS), slot: slotOf, tag: tagOf };
+}
+
+function tagOf(id: string): number {
+  let h = 0x01000193; // a second spread, independent of slotOf's
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x5bd1e995) ^ (h >>> 15);
+  return h | 1; // never 0, the free value
 }
 
 /** The process-wide table, for the node's other HTTP threads (their pools must lock the same slots). */

@@ -23,19 +23,20 @@ import { XML_DECL } from '../s3/xml';
 import { initiateMultipartUploadXml, completeMultipartUploadXml } from '../s3/object-xml';
 import { CompleteBodyParser, listPartsXml, listUploadsXml, type UploadEntry, type CompletedPart } from '../s3/mpu-xml';
 import type { Owner } from '../s3/list-xml';
-import { AwsChunkedDecoder, isAwsChunked } from '../s3/aws-chunked';
+import { readXmlBody } from '../s3/xml-body';
 import { compareNames } from '../fs/fqn';
-import { bodyShape, feedBody, parseContentMd5, userMeta } from './body';
+import { bodyShape, feedBody, userMeta } from './body';
 import { PutStream, type PutError } from './put';
 import { streamObject } from './get';
 import { objectHeaders, getObjectS3 } from './tgts3';
 import { conditionHeaders, evaluateLom, preconditionFailed } from './conditions';
 import { httpDate } from '../s3/time';
-import { mpuStore, partRange, partsCount, PART_PROPS, MAX_PART_SIZE, type MpuLom, type Upload } from './mpu';
+import { mpuStore, PART_PROPS, MAX_PART_SIZE, type Upload } from './mpu';
+import { partRange, partsCount, type MpuLom } from './mpu-parts';
 import type { Target } from './target';
 import { parseTaggingHeader } from '../s3/tagging';
 import type { Lom } from '../fs/lom';
-import { requestChecksum, uploadAlgorithm, checksumHeader, checkValue, type FlexRequest } from '../s3/checksums';
+import { requestChecksum, uploadAlgorithm, checksumHeader, checkValue, parseContentMd5, type FlexRequest } from '../s3/checksums';
 
 const OWNER: Owner = { id: 'tais', displayName: 'tais' };
 const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
@@ -94,40 +95,51 @@ function partChecksum(req: Req, chunked: boolean, uploadAlg: FlexRequest['alg'] 
  * published and before the answer; what it returns is the object the client is told about.
  */
 export function completeMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, props: BucketProps, afterPublish?: (lom: Lom) => Promise<Lom>): void {
-  let u;
+  let u: Upload | undefined;
+  let gone: S3Error | undefined;
   let expectFull: string | undefined;
   try {
     validateObjectKey(op.key);
-    u = mpuStore(target).find(op.bucket, op.key, op.uploadId);
-    const alg = u.checksum?.alg;
+    try {
+      u = mpuStore(target).find(op.bucket, op.key, op.uploadId);
+    } catch (err) {
+      // Perhaps completed already: a retry gets the same 200 if it lists the same parts (read below).
+      if (!(err instanceof S3Error && err.code === 'NoSuchUpload')) throw err;
+      gone = err;
+    }
+    const alg = u?.checksum?.alg;
     const given = alg === undefined ? '' : header(req, checksumHeader(alg)).trim();
     // The full object's value; a composite one may come with its "-N".
-    if (alg !== undefined && given !== '') expectFull = u.checksum!.type === 'FULL_OBJECT' ? checkValue(alg, given) : given;
+    if (alg !== undefined && given !== '') expectFull = u!.checksum!.type === 'FULL_OBJECT' ? checkValue(alg, given) : given;
   } catch (err) {
     sendS3Error(res, req, err);
     return;
   }
   const upload = u;
   const parser = new CompleteBodyParser();
-  const chunked = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding'));
-  const decoder = chunked ? new AwsChunkedDecoder({ onData: (data) => parser.write(data) }) : undefined;
-  let failed = false;
-  res.onData((chunk, isLast) => {
-    if (failed) return;
-    try {
-      if (decoder) decoder.push(new Uint8Array(chunk));
-      else parser.write(new Uint8Array(chunk));
-      if (!isLast) return;
-      decoder?.end();
-      const sums = parser.checksums();
-      const parts = parser.end().map((p) => (sums.has(p.partNumber) ? { ...p, checksum: sums.get(p.partNumber)! } : p));
-      // Outside the uWS callback: promise reactions queued inside it may wait for the next event.
-      setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull, afterPublish));
-    } catch (err) {
-      failed = true;
-      sendS3Error(res, req, err);
+  // No refusal by declared length: the parser stops at MAX_COMPLETE_BODY but the rest is still read, so
+  // the client, still sending, gets its MalformedXML instead of a connection closed under it.
+  readXmlBody(res, req, parser, undefined, (listed) => {
+    const sums = parser.checksums();
+    const parts = listed.map((p) => (sums.has(p.partNumber) ? { ...p, checksum: sums.get(p.partNumber)! } : p));
+    if (upload === undefined) {
+      const done = mpuStore(target).completedObject(op.bucket, op.key, op.uploadId, parts);
+      if (done) replyCompleted(res, req, op, done);
+      else sendS3Error(res, req, gone);
+      return;
     }
+    // Outside the uWS callback: promise reactions queued inside it may wait for the next event.
+    setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull, afterPublish));
   });
+}
+
+function completeResultXml(op: CompleteMultipartUploadOp, lom: Lom): string {
+  const location = `/${encodeURIComponent(op.bucket)}/${op.key.split('/').map(encodeURIComponent).join('/')}`;
+  return completeMultipartUploadXml(location, op.bucket, op.key, lom.etag!, lom.flex);
+}
+
+function replyCompleted(res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, lom: Lom): void {
+  reply(res, req, '200 OK', [XML, ['ETag', `"${lom.etag}"`]], completeResultXml(op, lom));
 }
 
 async function finishComplete(
@@ -158,22 +170,36 @@ async function finishComplete(
     });
     timer = setTimeout(keepAlive, KEEPALIVE_EVERY_MS);
   };
+  const store = mpuStore(target);
+  let published = false;
   try {
-    const lom = await mpuStore(target).complete(
-      u,
-      parts,
-      props,
-      () => {
-        timer = setTimeout(keepAlive, KEEPALIVE_AFTER_MS);
-      },
-      expectFull,
-    ).then((published) => (afterPublish ? afterPublish(published) : published));
+    const lom = await store
+      .complete(
+        u,
+        parts,
+        props,
+        () => {
+          timer = setTimeout(keepAlive, KEEPALIVE_AFTER_MS);
+        },
+        expectFull,
+      )
+      .then(
+        (lom) => ((published = true), afterPublish ? afterPublish(lom) : lom),
+        (err: unknown) => {
+          // Another Complete of this upload (maybe on another HTTP thread) finished while this one
+          // waited for it: the same 200 if it published what this one lists, as S3 answers a retry.
+          const done = err instanceof S3Error && err.code === 'NoSuchUpload' ? store.completedObject(op.bucket, op.key, u.id, parts) : undefined;
+          if (done) return done;
+          throw err;
+        },
+      );
     clearTimeout(timer);
-    target.stats.putCount++;
-    target.stats.putBytes += lom.size;
-    const location = `/${encodeURIComponent(op.bucket)}/${op.key.split('/').map(encodeURIComponent).join('/')}`;
-    const body = completeMultipartUploadXml(location, op.bucket, op.key, lom.etag!, lom.flex);
-    if (!headersSent) return reply(res, req, '200 OK', [XML, ['ETag', `"${lom.etag}"`]], body);
+    if (published) {
+      target.stats.putCount++;
+      target.stats.putBytes += lom.size;
+    }
+    const body = completeResultXml(op, lom);
+    if (!headersSent) return replyCompleted(res, req, op, lom);
     if (!req.aborted) res.cork(() => res.end(body.slice(XML_DECL.length)));
   } catch (err) {
     clearTimeout(timer);

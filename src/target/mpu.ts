@@ -2,7 +2,8 @@
 //   <mp>/@ais/<bucket>/%mp/<uploadId>/manifest   what CreateMultipartUpload was told (msgpack, checksummed)
 //   <mp>/@ais/<bucket>/%mp/<uploadId>/part.<n>   one file per part, written by the PUT stream; its LOM xattr
 //                                                holds size, MD5 (the part's ETag) and CRC32C
-// Nothing about an upload lives only in memory (except "being completed right now"), so uploads survive
+// Nothing about an upload lives only in memory (except "being completed right now", a claim in the node's
+// shared table, mpu-claims.ts, so that it holds across HTTP threads), so uploads survive
 // a restart. Completion streams the parts into one work file in the Piscina pool (mpu-assemble.ts),
 // computing the bucket checksum on the way, and renames it over the object: a crash leaves the old
 // object or the new one, and the upload folder (removed last) lets the client complete again.
@@ -13,7 +14,9 @@ import { promisify } from 'node:util';
 import { pack, unpack } from 'msgpackr';
 import { hashInit, hashDigest, hashDigestBytes, xxh64, type HashKind } from '../native';
 import { CT_MPU, compareNames } from '../fs/fqn';
-import { loadLomPath, encodeLom, type Lom } from '../fs/lom';
+import { loadLomPath, type Lom } from '../fs/lom';
+import { setPartLayout, type MpuLom } from './mpu-parts';
+import { isCompleting, claimCompletion, releaseCompletion } from './mpu-claims';
 import { removeAbandonedUploads, MPU_ABANDONED_AGE_MS, type Mountpath } from '../fs/mountpath';
 import type { BucketProps } from '../cluster/config';
 import { S3Error, s3err, noSuchUpload } from '../s3/errors';
@@ -38,14 +41,6 @@ const UPLOAD_ID = /^[0-9a-z]{9}[A-Za-z0-9_-]{16}$/;
 /** Parts carry CRC32C (checked when they are assembled) and MD5 (their ETag); no bucket checksum. */
 export const PART_PROPS: BucketProps = { provider: 'ais', created: 0, checksum: { type: 'crc32c', validate_warm_get: false, md5_etag: true } };
 
-/** The LOM of a completed multipart object carries its part layout, for GET ?partNumber. */
-export type MpuLom = Lom & {
-  /** Part sizes run-length encoded: [size, count, size, count, ...]; absent when too irregular to keep. */
-  parts?: number[];
-};
-/** The LOM xattr shares ext4's 4 KiB with user metadata and a long name: a layout that does not fit is left out. */
-const MAX_LOM_BYTES = 3072;
-
 export interface Upload {
   id: string;
   bucket: string;
@@ -68,9 +63,6 @@ const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
 
 export class MpuStore {
-  /** Uploads whose completion is running: parts may not change and the sweeper keeps off. */
-  private readonly completing = new Set<string>();
-
   constructor(private readonly target: Target) {
     const ageMs = (target.config.mpu?.abandoned_age_s ?? MPU_ABANDONED_AGE_MS / 1000) * 1000;
     const every = Math.max(1000, Math.min(ageMs / 4, 3600_000));
@@ -129,8 +121,9 @@ export class MpuStore {
     throw noSuchUpload(id);
   }
 
+  /** Some HTTP thread of this node is completing the upload (mpu-claims.ts): its parts may not change. */
   isCompleting(id: string): boolean {
-    return this.completing.has(id);
+    return isCompleting(id);
   }
 
   partPath(u: Upload, partNumber: number): string {
@@ -211,7 +204,26 @@ export class MpuStore {
     /** Full-object checksum value the client sent with Complete (x-amz-checksum-<alg>), checked before publishing. */
     expectFull?: string,
   ): Promise<MpuLom> {
-    if (this.completing.has(u.id)) throw s3err('InvalidRequest', 'This multipart upload is being completed by another request.');
+    let began = false;
+    const begin = (): void => {
+      if (!began) (began = true), started();
+    };
+    // A second Complete of the same upload (a client's retry on another connection, which may be on
+    // another HTTP thread) waits for the first, then looks the upload up again: gone if that one
+    // succeeded, so it throws NoSuchUpload here and the caller asks `completedObject` whether the
+    // object it would have published is there (S3 answers a retried Complete with the same 200).
+    // Either way only one completion assembles and publishes: no second or torn object.
+    await claimCompletion(u.id, begin);
+    try {
+      // Looked up again even without a wait: a completion on another thread may have finished (and
+      // released its claim) between the caller's find() and this claim.
+      return await this.completeClaimed(this.find(u.bucket, u.key, u.id), list, props, begin, expectFull);
+    } finally {
+      releaseCompletion(u.id);
+    }
+  }
+
+  private async completeClaimed(u: Upload, list: readonly CompletedPart[], props: BucketProps, started: () => void, expectFull: string | undefined): Promise<MpuLom> {
     for (let i = 1; i < list.length; i++) if (list[i]!.partNumber <= list[i - 1]!.partNumber) throw s3err('InvalidPartOrder');
     const parts = list.map((p) => {
       const file = this.partPath(u, p.partNumber);
@@ -248,83 +260,102 @@ export class MpuStore {
         });
       }
     }
-    const md5s = createHash('md5');
-    for (const p of parts) md5s.update(Buffer.from(p.lom.md5!, 'hex'));
-    const etag = `${md5s.digest('hex')}-${parts.length}`;
+    const etag = multipartEtag(parts.map((p) => p.lom.md5!));
     const composite = u.checksum?.type === 'COMPOSITE' ? compositeChecksum(u.checksum.alg, parts.map((p) => p.lom.flex!.value)) : undefined;
     if (composite !== undefined && expectFull !== undefined && expectFull !== composite && expectFull !== composite.replace(/-\d+$/, '')) {
       throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
     }
 
-    this.completing.add(u.id);
+    started();
+    // Activity for the sweeper: a completion of an old upload must not race its removal.
+    const now = new Date();
+    await fs.promises.utimes(u.dir, now, now).catch(() => {});
+    const dst = this.target.objectFile(u.mp, u.bucket, u.key);
+    const workPath = this.target.workFile(u.mp, u.bucket, 'mpu');
+    const cksumType = props.checksum.type;
+    const bucketSlot: HashSlot | undefined = cksumType === 'none' ? undefined : sharedState(cksumType);
+    // A full-object flexible checksum (CRC-64/NVME always, CRC32/CRC32C on request) is computed in the same pass.
+    const fullSlot: HashSlot | undefined = u.checksum?.type === 'FULL_OBJECT' ? sharedState(u.checksum.alg) : undefined;
+    let fd = await openAsync(workPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+    let size = 0;
     try {
-      started();
-      // Activity for the sweeper: a completion of an old upload must not race its removal.
-      const now = new Date();
-      await fs.promises.utimes(u.dir, now, now).catch(() => {});
-      const dst = this.target.objectFile(u.mp, u.bucket, u.key);
-      const workPath = this.target.workFile(u.mp, u.bucket, 'mpu');
-      const cksumType = props.checksum.type;
-      const bucketSlot: HashSlot | undefined = cksumType === 'none' ? undefined : sharedState(cksumType);
-      // A full-object flexible checksum (CRC-64/NVME always, CRC32/CRC32C on request) is computed in the same pass.
-      const fullSlot: HashSlot | undefined = u.checksum?.type === 'FULL_OBJECT' ? sharedState(u.checksum.alg) : undefined;
-      let fd = await openAsync(workPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
-      let size = 0;
-      try {
-        for (const p of parts) {
-          const crc = sharedState('crc32c');
-          const hashes = [...(bucketSlot ? [bucketSlot] : []), ...(fullSlot ? [fullSlot] : []), crc];
-          for (let off = 0; off < p.lom.size || (off === 0 && p.lom.size === 0); off += COPY_STRETCH) {
-            const len = Math.min(COPY_STRETCH, p.lom.size - off);
-            const last = off + len >= p.lom.size;
-            const task: MpuCopyTask = { fd, partPath: p.file, srcOff: off, len, dstPos: size + off, hashes, ...(last ? { expectCrc: p.lom.cksumValue } : {}) };
-            const r = (await this.target.pool.run(task, { name: 'mpuCopy' })) as MpuTaskResult;
-            if (r.error !== undefined) throw taskError(u, r);
-            if (last) break;
-          }
-          size += p.lom.size;
+      for (const p of parts) {
+        const crc = sharedState('crc32c');
+        const hashes = [...(bucketSlot ? [bucketSlot] : []), ...(fullSlot ? [fullSlot] : []), crc];
+        for (let off = 0; off < p.lom.size || (off === 0 && p.lom.size === 0); off += COPY_STRETCH) {
+          const len = Math.min(COPY_STRETCH, p.lom.size - off);
+          const last = off + len >= p.lom.size;
+          const task: MpuCopyTask = { fd, partPath: p.file, srcOff: off, len, dstPos: size + off, hashes, ...(last ? { expectCrc: p.lom.cksumValue } : {}) };
+          const r = (await this.target.pool.run(task, { name: 'mpuCopy' })) as MpuTaskResult;
+          if (r.error !== undefined) throw taskError(u, r);
+          if (last) break;
         }
-        const lom: MpuLom = {
-          size,
-          cksumType,
-          cksumValue: bucketSlot ? hashDigest(bucketSlot.kind, bucketSlot.state) : '',
-          etag,
-          mtime: Date.now(),
-          ...(u.contentType ? { contentType: u.contentType } : {}),
-          ...(u.meta ? { meta: u.meta } : {}),
-          ...(u.tags ? { tags: u.tags } : {}),
-          ...(dst.includes('/%ln/') ? { name: u.key } : {}),
-        };
-        if (composite !== undefined) lom.flex = { alg: u.checksum!.alg, value: composite, type: 'COMPOSITE' };
-        if (fullSlot) {
-          const value = hashDigestBytes(fullSlot.kind, fullSlot.state).toString('base64');
-          if (expectFull !== undefined && expectFull !== value) throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
-          lom.flex = { alg: u.checksum!.alg, value, type: 'FULL_OBJECT' };
-        }
-        lom.parts = partLayout(parts.map((p) => p.lom.size));
-        if (encodeLom(lom).length > MAX_LOM_BYTES) delete lom.parts;
-        const finish: MpuFinishTask = { fd, workPath, dst, lom, fsync: this.target.config.io.fsync_put };
-        fd = -1; // the task closes it whatever happens
-        const r = (await this.target.pool.run(finish, { name: 'mpuFinish' })) as MpuTaskResult;
-        if (r.error !== undefined) throw taskError(u, r);
-        await this.abort(u).catch((err: Error) => log.warn(`${u.bucket}/${u.key}: removing completed upload ${u.id}: ${err.message}`));
-        return lom;
-      } finally {
-        if (fd >= 0) {
-          await closeAsync(fd).catch(() => {});
-          await fs.promises.rm(workPath, { force: true });
-        }
+        size += p.lom.size;
       }
+      const lom: MpuLom = {
+        size,
+        cksumType,
+        cksumValue: bucketSlot ? hashDigest(bucketSlot.kind, bucketSlot.state) : '',
+        etag,
+        mtime: Date.now(),
+        ...(u.contentType ? { contentType: u.contentType } : {}),
+        ...(u.meta ? { meta: u.meta } : {}),
+        ...(u.tags ? { tags: u.tags } : {}),
+        ...(dst.includes('/%ln/') ? { name: u.key } : {}),
+      };
+      if (composite !== undefined) lom.flex = { alg: u.checksum!.alg, value: composite, type: 'COMPOSITE' };
+      if (fullSlot) {
+        const value = hashDigestBytes(fullSlot.kind, fullSlot.state).toString('base64');
+        if (expectFull !== undefined && expectFull !== value) throw s3err('BadDigest', badDigestMessage(u.checksum!.alg));
+        lom.flex = { alg: u.checksum!.alg, value, type: 'FULL_OBJECT' };
+      }
+      setPartLayout(lom, parts.map((p) => p.lom.size));
+      const finish: MpuFinishTask = { fd, workPath, dst, lom, fsync: this.target.config.io.fsync_put };
+      fd = -1; // the task closes it whatever happens
+      const r = (await this.target.pool.run(finish, { name: 'mpuFinish' })) as MpuTaskResult;
+      if (r.error !== undefined) throw taskError(u, r);
+      await this.abort(u).catch((err: Error) => log.warn(`${u.bucket}/${u.key}: removing completed upload ${u.id}: ${err.message}`));
+      return lom;
     } finally {
-      this.completing.delete(u.id);
+      if (fd >= 0) {
+        await closeAsync(fd).catch(() => {});
+        await fs.promises.rm(workPath, { force: true });
+      }
     }
+  }
+
+  /**
+   * After NoSuchUpload: the object a finished Complete of upload `id` published, if a Complete listing
+   * `list` would have published the same and it is still the object at the key — its ETag is the one
+   * the list gives (MD5 of the part MD5s, "-N": the same parts) and it was published after the upload
+   * was created (the id begins with its creation time). Undefined otherwise (aborted, never completed,
+   * other parts, or overwritten since). S3 answers such a retried Complete with the first one's 200;
+   * nothing else of an upload outlives its folder here, and nothing else is needed for that answer.
+   */
+  completedObject(bucket: string, key: string, id: string, list: readonly CompletedPart[]): Lom | undefined {
+    if (!UPLOAD_ID.test(id) || list.length === 0) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      if (!/^[0-9a-fA-F]{32}$/.test(list[i]!.etag) || (i > 0 && list[i]!.partNumber <= list[i - 1]!.partNumber)) return undefined;
+    }
+    const h = this.target.openObject(bucket, key);
+    if (!h) return undefined;
+    fs.closeSync(h.fd);
+    const created = parseInt(id.slice(0, 9), 36);
+    return h.lom.etag === multipartEtag(list.map((p) => p.etag.toLowerCase())) && h.lom.mtime >= created ? h.lom : undefined;
   }
 
   private sweep(ageMs: number): void {
     let n = 0;
-    for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), (id) => this.completing.has(id));
+    for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), isCompleting);
     if (n) log.info(`removed ${n} abandoned multipart upload(s)`);
   }
+}
+
+/** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the number of parts. */
+function multipartEtag(partMd5s: readonly string[]): string {
+  const h = createHash('md5');
+  for (const m of partMd5s) h.update(Buffer.from(m, 'hex'));
+  return `${h.digest('hex')}-${partMd5s.length}`;
 }
 
 const stores = new WeakMap<Target, MpuStore>();
@@ -336,37 +367,6 @@ export function mpuStore(target: Target): MpuStore {
     stores.set(target, s);
   }
   return s;
-}
-
-/** Byte range of part n (1-based) of a multipart object, from its LOM; undefined when unknown. */
-export function partRange(lom: MpuLom, n: number): { start: number; length: number; count: number } | undefined {
-  const count = partsCount(lom);
-  if (count === undefined || !lom.parts || n < 1 || n > count) return undefined;
-  let start = 0;
-  let seen = 0;
-  for (let i = 0; i + 1 < lom.parts.length; i += 2) {
-    const size = lom.parts[i]!;
-    const runs = lom.parts[i + 1]!;
-    if (n <= seen + runs) return { start: start + (n - 1 - seen) * size, length: size, count };
-    start += size * runs;
-    seen += runs;
-  }
-  return undefined;
-}
-
-/** N of a multipart ETag "<hex>-N"; undefined for other objects. */
-export function partsCount(lom: Lom): number | undefined {
-  const m = lom.etag ? /-(\d+)$/.exec(lom.etag) : null;
-  return m ? Number(m[1]) : undefined;
-}
-
-function partLayout(sizes: readonly number[]): number[] {
-  const out: number[] = [];
-  for (const s of sizes) {
-    if (out.length && out[out.length - 2] === s) out[out.length - 1]!++;
-    else out.push(s, 1);
-  }
-  return out;
 }
 
 function partLom(file: string): Lom | undefined {

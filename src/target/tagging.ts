@@ -4,16 +4,14 @@
 // racing a PUT of the same key lands on the replaced file and is lost, as the PUT's tags win in S3.
 import fs from 'node:fs';
 import type { HttpResponse } from '../util/uws';
-import { header, reply, type Req } from '../api/http';
+import { reply, type Req } from '../api/http';
 import { writeLomFd } from '../fs/lom';
 import type { ObjectTaggingOp } from '../s3/ops';
 import { s3err, noSuchKey } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 import { validateObjectKey } from '../s3/names';
-import { TaggingXmlParser, taggingXml, type TagSet } from '../s3/tagging';
-import { AwsChunkedDecoder, isAwsChunked } from '../s3/aws-chunked';
-import { parseContentMd5 } from './body';
-import { createHash } from 'node:crypto';
+import { TaggingXmlParser, taggingXml, MAX_TAGGING_BODY, type TagSet } from '../s3/tagging';
+import { readXmlBody } from '../s3/xml-body';
 import type { Target } from './target';
 
 const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
@@ -24,7 +22,7 @@ export function objectTaggingS3(target: Target, res: HttpResponse, req: Req, op:
     if (op.versionId !== undefined && op.versionId !== 'null') {
       throw s3err('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: op.versionId });
     }
-    if (op.kind === 'PutObjectTagging') return readTagging(res, req, (tags) => setTags(target, res, req, op, tags));
+    if (op.kind === 'PutObjectTagging') return readXmlBody(res, req, new TaggingXmlParser(), MAX_TAGGING_BODY, (tags) => setTags(target, res, req, op, tags));
     res.onData(() => {}); // no body
     if (op.kind === 'GetObjectTagging') {
       const tags = withObject(target, op, (_fd, lom) => lom.tags ?? []);
@@ -63,33 +61,4 @@ function withObject<T>(target: Target, op: ObjectTaggingOp, fn: (fd: number, lom
   } finally {
     fs.closeSync(h.fd);
   }
-}
-
-/** Streams the <Tagging> body through sax; Content-MD5, when given, must match (BadDigest). */
-function readTagging(res: HttpResponse, req: Req, then: (tags: TagSet) => void): void {
-  const md5 = parseContentMd5(header(req, 'content-md5'));
-  const hash = md5 === undefined ? undefined : createHash('md5');
-  const parser = new TaggingXmlParser();
-  const feed = (data: Uint8Array): void => {
-    hash?.update(data);
-    parser.write(data);
-  };
-  const decoder = isAwsChunked(header(req, 'x-amz-content-sha256'), header(req, 'content-encoding')) ? new AwsChunkedDecoder({ onData: feed }) : undefined;
-  let failed = false;
-  res.onData((chunk, isLast) => {
-    if (failed) return;
-    try {
-      const data = new Uint8Array(chunk); // valid only inside this callback: consumed right here
-      if (decoder) decoder.push(data);
-      else feed(data);
-      if (!isLast) return;
-      decoder?.end();
-      if (hash && hash.digest('hex') !== md5) throw s3err('BadDigest');
-      const tags = parser.end();
-      then(tags);
-    } catch (err) {
-      failed = true;
-      sendS3Error(res, req, err);
-    }
-  });
 }

@@ -12,13 +12,13 @@ import { sendS3Error } from '../s3/reply';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { httpDate } from '../s3/time';
 import { validateObjectKey } from '../s3/names';
-import { bodyShape, feedBody, parseContentMd5, userMeta } from './body';
+import { bodyShape, feedBody, userMeta } from './body';
 import { PutStream, PutError } from './put';
 import { streamObject, ChecksumMismatch } from './get';
 import type { Target } from './target';
 import { conditionHeaders, evaluateLom, objectPaths, preconditionFailed, putCondition, putConditionError } from './conditions';
 import { parseTaggingHeader } from '../s3/tagging';
-import { requestChecksum, checksumHeaders, checksumModeEnabled } from '../s3/checksums';
+import { requestChecksum, checksumHeaders, checksumModeEnabled, parseContentMd5 } from '../s3/checksums';
 
 const META_PREFIX = 'x-amz-meta-';
 

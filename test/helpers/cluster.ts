@@ -1,6 +1,17 @@
 // A real cluster for end-to-end tests: a primary proxy, more proxies and targets, each its own aisnode
-// process on a free loopback port, joined through the primary.
-import { startNode, request, sleep, type AisNode, type NodeOptions } from './node';
+// process on a free loopback port, joined through the primary. Also what cluster tests check against:
+// where HRW puts an object (computed here from the Smap, independently of the nodes' own placement),
+// which objects are not where HRW puts them, and the nodes' logs when a test fails. The cluster and
+// rebalance tests start the same way: a cluster with one bucket of objects (startClusterWithObjects).
+import path from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { digestOf, objectUname, xoshiroHash } from '../../src/cluster/hrw';
+import { objectNameOf } from '../../src/fs/fqn';
+import { startNode, s3Client, request, sleep, mapLimit, walkFiles, type AisNode, type NodeOptions } from './node';
+
+/** Keepalive quick enough that a killed node leaves the Smap within seconds. */
+export const FAST_KEEPALIVE = { keepalive: { interval_ms: 300, timeout_ms: 2000 } };
 
 export interface ClusterOptions {
   proxies?: number;
@@ -101,4 +112,116 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     throw err;
   }
   return c;
+}
+
+/**
+ * What the cluster-wide tests start from: a cluster, an SDK client on its primary, and `bucket` created
+ * there holding `objects` (PUT 8 at a time). The cluster is stopped if any of it fails.
+ */
+export async function startClusterWithObjects(
+  opts: ClusterOptions,
+  bucket: string,
+  objects: Iterable<readonly [string, Buffer]>,
+): Promise<{ cluster: Cluster; s3: S3Client }> {
+  const cluster = await startCluster(opts);
+  const s3 = s3Client(cluster.primary.url);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await mapLimit([...objects], 8, ([key, body]) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })));
+  } catch (err) {
+    s3.destroy();
+    await cluster.stop();
+    throw err;
+  }
+  return { cluster, s3 };
+}
+
+/** Every object file of an ais:// bucket on `node` (default: on all its mountpaths), as key -> [files]. */
+export function objectsOnDisk(node: AisNode, bucket: string, mountpaths: readonly string[] = node.dirs.mountpaths): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const mp of mountpaths) {
+    const root = path.join(mp, '@ais', bucket, '%ob');
+    for (const f of walkFiles(root)) {
+      const key = objectNameOf(path.relative(root, f));
+      out.set(key, [...(out.get(key) ?? []), f]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The keys that are not stored exactly once in the cluster, on their HRW owner among the running
+ * targets and its HRW mountpath (under the primary's current Smap), each with where it was found.
+ */
+export async function misplacedObjects(c: Cluster, bucket: string, keys: Iterable<string>): Promise<string[]> {
+  const smap = await c.smap();
+  const live = c.targets.filter((n) => n.pid !== undefined);
+  const disk = live.map((n) => objectsOnDisk(n, bucket));
+  const out: string[] = [];
+  for (const key of keys) {
+    const want = hrwPlacement(smap, live, bucket, key).file;
+    const copies = disk.flatMap((d) => d.get(key) ?? []);
+    if (copies.length !== 1 || copies[0] !== want) out.push(`${key}: want ${want}, found ${JSON.stringify(copies)}`);
+  }
+  return out;
+}
+
+/** The HRW winner among `cands` (value, digest) for `uname`: AIStore's formula, ties to the later (Go's `>=`). */
+export function hrwWinner<T>(cands: readonly (readonly [T, bigint])[], uname: string): T {
+  const h = digestOf(uname);
+  let best: T | undefined;
+  let bw = -1n;
+  for (const [v, d] of cands) {
+    const w = xoshiroHash(d ^ h);
+    if (w >= bw) {
+      bw = w;
+      best = v;
+    }
+  }
+  if (best === undefined) throw new Error(`no candidates for ${uname}`);
+  return best;
+}
+
+/** The HRW mountpath of `uname` among `mountpaths` (digest: XXH64 of the path, as a target computes it). */
+export function hrwMountpath(mountpaths: readonly string[], uname: string): string {
+  return hrwWinner(
+    mountpaths.map((m) => [m, digestOf(m)] as const),
+    uname,
+  );
+}
+
+/** The daemon id the Smap gives the target listening on `node.port`; undefined when it is not in the Smap. */
+export function targetIdOf(smap: SmapView, node: AisNode): string | undefined {
+  return Object.values(smap.tmap).find((s) => Number(s.public_net.daemon_port) === node.port)?.daemon_id;
+}
+
+export interface Placement {
+  owner: AisNode;
+  /** The owner's daemon id. */
+  id: string;
+  mountpath: string;
+  /** The object's file: `<mountpath>/@ais/<bucket>/%ob/<key>` (for keys stored under their own name). */
+  file: string;
+}
+
+/**
+ * Where bucket/key (an ais:// bucket) belongs under `smap`: the HRW owner among `targets` (by the Smap's
+ * exact id_digest) and the HRW mountpath among the owner's.
+ */
+export function hrwPlacement(smap: SmapView, targets: readonly AisNode[], bucket: string, key: string): Placement {
+  const uname = objectUname('ais', bucket, key);
+  const cands = targets.map((n) => {
+    const id = targetIdOf(smap, n);
+    if (id === undefined) throw new Error(`target on port ${n.port} not in the Smap`);
+    return [{ node: n, id }, BigInt(smap.tmap[id]!.id_digest)] as const;
+  });
+  const { node, id } = hrwWinner(cands, uname);
+  const mountpath = hrwMountpath(node.dirs.mountpaths, uname);
+  return { owner: node, id, mountpath, file: path.join(mountpath, '@ais', bucket, '%ob', ...key.split('/')) };
+}
+
+/** For `test.afterEach.always`: a failed test logs the tail of every node's log when TAIS_TEST_LOGS is set. */
+export function logNodesOnFailure(t: ExecutionContext, c: Cluster | undefined, chars = 3000): void {
+  if (t.passed || !process.env.TAIS_TEST_LOGS || !c) return;
+  for (const n of [...c.proxies, ...c.targets]) t.log(`--- ${n.url}\n${n.log().slice(-chars)}`);
 }
