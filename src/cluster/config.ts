@@ -1,5 +1,6 @@
 // Cluster-wide configuration and bucket properties. Names follow AIStore's config sections
 // (`checksum.type`, `checksum.validate_warm_get`, `features`) so `ais config` users recognise them.
+import os from 'node:os';
 import type { HashKind } from '../native';
 
 export type ChecksumType = HashKind | 'none';
@@ -300,4 +301,10 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
     out[k] = bothObjects ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
   }
   return out;
+}
+
+/** `net.http_threads`, 0 meaning one per core. */
+export function httpThreads(config: ClusterConfig): number {
+  const n = config.net?.http_threads ?? 0;
+  return n > 0 ? Math.floor(n) : Math.max(1, os.availableParallelism());
 }

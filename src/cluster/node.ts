@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { Piscina } from 'piscina';
 import { Bmd, type BmdData } from './bmd';
-import { defaultClusterConfig, mergeConfig, type ClusterConfig } from './config';
+import { defaultClusterConfig, mergeConfig, type ClusterConfig, httpThreads } from './config';
 import { Smap, type SmapData } from './smap';
 import { loadDaemonId, nodeUrl, type DaemonType, type Snode } from './snode';
 import { loadMeta, saveMeta, versionsOf, META_TAGS, type MetaSet, type MetaTag, type MetaVersions, type RmdData } from './meta';
@@ -295,8 +295,3 @@ export class Node {
   }
 }
 
-/** `net.http_threads`, 0 meaning one per core. */
-export function httpThreads(config: ClusterConfig): number {
-  const n = config.net?.http_threads ?? 0;
-  return n > 0 ? Math.floor(n) : Math.max(1, os.availableParallelism());
-}

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Node, httpThreads, type NodeOptions } from '../cluster/node';
+import { Node, type NodeOptions } from '../cluster/node';
+import { httpThreads } from '../cluster/config';
 import { HttpThreads } from '../api/http-threads';
 import { startServer } from '../api/server';
 import { log } from '../util/log';

@@ -125,6 +125,22 @@ export class OpenCache {
   }
 }
 
+/**
+ * How many objects one HTTP thread may keep open: the configured number, but at most a quarter of the
+ * process's soft fd limit shared by its HTTP threads, so that sockets, work files and the pool never
+ * run short because of the cache.
+ */
+export function openCacheSize(configured: number, threads: number): number {
+  let soft = Number.POSITIVE_INFINITY;
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (m && m[1] !== 'unlimited') soft = Number(m[1]);
+  } catch {
+    // no /proc: the configured size stands (EMFILE still empties the cache)
+  }
+  return Math.max(0, Math.min(configured, Math.floor(soft / 4 / Math.max(1, threads))));
+}
+
 function closeQuietly(fd: number): void {
   try {
     fs.closeSync(fd);

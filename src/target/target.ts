@@ -5,14 +5,14 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Piscina } from 'piscina';
 import { hrwSelect, objectUname } from '../cluster/hrw';
-import type { ClusterConfig } from '../cluster/config';
+import { httpThreads, type ClusterConfig } from '../cluster/config';
 import { Mountpath } from '../fs/mountpath';
 import { objectPath, CT_OBJ, CT_WORK, CT_LONG } from '../fs/fqn';
 import { loadLomFd, LomError, type Lom } from '../fs/lom';
 import { BufferPool } from './bufpool';
 import { TargetStats } from './stats';
 import { PutBudget } from './put-budget';
-import { OpenCache, type CachedObject } from './open-cache';
+import { OpenCache, openCacheSize, type CachedObject } from './open-cache';
 import { log } from '../util/log';
 
 export interface ObjectHandle {
@@ -52,7 +52,7 @@ export class Target {
     this.getBufs = new BufferPool(config.io.buffer_size, 64, false);
     this.stats = new TargetStats(shared?.stats, shared?.statsRow);
     this.putBudget = new PutBudget(Math.max(1, config.io.put_buffers_max ?? 64), shared?.putBudget);
-    this.openCache = new OpenCache(config.io.open_cache_max ?? 4096);
+    this.openCache = new OpenCache(openCacheSize(config.io.open_cache_max ?? 4096, httpThreads(config)));
   }
 
   /** Where HRW places an object: among the mountpaths not being detached. */
