@@ -21,9 +21,9 @@ import {
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { startCluster, type Cluster } from './helpers/cluster';
+import { startCluster, hrwWinner, type Cluster } from './helpers/cluster';
 import { s3Client, request, xmlCode, md5, random, objPath } from './helpers/node';
-import { digestOf, objectUname, xoshiroHash } from '../src/cluster/hrw';
+import { objectUname } from '../src/cluster/hrw';
 
 const MiB = 1 << 20;
 const B = 'upc';
@@ -37,27 +37,13 @@ test.before(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: B }));
   const smap = await c.smap();
   const cands: [string, bigint][] = Object.values(smap.tmap).map((s) => [s.daemon_id, BigInt(s.id_digest)]);
-  ownerOf = (key) => hrw(cands, objectUname('ais', B, key));
+  ownerOf = (key) => hrwWinner(cands, objectUname('ais', B, key));
 });
 
 test.after.always(async () => {
   s3?.destroy();
   await c?.stop();
 });
-
-function hrw(cands: [string, bigint][], uname: string): string {
-  const h = digestOf(uname);
-  let best = '';
-  let bw = -1n;
-  for (const [id, d] of cands) {
-    const w = xoshiroHash(d ^ h);
-    if (w >= bw) {
-      bw = w;
-      best = id;
-    }
-  }
-  return best;
-}
 
 /** A key named `${prefix}-<i>` whose owner is (same=true) or is not (same=false) the owner of `other`. */
 function keyOwned(prefix: string, other: string, same: boolean): string {

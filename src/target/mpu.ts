@@ -11,11 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { pack, unpack } from 'msgpackr';
-import { hashInit, hashDigest, hashDigestBytes, xxh64, type HashKind } from '../native';
+import { hashInit, hashDigest, hashDigestBytes, type HashKind } from '../native';
 import { CT_MPU, compareNames } from '../fs/fqn';
 import { loadLomPath, type Lom } from '../fs/lom';
 import { setPartLayout, type MpuLom } from './mpu-parts';
+import { MANIFEST, encodeManifest, decodeManifest, readManifest, type Manifest } from './mpu-manifest';
 import { isCompleting, claimCompletion, releaseCompletion } from './mpu-claims';
 import { removeAbandonedUploads, MPU_ABANDONED_AGE_MS, type Mountpath } from '../fs/mountpath';
 import type { BucketProps } from '../cluster/config';
@@ -32,9 +32,6 @@ export const MIN_PART_SIZE = 5 << 20;
 export const MAX_PART_SIZE = 5 * 1024 ** 3;
 /** Bytes of a part one copy task moves: other pool work gets a turn between stretches of huge parts. */
 const COPY_STRETCH = 64 << 20;
-const MANIFEST = 'manifest';
-const MANIFEST_VERSION = 1;
-const SEED = 1103515245n;
 /** Created time (base36 ms, sortable) + 96 random bits (base64url). */
 const UPLOAD_ID = /^[0-9a-z]{9}[A-Za-z0-9_-]{16}$/;
 
@@ -56,8 +53,6 @@ export interface Upload {
   dir: string;
   mp: Mountpath;
 }
-
-type Manifest = Omit<Upload, 'id' | 'dir' | 'mp'>;
 
 const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
@@ -401,33 +396,4 @@ function sharedState(kind: HashKind): HashSlot {
   const state = new Uint8Array(new SharedArrayBuffer(init.length));
   state.set(init);
   return { kind, state };
-}
-
-function encodeManifest(m: Manifest): Buffer {
-  const payload = pack(m);
-  const out = Buffer.allocUnsafe(9 + payload.length);
-  out[0] = MANIFEST_VERSION;
-  out.writeBigUInt64BE(xxh64(payload, SEED), 1);
-  payload.copy(out, 9);
-  return out;
-}
-
-function decodeManifest(buf: Buffer): Manifest | undefined {
-  if (buf.length < 10 || buf[0] !== MANIFEST_VERSION) return undefined;
-  const payload = buf.subarray(9);
-  if (buf.readBigUInt64BE(1) !== xxh64(payload, SEED)) return undefined;
-  const m = unpack(payload) as Manifest;
-  return typeof m?.key === 'string' && typeof m.bucket === 'string' && typeof m.created === 'number' ? m : undefined;
-}
-
-function readManifest(file: string): Manifest | undefined {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch {
-    return undefined;
-  }
-  const m = decodeManifest(buf);
-  if (!m) log.warn(`${file}: damaged multipart manifest, upload ignored`);
-  return m;
 }

@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import { fdCtime } from '../native';
 import type { Lom } from '../fs/lom';
+import type { ObjectHandle } from './target';
 
 const SWEEP_MS = 2_000;
 
@@ -20,6 +21,8 @@ export interface CachedObject {
   readonly fd: number;
   readonly lom: Lom;
   readonly path: string;
+  /** The handle every user of this entry gets (made once, not per GET). */
+  readonly handle: ObjectHandle;
   /** ctime when cached (s, ns). */
   readonly sec: number;
   readonly nsec: number;
@@ -79,7 +82,9 @@ export class OpenCache {
     if (nlink === 0) return undefined;
     const old = this.map.get(path);
     if (old) this.drop(old);
-    const e: CachedObject = { fd, lom, path, sec: this.st[0]!, nsec: this.st[1]!, refs: 1, dead: false, used: true };
+    const handle: ObjectHandle = { fd, lom, path };
+    const e: CachedObject = { fd, lom, path, handle, sec: this.st[0]!, nsec: this.st[1]!, refs: 1, dead: false, used: true };
+    handle.cached = e;
     this.map.set(path, e);
     this.timer ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
     return e;

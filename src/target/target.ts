@@ -115,13 +115,12 @@ export class Target {
     const file = this.objectFile(this.mountpathFor(bucket, objName), bucket, objName);
     const c = this.openCache.acquire(file);
     if (c) {
-      if (c.lom.name === undefined || c.lom.name === objName) return { fd: c.fd, lom: c.lom, path: c.path, cached: c };
+      if (c.lom.name === undefined || c.lom.name === objName) return c.handle;
       this.openCache.release(c); // another object under the same hashed long name
     }
     const h = this.openObject(bucket, objName);
     if (!h || h.path !== file) return h;
-    const e = this.openCache.adopt(file, h.fd, h.lom);
-    return e ? { ...h, cached: e } : h;
+    return this.openCache.adopt(file, h.fd, h.lom)?.handle ?? h;
   }
 
   /** Ends the use of a handle: back to the open-object cache, or closed. */
