@@ -1,5 +1,5 @@
 {
-  # tais native addon: hashing (XXH64, CRC-32C, CRC-32, CRC-64/NVME written here; MD5/SHA-1/SHA-2 from the OpenSSL
+  # tais native addon: hashing (and hash strands: in-order streaming hashes on native threads) (XXH64, CRC-32C, CRC-32, CRC-64/NVME written here; MD5/SHA-1/SHA-2 from the OpenSSL
   # statically linked into and exported by the node binary) and file I/O helpers.
   # Built with `npm run build:native`; the .npmrc sets nodedir=/usr so node-gyp uses
   # /usr/include/node (node, uv and openssl headers of the Node that loads the addon).
@@ -13,6 +13,7 @@
         "native/crc64nvme.cc",
         "native/crc_fold.cc",
         "native/fileio.cc",
+        "native/hash_strand.cc",
         "native/hashers.cc",
         "native/napi_util.cc",
         "native/xxh64.cc"

@@ -13,7 +13,8 @@
 
 namespace tais {
 
-void RegisterFileIO(Napi::Env env, Napi::Object exports);  // fileio.cc
+void RegisterFileIO(Napi::Env env, Napi::Object exports);      // fileio.cc
+void RegisterHashStrand(Napi::Env env, Napi::Object exports);  // hash_strand.cc
 
 namespace {
 
@@ -108,6 +109,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xxh64String", Napi::Function::New(env, Xxh64String, "xxh64String"));
   exports.Set("crc32cHardware", Napi::Boolean::New(env, crc32c_hw_enabled()));
   RegisterFileIO(env, exports);
+  RegisterHashStrand(env, exports);
   return exports;
 }
 

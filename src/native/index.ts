@@ -42,6 +42,7 @@ interface NativeAddon {
   readHash(fd: number, buf: Uint8Array, position: number, kind: number | null, state: Uint8Array | null): Promise<number>;
   readHashSync(fd: number, buf: Uint8Array, position: number, kind: number | null, state: Uint8Array | null): number;
   writeHashSync(fd: number, data: Uint8Array, position: number, kinds: number[], states: Uint8Array[]): void;
+  HashStrand: new (kinds: number[], states: Uint8Array[], onHashed: (n: number) => void) => HashStrand;
 }
 
 const ADDON_PATH = path.join(__dirname, '../../../build/Release/tais.node');
@@ -194,4 +195,28 @@ export function writeHashSync(
     states.push(h.state);
   }
   addon.writeHashSync(fd, data, position, kinds, states);
+}
+
+/**
+ * The streaming hashes of one upload, advanced in order over its buffers by the addon's own threads
+ * (native/hash_strand.cc): no JS thread between one buffer and the next. `onHashed(n)` is called on
+ * this thread each time the next `n` pushed buffers are hashed, in push order; a buffer must not
+ * change until it is reported. The states are updated in place. Nothing to close: an idle strand is
+ * collected with its owner.
+ */
+export interface HashStrand {
+  push(buf: Uint8Array): void;
+  /** Report the buffers still queued without hashing them (the upload failed). */
+  drop(): void;
+}
+
+export function hashStrand(
+  hashes: ReadonlyArray<{ kind: HashKind; state: Uint8Array }>,
+  onHashed: (n: number) => void,
+): HashStrand {
+  return new addon.HashStrand(
+    hashes.map((h) => kindId(h.kind)),
+    hashes.map((h) => h.state),
+    onHashed,
+  );
 }

@@ -1,19 +1,18 @@
 // PUT: body chunks from uWS are copied into pooled shared buffers (they are only valid inside the
-// callback). Each full buffer goes two ways at once: a pwrite at its offset on the libuv pool, and a
-// hash task in the Piscina pool. Hash tasks of one upload run one at a time, in order (the states must
-// advance in order); writes do not wait for them, so the disk and the hasher overlap. The last buffer
-// goes to one final task that hashes and writes it, then finalizes the object (metadata, fsync,
-// rename); with fsync on, what is written is flushed behind the writes as the body arrives, so that
-// final fsync is short. The socket is paused while too many buffers are in flight — 16 of this upload,
-// or the node's budget of all uploads (put-budget.ts). The uWS thread never hashes or waits on the disk.
+// callback). Each full buffer goes two ways at once: a pwrite at its offset on the libuv pool, and the
+// upload's hash strand (native threads that advance its hash states in order, native/hash_strand.cc);
+// writes do not wait for the hashes, so the disk and the hasher overlap. The last buffer goes to one
+// final Piscina task that hashes and writes it, then finalizes the object (metadata, fsync, rename);
+// with fsync on, what is written is flushed behind the writes as the body arrives, so that final fsync
+// is short. The socket is paused while too many buffers are in flight — 16 of this upload, or the
+// node's budget of all uploads (put-budget.ts). The uWS thread never hashes or waits on the disk.
 import fs from 'node:fs';
-import { hashInit, type HashKind } from '../native';
+import { hashInit, hashStrand, type HashKind, type HashStrand } from '../native';
 import type { BucketProps } from '../cluster/config';
 import type { Lom } from '../fs/lom';
 import type { HttpResponse } from '../util/uws';
 import type { Req } from '../api/http';
 import type { PutChunkTask, PutChunkResult, HashSlot } from '../workers/put-chunk';
-import type { HashChunkTask } from '../workers/hash-chunk';
 import type { Target } from './target';
 import type { PublishCondition } from './conditions';
 import type { FlexRequest } from '../s3/checksums';
@@ -93,8 +92,10 @@ export class PutStream {
   private fill = 0;
   private position = 0;
   private readonly toWrite: Chunk[] = [];
-  private readonly toHash: Chunk[] = [];
-  private hashing = false;
+  /** Created with the first full buffer (objects of one buffer are hashed by the final task). */
+  private strand: HashStrand | undefined;
+  /** Buffers pushed to the strand and not yet reported hashed, in order. */
+  private readonly hashing: Chunk[] = [];
   private writes = 0;
   /** Bytes whose writes have completed, and how many of them an fdatasync has covered (or is covering). */
   private written = 0;
@@ -224,9 +225,12 @@ export class PutStream {
       this.res.pause();
     }
     this.toWrite.push(c);
-    this.toHash.push(c);
     this.pumpWrites();
-    this.pumpHash();
+    this.strand ??= hashStrand(this.hashes, (n) => {
+      for (const done of this.hashing.splice(0, n)) this.release(done);
+    });
+    this.hashing.push(c);
+    this.strand.push(c.buf);
   }
 
   private pumpWrites(): void {
@@ -285,26 +289,6 @@ export class PutStream {
       if (this.failed) return this.cleanup();
       this.pumpWrites();
     });
-  }
-
-  private pumpHash(): void {
-    if (this.hashing || this.failed) return;
-    if (this.toHash.length === 0) return this.maybeFinalize();
-    const batch = this.toHash.splice(0);
-    this.hashing = true;
-    const task: HashChunkTask = { bufs: batch.map((c) => c.buf), hashes: this.hashes };
-    this.target.pool.run(task, { name: 'hashChunk' }).then(
-      () => {
-        this.hashing = false;
-        for (const c of batch) this.release(c);
-        this.pumpHash();
-      },
-      (err: Error) => {
-        this.hashing = false;
-        this.fail(new PutError('EIO', err.message));
-        for (const c of batch) this.release(c);
-      },
-    );
   }
 
   private release(c: Chunk): void {
@@ -369,7 +353,7 @@ export class PutStream {
     this.buf = undefined;
     if (this.final && !this.finalizing) this.target.putBufs.put(this.final.buf);
     // Buffers still being written or hashed come back through release(); cleanup runs when none are left.
-    for (const c of this.toHash.splice(0)) this.release(c);
+    this.strand?.drop();
     if (this.inflight === 0 && !this.finalizing) this.cleanup();
     this.done(err);
   }
