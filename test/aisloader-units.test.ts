@@ -40,7 +40,10 @@ test('flags in AIStore spellings', (t) => {
   t.is(c.pctPut, 100);
   t.is(c.minSize, 4096);
   t.is(c.maxSize, 1 << 20);
-  t.true(c.cleanup && c.json && c.s3);
+  t.true(c.cleanup && c.json);
+  t.false(c.s3, 'the native API unless -s3');
+  t.is(c.apiPrefix, '/v1/objects');
+  t.is(c.providerQuery, '');
   t.is(c.seed, 5);
   const e = parseFlags(['-endpoint', 'http://localhost:51080', '-bucket', 'b', '-cleanup=false', '-objnames', '/tmp/x']) as LoaderConfig;
   t.is(e.port, 51080);
@@ -59,7 +62,13 @@ test('-maxputs without -duration runs until done; mistakes name the flag', (t) =
   t.throws(() => parseFlags(['-bucket', 'b', '-bogus', '1']), { message: /unknown flag -bogus/ });
   t.throws(() => parseFlags(['-duration', '1s']), { message: /-bucket is required/ });
   t.throws(() => parseFlags(['-bucket', 'gs://b']), { message: /provider/ });
-  t.throws(() => parseFlags(['-bucket', 'b', '-s3=false']), { message: /native API/ });
+  const s3 = parseFlags(['-bucket', 'b', '-s3']) as LoaderConfig;
+  t.true(s3.s3);
+  t.is(s3.apiPrefix, '/s3');
+  const remote = parseFlags(['-bucket', 's3://b']) as LoaderConfig;
+  t.is(remote.provider, 'aws');
+  t.is(remote.providerQuery, '?provider=aws', 'native requests name the remote provider');
+  t.is((parseFlags(['-bucket', 'aws://b', '-s3']) as LoaderConfig).providerQuery, '', 'through /s3 the name is enough');
 });
 
 test('histogram: buckets are monotonic and within 1.6 % of the value', (t) => {

@@ -1,6 +1,7 @@
 // Smoke test of the aisloader bin against a real tais node: a short PUT+GET run with -json reports
 // requests and no errors, the objects it wrote are really in the bucket (listed, with the bytes the
-// seed defines), a GET-only run reads them, and -cleanup deletes what a run wrote.
+// seed defines), a GET-only run reads them, and -cleanup deletes what a run wrote; through the native
+// API (the default) and the S3 API (-s3).
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -74,6 +75,8 @@ test.serial('PUT+GET for 2 s: counts, no errors, objects listed with the seeded 
     '-minsize', '4KiB', '-maxsize', '64KiB', '-subdir', 'mixed', '-seed', String(seed), '-statsinterval', '1',
   ]);
   t.is(code, 0, stderr);
+  t.is(r.config.api, 'native');
+  t.regex(stderr, /\/v1\/objects\/smoke \(native\)/);
   t.true(r.put.count > 0, 'PUTs done');
   t.true(r.get.count > 0, 'GETs done');
   t.is(r.put.errors, 0, JSON.stringify(r.errors));
@@ -106,22 +109,26 @@ test.serial('PUT+GET for 2 s: counts, no errors, objects listed with the seeded 
   t.is(ro.result.put.count, 0);
 });
 
-test.serial('-cleanup deletes what the run wrote, and only that', async (t) => {
-  const before = await list('smoke', '');
-  const { code, result: r, stderr } = await loader([
-    '-bucket', 'smoke', '-duration', '2s', '-numworkers', '3', '-pctput', '100', '-minsize', '1KiB', '-maxsize', '8KiB', '-subdir', 'clean', '-cleanup', '-threads', '2',
-  ]);
-  t.is(code, 0, stderr);
-  t.true(r.put.count > 0);
-  t.is(r.put.errors, 0, JSON.stringify(r.errors));
-  t.is(r.config.threads, 2);
-  t.deepEqual(r.cleanup, { deleted: r.written, errors: 0 });
-  t.deepEqual(await list('smoke', 'clean/'), [], 'nothing left under the run\'s subdir');
-  t.deepEqual(await list('smoke', ''), before, 'other objects untouched');
-});
+for (const api of ['native', 's3'] as const) {
+  test.serial(`-cleanup deletes what the run wrote, and only that (${api} API)`, async (t) => {
+    const before = await list('smoke', '');
+    const { code, result: r, stderr } = await loader([
+      '-bucket', 'smoke', '-duration', '2s', '-numworkers', '3', '-pctput', '100', '-minsize', '1KiB', '-maxsize', '8KiB', '-subdir', 'clean', '-cleanup', '-threads', '2',
+      ...(api === 's3' ? ['-s3'] : []),
+    ]);
+    t.is(code, 0, stderr);
+    t.is(r.config.api, api);
+    t.true(r.put.count > 0);
+    t.is(r.put.errors, 0, JSON.stringify(r.errors));
+    t.is(r.config.threads, 2);
+    t.deepEqual(r.cleanup, { deleted: r.written, errors: 0 });
+    t.deepEqual(await list('smoke', 'clean/'), [], 'nothing left under the run\'s subdir');
+    t.deepEqual(await list('smoke', ''), before, 'other objects untouched');
+  });
+}
 
 test.serial('-maxputs writes exactly that many objects across threads, then stops', async (t) => {
-  const { code, result: r, stderr } = await loader(['-bucket', 'smoke', '-pctput', '100', '-maxputs', '37', '-numworkers', '5', '-threads', '2', '-minsize', '1KiB', '-maxsize', '1KiB', '-subdir', 'max', '-seed', '7']);
+  const { code, result: r, stderr } = await loader(['-s3', '-bucket', 'smoke', '-pctput', '100', '-maxputs', '37', '-numworkers', '5', '-threads', '2', '-minsize', '1KiB', '-maxsize', '1KiB', '-subdir', 'max', '-seed', '7']);
   t.is(code, 0, stderr);
   t.is(r.put.count, 37);
   const keys = await list('smoke', 'max/');
@@ -155,7 +162,7 @@ test.serial('redirect mode (proxy.s3_redirect): PUTs and GETs follow the 307 to 
   const cluster = await startCluster({ name: 'loader-redir', targets: 2, mountpaths: 1, config: { proxy: { s3_redirect: true } } });
   try {
     const proxy = cluster.primary.url;
-    const r = await loader(['-bucket', 'redir', '-duration', '2s', '-numworkers', '4', '-pctput', '50', '-minsize', '3KiB', '-maxsize', '300KiB', '-seed', '7'], proxy);
+    const r = await loader(['-s3', '-bucket', 'redir', '-duration', '2s', '-numworkers', '4', '-pctput', '50', '-minsize', '3KiB', '-maxsize', '300KiB', '-seed', '7'], proxy);
     t.is(r.code, 0, r.stderr);
     t.deepEqual(r.result.errors, {});
     t.true(r.result.put.count > 0 && r.result.get.count > 0, JSON.stringify({ put: r.result.put.count, get: r.result.get.count }));
@@ -174,6 +181,13 @@ test.serial('redirect mode (proxy.s3_redirect): PUTs and GETs follow the 307 to 
       checked++;
     }
     t.true(checked > 0);
+    // The native API through the same gateway: GETs read what the S3 run wrote (listed natively).
+    const n = await loader(['-bucket', 'ais://redir', '-duration', '1s', '-numworkers', '4', '-pctput', '0', '-readoff', '1000', '-readlen', '2000'], proxy);
+    t.is(n.code, 0, n.stderr);
+    t.deepEqual(n.result.errors, {});
+    t.is(n.result.getPool, r.result.written);
+    t.true(n.result.get.count > 0);
+    t.is(n.result.get.bytes, n.result.get.count * 2000);
   } finally {
     await cluster.stop();
   }

@@ -10,7 +10,9 @@ export interface LoadArgs {
 
 /** aisloader -json with the given flags; throws with its stderr when it fails. */
 export async function aisloader(args: LoadArgs): Promise<RunResult> {
-  const argv: string[] = [AISLOADER, '-json', '-quiet'];
+  // The benches measure the S3 path (what most clients use; nginx serves the same /s3/... paths) unless
+  // told otherwise; aisloader's own default is the native API.
+  const argv: string[] = [AISLOADER, '-json', '-quiet', ...('s3' in args ? [] : ['-s3'])];
   for (const [k, v] of Object.entries(args)) argv.push(`-${k}=${String(v)}`);
   const r = await run(process.execPath, argv, { timeoutMs: 15 * 60_000 });
   if (r.code !== 0 || !r.stdout.trim().startsWith('{')) {

@@ -27,8 +27,10 @@ export function call(cfg: LoaderConfig, method: string, path: string, body?: str
 }
 
 function bucketPath(cfg: LoaderConfig): string {
-  return `${cfg.apiPrefix}/${encodeURIComponent(cfg.bucket)}`;
+  return cfg.s3 ? `/s3/${encodeURIComponent(cfg.bucket)}` : `/v1/buckets/${encodeURIComponent(cfg.bucket)}${cfg.providerQuery}`;
 }
+
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 /**
  * Creates the bucket when the server says it does not exist (HEAD → 404). Anything else that is not
@@ -40,7 +42,8 @@ export async function ensureBucket(cfg: LoaderConfig): Promise<'exists' | 'creat
     if (head.status >= 500 || head.status === 403) throw new Error(`HEAD bucket ${cfg.bucket}: ${head.status}`);
     return 'exists';
   }
-  const put = await call(cfg, 'PUT', bucketPath(cfg), '');
+  if (cfg.provider !== 'ais') throw new Error(`bucket s3://${cfg.bucket} does not exist (a remote bucket is not created by aisloader)`);
+  const put = cfg.s3 ? await call(cfg, 'PUT', bucketPath(cfg), '') : await call(cfg, 'POST', bucketPath(cfg), JSON.stringify({ action: 'create-bck' }), JSON_HEADERS);
   if (put.status >= 300 && put.status !== 409) throw new Error(`create bucket ${cfg.bucket}: ${describeStatus(put.status, put.body)}`);
   return 'created';
 }
@@ -59,8 +62,30 @@ export async function setBucketProps(cfg: LoaderConfig, json: string): Promise<v
   if (r.status !== 200) throw new Error(`-bprops: ${describeStatus(r.status, r.body)}`);
 }
 
-/** All object names under `prefix` (ListObjectsV2, pages of 1000). */
+/** All object names under `prefix`: ListObjectsV2 with -s3 (pages of 1000), else the native list. */
 export async function listObjects(cfg: LoaderConfig, prefix: string): Promise<string[]> {
+  return cfg.s3 ? listS3(cfg, prefix) : listNative(cfg, prefix);
+}
+
+/** Native list (GET /v1/buckets/NAME {"action":"list"}), names only, pages echo uuid and token. */
+async function listNative(cfg: LoaderConfig, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  let uuid = '';
+  let token = '';
+  for (;;) {
+    const value = { props: 'name', prefix, uuid, continuation_token: token, flags: '16' };
+    const r = await call(cfg, 'GET', bucketPath(cfg), JSON.stringify({ action: 'list', value }), JSON_HEADERS);
+    if (r.status !== 200) throw new Error(`listing ${cfg.bucket}: ${describeStatus(r.status, r.body)}`);
+    const page = JSON.parse(r.body) as { uuid?: string; continuation_token?: string; entries?: { name: string }[] | null };
+    for (const e of page.entries ?? []) names.push(e.name);
+    token = page.continuation_token ?? '';
+    uuid = page.uuid ?? '';
+    if (!token) break;
+  }
+  return names;
+}
+
+async function listS3(cfg: LoaderConfig, prefix: string): Promise<string[]> {
   const names: string[] = [];
   let token = '';
   for (;;) {
@@ -104,7 +129,7 @@ export function deleteObjects(cfg: LoaderConfig, names: readonly string[], concu
         return;
       }
       const name = names[next++];
-      c.request(`DELETE ${prefix}${encodeKey(name)} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, null);
+      c.request(`DELETE ${prefix}${encodeKey(name)}${cfg.providerQuery} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, null);
     };
     const onDone = (c: Conn, err: Error | null): void => {
       if (!err && c.status >= 200 && c.status < 300) deleted++;

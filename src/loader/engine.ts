@@ -154,10 +154,10 @@ export class Engine {
       const views = bodyViews(ring, objectOffset(seed, i, size, ring.length), size);
       w.body = this.cfg.chunked ? chunkedBody(views) : views;
       if (this.cfg.chunked) {
-        const head = `PUT ${this.pathPrefix}${encodeKey(w.name)} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n`;
+        const head = `PUT ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n`;
         w.conn.request(head, w.body);
       } else {
-        const head = `PUT ${this.pathPrefix}${encodeKey(w.name)} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nContent-Length: ${size}\r\n\r\n`;
+        const head = `PUT ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nContent-Length: ${size}\r\n\r\n`;
         w.conn.request(head, views);
       }
       return;
@@ -172,7 +172,7 @@ export class Engine {
     w.name = this.pool[k];
     let head = this.heads[k];
     if (!head) {
-      head = Buffer.from(`GET ${this.pathPrefix}${encodeKey(w.name)} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${this.rangeHeader}\r\n`, 'latin1');
+      head = Buffer.from(`GET ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${this.rangeHeader}\r\n`, 'latin1');
       this.heads[k] = head;
     }
     w.conn.request(head, null);

@@ -8,10 +8,14 @@ export interface LoaderConfig {
   host: string;
   port: number;
   bucket: string;
-  /** S3 API under `/s3` (the only API for now; the native /v1/objects path comes with the cluster). */
+  /** The S3 API under `/s3` (-s3) instead of the native one (/v1/objects, /v1/buckets). */
   s3: boolean;
-  /** Path prefix of the API: '/s3' with -s3. */
+  /** Path prefix of object requests: '/s3' with -s3, else '/v1/objects'. */
   apiPrefix: string;
+  /** Bucket provider: ais://, or s3:// (alias aws://) for a remote bucket. */
+  provider: 'ais' | 'aws';
+  /** Query of native requests naming the provider ('?provider=aws' for s3://), '' otherwise. */
+  providerQuery: string;
   /** Milliseconds; 0 = no time limit (then -maxputs or -totalputsize must bound the run). */
   durationMs: number;
   numWorkers: number;
@@ -59,7 +63,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   port: { kind: 'int', def: '8080', help: 'cluster (gateway) port' },
   endpoint: { kind: 'string', def: '', help: 'cluster URL, e.g. http://127.0.0.1:8080 (overrides -ip/-port; default $AIS_ENDPOINT)' },
   bucket: { kind: 'string', def: '', help: 'bucket name (S3 name; "ais://" prefix accepted); created if missing' },
-  s3: { kind: 'bool', def: 'true', help: 'use the S3 API at /s3 (the default and, for now, the only API: the native path comes later)' },
+  s3: { kind: 'bool', def: 'false', help: 'use the S3 API at /s3 instead of the native API (/v1/objects)' },
   duration: { kind: 'duration', def: '1m', help: 'run time (e.g. 30s, 1m; 0 = until -maxputs/-totalputsize)' },
   numworkers: { kind: 'int', def: '10', help: 'concurrent requests (one keep-alive connection each)' },
   threads: { kind: 'int', def: '1', help: 'worker threads sharing -numworkers (use 2+ when one Node thread caps the load)' },
@@ -204,9 +208,11 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
   if (!(port > 0 && port < 65536)) throw new FlagError(`-port: invalid port ${port}`);
 
   let bucket = get('bucket');
+  let provider: LoaderConfig['provider'] = 'ais';
   const pm = /^([a-z0-9]+):\/\/(.*)$/.exec(bucket);
   if (pm) {
-    if (pm[1] !== 'ais' && pm[1] !== 's3') throw new FlagError(`-bucket: provider "${pm[1]}://" is not supported (ais:// or a plain S3 name)`);
+    if (pm[1] !== 'ais' && pm[1] !== 's3' && pm[1] !== 'aws') throw new FlagError(`-bucket: provider "${pm[1]}://" is not supported (ais://, s3:// or aws://)`);
+    provider = pm[1] === 'ais' ? 'ais' : 'aws';
     bucket = pm[2];
   }
   bucket = bucket.replace(/\/+$/, '');
@@ -214,7 +220,6 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
   if (bucket.includes('/')) throw new FlagError(`-bucket: "${bucket}" is not a bucket name`);
 
   const s3 = parseBool('s3', get('s3'));
-  if (!s3) throw new FlagError('-s3=false: the native API (/v1/objects) is not served yet; only the S3 API is available');
 
   const cfg: LoaderConfig = {
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -222,7 +227,10 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
     port,
     bucket,
     s3,
-    apiPrefix: '/s3',
+    apiPrefix: s3 ? '/s3' : '/v1/objects',
+    provider,
+    // Through /s3 the gateway knows a remote bucket by its name alone (as S3 clients address it).
+    providerQuery: !s3 && provider === 'aws' ? '?provider=aws' : '',
     durationMs: parseDuration(get('duration')),
     numWorkers: parseInt10('numworkers', get('numworkers')),
     threads: parseInt10('threads', get('threads')),

@@ -29,7 +29,7 @@ export interface RunResult {
   config: {
     endpoint: string;
     bucket: string;
-    api: 's3';
+    api: 's3' | 'native';
     duration: string;
     numworkers: number;
     threads: number;
@@ -86,7 +86,7 @@ export async function runLoad(cfg: LoaderConfig, hooks: RunHooks): Promise<RunRe
   const limits = [cfg.maxPuts ? `maxputs ${cfg.maxPuts}` : '', cfg.totalPutSize ? `totalputsize ${fmtBytes(cfg.totalPutSize)}` : ''].filter(Boolean).join(', ');
   if (!cfg.quiet) {
     hooks.log(
-      `aisloader: ${cfg.endpoint}${cfg.apiPrefix}/${cfg.bucket} (S3), ${cfg.numWorkers} workers${threads > 1 ? ` on ${threads} threads` : ''}, ` +
+      `aisloader: ${cfg.endpoint}${cfg.apiPrefix}/${cfg.bucket} (${cfg.s3 ? 'S3' : 'native'}${cfg.provider === 'aws' ? ', s3://' : ''}), ${cfg.numWorkers} workers${threads > 1 ? ` on ${threads} threads` : ''}, ` +
         `${cfg.pctPut}% PUT, size ${fmtBytes(cfg.minSize)}${cfg.maxSize !== cfg.minSize ? `..${fmtBytes(cfg.maxSize)}` : ''}, ` +
         `duration ${durationText}${limits ? ` (${limits})` : ''}${cfg.readLen || cfg.readOff ? `, range ${cfg.readOff}+${cfg.readLen || 'end'}` : ''}, ` +
         `seed ${seed}${cfg.pctPut < 100 ? `, ${names.length} objects to read` : ''}`,
@@ -164,7 +164,7 @@ export async function runLoad(cfg: LoaderConfig, hooks: RunHooks): Promise<RunRe
     config: {
       endpoint: cfg.endpoint,
       bucket: cfg.bucket,
-      api: 's3',
+      api: cfg.s3 ? 's3' : 'native',
       duration: durationText,
       numworkers: cfg.numWorkers,
       threads,
