@@ -46,7 +46,9 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
         // A remote bucket's owner fetches what it lacks from the remote; an ais:// one asks the other
         // targets while a rebalance runs (get-from-neighbour).
         if (props.provider === 'aws') return toOwner(node, res, req, bucket, obj, local((p) => getRemote(node, res, req, bucket, obj, p)));
-        return toOwner(node, res, req, bucket, obj, () => getOrAskNeighbours(node, res, req, bucket, obj, local((p) => getObject(node, res, req, bucket, obj, p)), (err) => sendApiError(res, req, err)));
+        return toOwner(node, res, req, bucket, obj, () =>
+          getOrAskNeighbours({ node, res, req, bucket, objName: obj, local: local((p) => getObject(node, res, req, bucket, obj, p)), fail: (err) => sendApiError(res, req, err) }),
+        );
       case 'DELETE':
         return toOwner(node, res, req, bucket, obj, local((p) => deleteObject(node, res, req, bucket, obj, p)));
       case 'POST':

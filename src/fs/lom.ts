@@ -1,16 +1,16 @@
 // LOM: the local object's metadata, kept with the object itself in the xattr `user.tais.lom`, so that
 // the rename that publishes a new object publishes its metadata in the same atomic step (a sidecar file
-// would need a second rename and could tear). Format: byte 0 = version, bytes 1..8 = XXH64 (AIStore's
-// seed) of the msgpack payload, then the payload: metadata on disk is never trusted without its checksum.
+// would need a second rename and could tear). Format: a msgpack payload framed by ./framed (version
+// byte, XXH64 of the payload): metadata on disk is never trusted without its checksum.
 import { pack, unpack } from 'msgpackr';
-import { xxh64, fgetxattr, getxattr, fsetxattr } from '../native';
+import { fgetxattr, getxattr, fsetxattr } from '../native';
+import { frame, unframe } from './framed';
 import type { ChecksumType } from '../cluster/config';
 import type { FlexChecksum } from '../s3/checksums';
 import type { TagSet } from '../s3/tagging';
 
 export const LOM_XATTR = 'user.tais.lom';
 const LOM_VERSION = 1;
-const SEED = 1103515245n;
 
 export interface Lom {
   /** Object name; stored only for objects kept under a hashed path (%ln). */
@@ -43,18 +43,13 @@ export class LomError extends Error {
 }
 
 export function encodeLom(lom: Lom): Buffer {
-  const payload = pack(lom);
-  const out = Buffer.allocUnsafe(9 + payload.length);
-  out[0] = LOM_VERSION;
-  out.writeBigUInt64BE(xxh64(payload, SEED), 1);
-  payload.copy(out, 9);
-  return out;
+  return frame(LOM_VERSION, pack(lom));
 }
 
 export function decodeLom(buf: Buffer): Lom {
-  if (buf.length < 10 || buf[0] !== LOM_VERSION) throw new LomError('object metadata: unknown version or truncated');
-  const payload = buf.subarray(9);
-  if (buf.readBigUInt64BE(1) !== xxh64(payload, SEED)) throw new LomError('object metadata: checksum mismatch');
+  const payload = unframe(buf, LOM_VERSION);
+  if (payload === 'version') throw new LomError('object metadata: unknown version or truncated');
+  if (payload === 'checksum') throw new LomError('object metadata: checksum mismatch');
   const lom = unpack(payload) as Lom;
   if (typeof lom?.size !== 'number' || typeof lom.mtime !== 'number') throw new LomError('object metadata: malformed');
   return lom;

@@ -160,15 +160,15 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
         // A remote bucket's owner fetches what it lacks from the remote; an ais:// one asks the other
         // targets while a rebalance runs (get-from-neighbour).
         if (props.provider === 'aws') return getRemoteS3(node.target, res, req, op, props);
-        return getOrAskNeighbours(
+        return getOrAskNeighbours({
           node,
           res,
           req,
-          op.bucket,
-          op.key,
-          async () => (op.partNumber !== undefined ? getObjectPartS3(node.target, res, req, op, props) : getObjectS3(node.target, res, req, op, props)),
-          (err) => sendS3Error(res, req, err),
-        );
+          bucket: op.bucket,
+          objName: op.key,
+          local: async () => (op.partNumber !== undefined ? getObjectPartS3(node.target, res, req, op, props) : getObjectS3(node.target, res, req, op, props)),
+          fail: (err) => sendS3Error(res, req, err),
+        });
       });
     case 'DeleteObject':
       return objectOp(node, res, req, op.bucket, op.key, (props) =>

@@ -17,24 +17,29 @@ import { log } from '../util/log';
 export const GFN_HEADER = 'ais-gfn';
 const PROBE_TIMEOUT_MS = 3000;
 
+/** One GET/HEAD of an object this target owns, carried whole through `ask`'s retries. */
+export interface GfnRequest {
+  node: Node;
+  res: HttpResponse;
+  req: Req;
+  bucket: string;
+  objName: string;
+  /** Serves the request from this target's own storage. */
+  local: () => Promise<void>;
+  /** Answers an error `local` throws when it runs after a neighbour's 404 (outside the caller's chain). */
+  fail: (err: unknown) => void;
+}
+
 /**
  * Serves a GET/HEAD of an object this target owns: `local()` when the object is here, when no
  * rebalance runs, or when the request already comes from a neighbour; else from the neighbour that has it.
  */
-export function getOrAskNeighbours(
-  node: Node,
-  res: HttpResponse,
-  req: Req,
-  bucket: string,
-  objName: string,
-  local: () => Promise<void>,
-  /** Answers an error `local` throws when it runs after a neighbour's 404 (outside the caller's chain). */
-  fail: (err: unknown) => void,
-): Promise<void> {
+export function getOrAskNeighbours(g: GfnRequest): Promise<void> {
+  const { node, req, local } = g;
   // Until its join completes a target does not know the RMD yet, but gateways may already send it requests.
   if ((!node.rmd.running && node.ready) || !node.isTarget || !node.smap || header(req, GFN_HEADER) !== '' || node.smap.targets().length < 2) return local();
   if (!node.secret) return local(); // not joined at all: cannot ask anyone
-  return ask(node, res, req, bucket, objName, local, fail, GFN_ATTEMPTS);
+  return ask(g, GFN_ATTEMPTS);
 }
 
 /**
@@ -46,23 +51,15 @@ export function getOrAskNeighbours(
 const GFN_ATTEMPTS = 4;
 const GFN_RETRY_MS = 150;
 
-function ask(
-  node: Node,
-  res: HttpResponse,
-  req: Req,
-  bucket: string,
-  objName: string,
-  local: () => Promise<void>,
-  fail: (err: unknown) => void,
-  attempts: number,
-): Promise<void> {
+function ask(g: GfnRequest, attempts: number): Promise<void> {
+  const { node, res, req, bucket, objName, local, fail } = g;
   const h = node.target.openObject(bucket, objName);
   if (h) {
     fs.closeSync(h.fd);
     return local();
   }
   const again = (): Promise<void> =>
-    new Promise<void>((r) => setTimeout(r, GFN_RETRY_MS)).then(() => (req.aborted ? undefined : ask(node, res, req, bucket, objName, local, fail, attempts - 1)));
+    new Promise<void>((r) => setTimeout(r, GFN_RETRY_MS)).then(() => (req.aborted ? undefined : ask(g, attempts - 1)));
   return findHolder(node, bucket, objName).then((holder) => {
     if (req.aborted) return undefined;
     if (!holder) return attempts > 1 ? again() : local();
