@@ -25,6 +25,8 @@ import type { TagSet } from '../s3/tagging';
 const MAX_INFLIGHT = 16;
 const RESUME_AT = 8;
 const SYNC_EVERY = 4 << 20;
+/** Buffers one pwritev takes at most. */
+const MAX_WRITEV = 8;
 
 export interface PutParams {
   bucket: string;
@@ -97,6 +99,8 @@ export class PutStream {
   /** Buffers pushed to the strand and not yet reported hashed, in order. */
   private readonly hashing: Chunk[] = [];
   private writes = 0;
+  /** A writev of this upload is in flight (see pumpWrites). */
+  private writing = false;
   /** Bytes whose writes have completed, and how many of them an fdatasync has covered (or is covering). */
   private written = 0;
   private synced = 0;
@@ -233,23 +237,39 @@ export class PutStream {
     this.strand.push(c.buf);
   }
 
+  /**
+   * One write in flight per upload, in order, taking every buffer queued behind it in one pwritev.
+   * Concurrent O_DIRECT writes that extend one file stalled for 1.4–2.6 s at a time on this ext4/virtio
+   * VM (2–4 writers on one 64 MiB file: ~900 MiB/s, worst file 2.6 s; one writer: 1,300 MiB/s, worst
+   * 80 ms; /tmp C test in the issue 7 note), and a 64 MiB PUT with fsync off averaged 683 MiB/s with a
+   * p99 of 0.8 s because of them.
+   */
   private pumpWrites(): void {
+    if (this.failed) {
+      for (const c of this.toWrite.splice(0)) this.release(c);
+      return;
+    }
     if (this.fd < 0) {
       if (!this.opening) this.open();
       return;
     }
-    for (const c of this.toWrite.splice(0)) {
-      this.writes++;
-      fs.write(this.fd, c.buf, 0, c.buf.length, c.position, (err) => {
-        this.writes--;
-        if (err) this.fail(new PutError(err.code ?? 'EIO', err.message));
-        else {
-          this.written += c.buf.length;
-          this.syncBehind();
-        }
-        this.release(c);
-      });
-    }
+    if (this.writing || this.toWrite.length === 0) return;
+    const batch = this.toWrite.splice(0, MAX_WRITEV);
+    this.writing = true;
+    this.writes++;
+    fs.writev(this.fd, batch.map((c) => c.buf), batch[0].position, (err, n) => {
+      this.writing = false;
+      this.writes--;
+      const want = batch.reduce((sum, c) => sum + c.buf.length, 0);
+      if (err) this.fail(new PutError(err.code ?? 'EIO', err.message));
+      else if (n !== want) this.fail(new PutError('ENOSPC', `short write: ${n} of ${want} bytes`));
+      else {
+        this.written += n;
+        this.syncBehind();
+      }
+      for (const c of batch) this.release(c);
+      this.pumpWrites();
+    });
   }
 
   /**
@@ -286,8 +306,8 @@ export class PutStream {
         return;
       }
       this.fd = fd;
-      if (this.failed) return this.cleanup();
-      this.pumpWrites();
+      this.pumpWrites(); // after a failure: returns the queued buffers
+      if (this.failed) this.cleanup();
     });
   }
 
