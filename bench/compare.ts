@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNginx, startTais, tempDir, cleanupAll, NginxMissing, RssSampler, CpuMeter, withChildren, systemBusySeconds, syncDisks, type Server } from './lib/servers';
 import { aisloader, type LoadArgs } from './lib/load';
-import { hashCeilings, diskCeilings, type HashCeilings, type DiskCeilings } from './lib/ceilings';
+import { hashCeilings, diskCeilings, diskWriteNow, type HashCeilings, type DiskCeilings } from './lib/ceilings';
 import { summarizeProfile, formatProfile } from './lib/cpuprof';
 import { objectName } from '../src/loader/payload';
 import { alignTable, fmtBytes, fmtRate } from '../src/loader/report';
@@ -75,6 +75,8 @@ interface Row {
   /** CPU (cores) used by anything but the server and the loader during the runs kept: other load on the box. */
   other: { nginx?: number; tais?: number };
   rssPeak: number;
+  /** PUT rows: the disk's durable write rate (MiB/s) probed right before the tais run kept. */
+  diskNow?: number;
 }
 
 function buildCases(concs: number[]): Case[] {
@@ -233,7 +235,8 @@ function printTable(rows: Row[], ceil: Ceilings | undefined): string[] {
   for (const r of rows) {
     const n = metric(r.c, r.nginx);
     const t = metric(r.c, r.tais);
-    const cl = ceil && r.c.ceiling ? r.c.ceiling(ceil) : undefined;
+    const rowCeil = ceil && r.diskNow !== undefined ? { ...ceil, disk: { ...ceil.disk, write: r.diskNow } } : ceil;
+    const cl = rowCeil && r.c.ceiling ? r.c.ceiling(rowCeil) : undefined;
     const vsN = n && t !== undefined ? t / n : undefined;
     const vsC = cl && t !== undefined ? t / cl.value : undefined;
     let met = '';
@@ -394,6 +397,7 @@ async function main(): Promise<void> {
           const meter = s === ngx ? ngxCpu : taisCpu;
           meter.start();
           const sys0 = systemBusySeconds();
+          const diskNow = s === tais && c.kind.startsWith('PUT') ? diskWriteNow(dir) : undefined;
           const t0 = Date.now();
           const r = await runCase(c, s, dir, seconds, k * 10 + rep);
           const used = meter.stop();
@@ -404,6 +408,7 @@ async function main(): Promise<void> {
             row.cpu[key] = used.cores;
             row.other[key] = Math.max(0, sysCores - used.cores - r.loaderCpuCores);
             if (key === 'tais') row.cpu.taisMain = used.mainThread;
+            if (key === 'tais') row.diskNow = diskNow;
           }
         }
       }
@@ -411,7 +416,7 @@ async function main(): Promise<void> {
       rows.push(row);
       const n = metric(c, row.nginx) ?? 0;
       const t = metric(c, row.tais) ?? 0;
-      log(`${c.id}: ${ngx ? `nginx ${fmtRate(n)} ${c.unit}, ` : ''}tais ${fmtRate(t)} ${c.unit}${ngx ? ` (${(t / n).toFixed(2)}×)` : ''}`);
+      log(`${c.id}: ${ngx ? `nginx ${fmtRate(n)} ${c.unit}, ` : ''}tais ${fmtRate(t)} ${c.unit}${ngx ? ` (${(t / n).toFixed(2)}×)` : ''}${row.diskNow ? `; disk ${fmtRate(row.diskNow)} MiB/s just before` : ''}`);
     }
     rss.stop();
     lines.push(...printTable(rows, ceil));
@@ -424,9 +429,10 @@ async function main(): Promise<void> {
       `tais RSS: ${fmtBytes(rss.first)} at start, ${fmtBytes(rssAfterPrep)} peak while writing the datasets, ${fmtBytes(rss.peakAll)} peak overall, ${fmtBytes(rss.last)} at the end`,
       'nginx: GET = sendfile from the page cache, no checksum; PUT = WebDAV (body to a temp file, rename), no fsync, no hashing.',
       'tais: GET verifies XXH64 as it streams (validate_warm_get); PUT hashes XXH64 (+ MD5 for the ETag unless md5_etag=false), writes O_DIRECT and fsyncs before the rename',
-      '  (flushing behind the writes as the body arrives); "no-fsync" = io.fsync_put off for that run, as nginx. disk write = dd direct + fsync: the durable ceiling.',
+      '  (flushing behind the writes as the body arrives); "no-fsync" = io.fsync_put off for that run, as nginx. disk write = direct writes + fsync: the durable ceiling;',
+      '  in PUT rows it is probed (256 MiB) right before the tais run shown, since it swings from minute to minute on a VM.',
     );
-    if (values.out) fs.writeFileSync(values.out, JSON.stringify({ header, ceilings: ceil, rows: rows.map((r) => ({ id: r.c.id, unit: r.c.unit, nginx: r.nginx, tais: r.tais, rssPeak: r.rssPeak })) }, null, 2));
+    if (values.out) fs.writeFileSync(values.out, JSON.stringify({ header, ceilings: ceil, rows: rows.map((r) => ({ id: r.c.id, unit: r.c.unit, nginx: r.nginx, tais: r.tais, rssPeak: r.rssPeak, diskNow: r.diskNow })) }, null, 2));
     await tais.stop();
     await ngx?.stop();
   }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { hashInit, hashUpdate } from '../../src/native';
+import { hashInit, hashUpdate, alignOffset } from '../../src/native';
 import { makePayload } from '../../src/loader/payload';
 import { run, which, syncDisks } from './servers';
 
@@ -81,6 +81,30 @@ export async function diskCeilings(dir: string, sizeMiB = 1024): Promise<DiskCei
       if (shm) fs.rmSync(shm, { force: true });
     }
   } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+/**
+ * What the disk sustains durably right now: `sizeMiB` of random bytes written O_DIRECT in 4 MiB
+ * blocks, then fdatasync, in MiB/s. On a VM the host's own cache makes this swing by ±30 % within
+ * minutes (440–770 MiB/s in ten probes 2 s apart here), so the PUT rows of bench:compare take one
+ * right before each tais run instead of trusting the figure from the start of the run.
+ */
+export function diskWriteNow(dir: string, sizeMiB = 256): number {
+  const block = 4 << 20;
+  const sab = new SharedArrayBuffer(block + 4096);
+  const buf = new Uint8Array(sab, alignOffset(sab), block);
+  buf.set(makePayload(13, block).buf.subarray(0, block));
+  const file = path.join(dir, 'disk-probe.bin');
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_DIRECT, 0o644);
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < sizeMiB / 4; i++) fs.writeSync(fd, buf, 0, block, i * block);
+    fs.fdatasyncSync(fd);
+    return sizeMiB / ((performance.now() - t0) / 1000);
+  } finally {
+    fs.closeSync(fd);
     fs.rmSync(file, { force: true });
   }
 }
