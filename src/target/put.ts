@@ -1,11 +1,12 @@
 // PUT: body chunks from uWS are copied into pooled shared buffers (they are only valid inside the
-// callback). Each full buffer goes two ways at once: a pwrite at its offset on the libuv pool, and the
-// upload's hash strand (native threads that advance its hash states in order, native/hash_strand.cc);
-// writes do not wait for the hashes, so the disk and the hasher overlap. The last buffer goes to one
-// final Piscina task that hashes and writes it, then finalizes the object (metadata, fsync, rename);
-// with fsync on, what is written is flushed behind the writes as the body arrives, so that final fsync
-// is short. The socket is paused while too many buffers are in flight — 16 of this upload, or the
-// node's budget of all uploads (put-budget.ts). The uWS thread never hashes or waits on the disk.
+// callback). Each full buffer goes two ways at once: the upload's write queue (one pwritev at a time
+// on the libuv pool, see pumpWrites), and its hash strand (native threads that advance its hash states
+// in order, native/hash_strand.cc); writes do not wait for the hashes, so the disk and the hasher
+// overlap. The last buffer goes to one final Piscina task that hashes and writes it, then finalizes
+// the object (metadata, fsync, rename); with fsync on, what is written is flushed behind the writes as
+// the body arrives, so that final fsync is short. The socket is paused while too many buffers are in
+// flight — 16 of this upload, or the node's budget of all uploads (put-budget.ts). The uWS thread
+// never hashes or waits on the disk.
 import fs from 'node:fs';
 import { hashInit, hashStrand, type HashKind, type HashStrand } from '../native';
 import type { BucketProps } from '../cluster/config';
