@@ -27,7 +27,7 @@ test.before(async () => {
   [node, one] = await Promise.all([startNode({ name: 'integrity' }), startNode({ name: 'integrity-1mp', mountpaths: 1 })]);
   s3 = s3Client(node.url);
   for (const b of ['conflict', 'collide']) t1(await request(one.url, { method: 'PUT', path: `/s3/${b}` }));
-  for (const b of ['encpath', 'nul', 'keylen', 'longseg', 'conflict', 'corrupt', 'corrupt2', 'corrupt3', 'trunc', 'trunc2', 'digest', 'digest2']) await s3.send(new CreateBucketCommand({ Bucket: b }));
+  for (const b of ['encpath', 'nul', 'keylen', 'longseg', 'conflict', 'corrupt', 'corrupt2', 'corrupt3', 'largeget', 'trunc', 'trunc2', 'digest', 'digest2']) await s3.send(new CreateBucketCommand({ Bucket: b }));
 });
 
 test.after.always(async () => {
@@ -489,6 +489,26 @@ test('a flipped byte in an object file: small GET is 500, large GET never comple
   t.is(okBig.status, 200);
   t.is(okBig.error, undefined);
   t.is(okBig.sha256, sha256(big));
+});
+
+test('large GETs (16 MiB and more) at once: the two on the larger buffers and the rest all complete intact; a flipped byte near the end fails', async (t) => {
+  // An HTTP thread streams up to two large objects with 4× buffers (target/bufpool.ts, LargeGetBuffers)
+  // and the others with the usual ones; whole-object reads verify the checksum either way.
+  const b = 'largeget';
+  const big = random(20 * MiB + 12_345);
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'good', Body: big }));
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'bad', Body: big }));
+  const all = await Promise.all(Array.from({ length: 5 }, () => getStreamed(node.url, objPath(b, 'good'))));
+  for (const r of all) t.deepEqual([r.status, r.length, r.sha256, r.error], [200, big.length, sha256(big), undefined]);
+  const ranged = await getStreamed(node.url, objPath(b, 'good'), { range: `bytes=1000-${18 * MiB}` });
+  t.is(ranged.status, 206);
+  t.is(ranged.sha256, sha256(big.subarray(1000, 18 * MiB + 1)));
+  flipByte(objectFile(node, b, 'bad'), big.length - 3 * MiB);
+  const bad = await Promise.all(Array.from({ length: 3 }, () => getStreamed(node.url, objPath(b, 'bad'))));
+  for (const r of bad) t.false(r.status === 200 && r.error === undefined && r.length === big.length, `a corrupted object must not complete as a 200: ${r.status} ${r.length} ${r.error}`);
+  // The buffers came back: the good object is still served whole, again several at once.
+  const again = await Promise.all(Array.from({ length: 3 }, () => getStreamed(node.url, objPath(b, 'good'))));
+  for (const r of again) t.is(r.sha256, sha256(big));
 });
 
 test('a truncated object file (shorter than its metadata says) is not served as good', async (t) => {

@@ -74,6 +74,8 @@ class GetStream {
   private closed = false;
   /** The read in flight, if any: fd and buffers are released only after it settles. */
   private reading: Promise<number> | undefined;
+  /** The two buffers came from target.largeGetBufs (they go back there). */
+  private readonly large: [Uint8Array, Uint8Array] | undefined;
 
   constructor(
     private readonly target: Target,
@@ -87,8 +89,9 @@ class GetStream {
     this.state = kind ? hashInit(kind) : null;
     this.pos = plan.start;
     this.end = plan.start + plan.length;
-    this.cur = target.getBufs.get();
-    this.next = target.getBufs.get();
+    // Objects of 16 buffers and more take the larger buffers while few streams hold them.
+    this.large = plan.length >= 16 * target.getBufs.size ? target.largeGetBufs.take() : undefined;
+    [this.cur, this.next] = this.large ?? [target.getBufs.get(), target.getBufs.get()];
     req.onAbort = () => this.finish();
   }
 
@@ -180,8 +183,11 @@ class GetStream {
     this.closed = true;
     const release = (): void => {
       this.target.closeObject(this.h);
-      this.target.getBufs.put(this.cur);
-      this.target.getBufs.put(this.next);
+      if (this.large) this.target.largeGetBufs.give(this.cur, this.next);
+      else {
+        this.target.getBufs.put(this.cur);
+        this.target.getBufs.put(this.next);
+      }
     };
     if (this.reading) this.reading.then(release, release);
     else release();

@@ -9,7 +9,7 @@ import { httpThreads, type ClusterConfig } from '../cluster/config';
 import { Mountpath } from '../fs/mountpath';
 import { objectPath, CT_OBJ, CT_WORK, CT_LONG } from '../fs/fqn';
 import { loadLomFd, LomError, type Lom } from '../fs/lom';
-import { BufferPool } from './bufpool';
+import { BufferPool, LargeGetBuffers } from './bufpool';
 import { TargetStats } from './stats';
 import { PutBudget } from './put-budget';
 import { OpenCache, openCacheSize, type CachedObject } from './open-cache';
@@ -35,6 +35,8 @@ export interface TargetShared {
 export class Target {
   readonly putBufs: BufferPool;
   readonly getBufs: BufferPool;
+  /** Larger buffers for a few large whole-object GETs at a time (get.ts, LargeGetBuffers). */
+  readonly largeGetBufs: LargeGetBuffers;
   readonly stats: TargetStats;
   readonly putBudget: PutBudget;
   readonly openCache: OpenCache;
@@ -50,6 +52,7 @@ export class Target {
   ) {
     this.putBufs = new BufferPool(config.io.buffer_size, 64, true);
     this.getBufs = new BufferPool(config.io.buffer_size, 64, false);
+    this.largeGetBufs = new LargeGetBuffers(config.io.buffer_size);
     this.stats = new TargetStats(shared?.stats, shared?.statsRow);
     this.putBudget = new PutBudget(Math.max(1, config.io.put_buffers_max ?? 64), shared?.putBudget);
     this.openCache = new OpenCache(openCacheSize(config.io.open_cache_max ?? 4096, httpThreads(config)));
