@@ -108,17 +108,22 @@ function streamPut(path: string, body: Buffer): Promise<{ status: number; etag: 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, etag: String(res.headers.etag) }));
     });
     req.on('error', reject);
-    let off = 0;
-    const next = (): void => {
-      while (off < body.length) {
-        const piece = body.subarray(off, off + 256 * 1024);
-        off += piece.length;
-        if (!req.write(piece)) return void req.once('drain', next);
-      }
-      req.end();
-    };
-    next();
+    writeInPieces(req, body, () => req.end());
   });
+}
+
+/** Writes `body` in 256 KiB pieces, honouring back-pressure, then calls `then`. */
+function writeInPieces(out: NodeJS.WritableStream, body: Buffer, then: () => void): void {
+  let off = 0;
+  const next = (): void => {
+    while (off < body.length) {
+      const piece = body.subarray(off, off + 256 * 1024);
+      off += piece.length;
+      if (!out.write(piece)) return void out.once('drain', next);
+    }
+    then();
+  };
+  next();
 }
 
 test.serial('PUT buffer budget: many concurrent uploads stay within it, all stored intact', async (t) => {
@@ -183,23 +188,14 @@ test.serial('keep-alive connections stay usable after uploads the budget paused 
   t.deepEqual(bad, []);
 });
 
-/** Sends the headers of a PUT of `declared` bytes and `sent` bytes of body, then cuts the connection. */
+/** Sends the headers of a PUT of `declared` bytes and `body` (shorter), then cuts the connection. */
 function cutPut(path: string, declared: number, body: Buffer): Promise<void> {
   return new Promise((resolve) => {
     const u = new URL(node.url);
     const sock = net.connect(Number(u.port), u.hostname, () => {
       sock.write(`PUT ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Length: ${declared}\r\n\r\n`);
-      let off = 0;
-      const next = (): void => {
-        while (off < body.length) {
-          const piece = body.subarray(off, off + 256 * 1024);
-          off += piece.length;
-          if (!sock.write(piece)) return void sock.once('drain', next);
-        }
-        // Let the node take in what was sent (and queue its writes) before the cut.
-        setTimeout(() => sock.destroy(), 100);
-      };
-      next();
+      // Let the node take in what was sent (and queue its writes) before the cut.
+      writeInPieces(sock, body, () => setTimeout(() => sock.destroy(), 100));
     });
     sock.on('close', () => resolve());
     sock.on('error', () => {});

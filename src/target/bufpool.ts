@@ -45,10 +45,6 @@ export class LargeGetBuffers {
     this.pool = new BufferPool(ioSize * 4, 2 * LargeGetBuffers.MAX_STREAMS, false);
   }
 
-  get size(): number {
-    return this.pool.size;
-  }
-
   /** A stream's two buffers, or undefined while MAX_STREAMS streams hold theirs. */
   take(): [Uint8Array, Uint8Array] | undefined {
     if (this.inUse >= LargeGetBuffers.MAX_STREAMS) return undefined;

@@ -239,11 +239,9 @@ export class PutStream {
   }
 
   /**
-   * One write in flight per upload, in order, taking every buffer queued behind it in one pwritev.
-   * Concurrent O_DIRECT writes that extend one file stalled for 1.4–2.6 s at a time on this ext4/virtio
-   * VM (2–4 writers on one 64 MiB file: ~900 MiB/s, worst file 2.6 s; one writer: 1,300 MiB/s, worst
-   * 80 ms; /tmp C test in the issue 7 note), and a 64 MiB PUT with fsync off averaged 683 MiB/s with a
-   * p99 of 0.8 s because of them.
+   * One write in flight per upload, in order, taking every buffer queued behind it in one pwritev:
+   * concurrent O_DIRECT writes extending one file stalled for 1.4–2.6 s at a time on this ext4/virtio
+   * VM (one writer: 1,300 MiB/s, worst 64 MiB file 80 ms; see docs/architecture.md, PUT).
    */
   private pumpWrites(): void {
     if (this.failed) {

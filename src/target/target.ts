@@ -35,7 +35,7 @@ export interface TargetShared {
 export class Target {
   readonly putBufs: BufferPool;
   readonly getBufs: BufferPool;
-  /** Larger buffers for a few large whole-object GETs at a time (get.ts, LargeGetBuffers). */
+  /** Larger buffers for a few large GET streams (whole objects and ranges) at a time (get.ts, LargeGetBuffers). */
   readonly largeGetBufs: LargeGetBuffers;
   readonly stats: TargetStats;
   readonly putBudget: PutBudget;
