@@ -1,10 +1,10 @@
 // Reverse-proxy mode of the gateway: a client request that arrived on uWS is streamed to the node that
-// owns the object over plain HTTP/1.1 (node:http, pooled keep-alive sockets) and the answer is relayed
-// back. Clients that do not follow redirects (boto3) then just work. Both directions keep back-pressure:
+// owns the object over plain HTTP/1.1 (upstream.ts: pooled keep-alive connections, body bytes relayed
+// straight out of each connection's read buffer) and the answer is relayed back. Clients that do not follow redirects (boto3) then just work. Both directions keep back-pressure:
 // a slow upstream pauses the client's upload, a slow client pauses the upstream's response. Nothing is
 // buffered beyond one chunk in flight each way.
 import http from 'node:http';
-import { keepAliveAgent } from '../util/agent';
+import { UpstreamRequest, type UpstreamHandler, type UpstreamHead } from './upstream';
 import type { HttpResponse } from '../util/uws';
 import { endHead, type Req } from '../api/http';
 import { s3err } from '../s3/errors';
@@ -15,20 +15,16 @@ export interface ForwardTarget {
   port: number;
 }
 
-// One pool for the process: connections to targets are reused (lifo keeps the warmest ones busy and
-// lets the rest time out), so the hot path never pays for a TCP handshake.
-const agent = keepAliveAgent({ maxSockets: 256, maxFreeSockets: 64 });
-
 /** A hung upstream must not pin the client forever: no byte either way for this long ends the exchange. */
 const IDLE_TIMEOUT_MS = 5 * 60_000;
 
 // Meaningful for one connection only (RFC 9110 7.6.1), never relayed. Transfer-Encoding is re-created by
-// node on the way up and by uWS on the way down.
+// upstream.ts on the way up and by uWS on the way down.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers', 'upgrade', 'transfer-encoding']);
-// uWS has already answered "100 Continue" to the client; node's client would wait for a second one.
+// uWS has already answered "100 Continue" to the client: the upstream must not wait for a reader of one.
 const DROP_UP = new Set([...HOP_BY_HOP, 'expect']);
-// uWS writes its own framing (Content-Length or chunked) and its own Date.
-const DROP_DOWN = new Set([...HOP_BY_HOP, 'content-length', 'date']);
+// uWS writes its own framing (Content-Length or chunked), its own Date and its own uWebSockets header.
+const DROP_DOWN = new Set([...HOP_BY_HOP, 'content-length', 'date', 'uwebsockets']);
 
 /**
  * Streams the request (method, headers, body) to `to` at `pathAndQuery` and relays status, headers and body back.
@@ -52,11 +48,11 @@ export function forwardRequest(
   new Forward(res, req, to, pathAndQuery, setHeaders, onDone, takeBack);
 }
 
-class Forward {
-  private up: http.ClientRequest;
-  /** A bodiless request whose reused keep-alive socket was reset before any answer is sent once more. */
+class Forward implements UpstreamHandler {
+  private up: UpstreamRequest;
+  /** A bodiless request whose reused keep-alive connection was reset before any answer is sent once more. */
   private retried = false;
-  private ur: http.IncomingMessage | undefined;
+  private head: UpstreamHead | undefined;
   /** The request has a body to stream up. */
   private readonly hasBody: boolean;
   /** The client's last body chunk has arrived. */
@@ -67,6 +63,8 @@ class Forward {
   /** `res` must not be touched any more: ended, closed or aborted (uWS throws on any later call). */
   private resDone = false;
   private done = false;
+  /** The answer went back to the caller of takeBack: its body is read and dropped. */
+  private dropping = false;
   /** Body length announced with tryEnd, -1 for a chunked relay. */
   private total = -1;
   /** Fixed-length relay: bytes tryEnd could not take yet, starting at write offset `pendingAt`. */
@@ -75,6 +73,7 @@ class Forward {
   /** Chunked relay: a write() was back-pressured; resume upstream on the next writable event. */
   private blocked = false;
   private writableSet = false;
+  private readonly open: () => UpstreamRequest;
 
   constructor(
     private readonly res: HttpResponse,
@@ -92,29 +91,11 @@ class Forward {
     const headers: Record<string, string> = {};
     const named = new Set((h['connection'] ?? '').toLowerCase().split(',').map((s) => s.trim()));
     for (const k of Object.keys(h)) if (!DROP_UP.has(k) && !named.has(k)) headers[k] = h[k]!;
-    // A body of unknown length goes up chunked, whatever the method (node would not frame a GET body by itself).
+    // A body of unknown length goes up chunked, whatever the method.
     if (te !== undefined) headers['transfer-encoding'] = 'chunked';
     Object.assign(headers, setHeaders);
-
-    const open = (): http.ClientRequest => {
-      const up = http.request({ host: to.host, port: to.port, method: req.method, path: pathAndQuery, headers, agent, timeout: IDLE_TIMEOUT_MS });
-      up.on('response', (ur) => this.onResponse(ur));
-      up.on('timeout', () => up.destroy(new Error(`no data from ${to.host}:${to.port} for ${IDLE_TIMEOUT_MS / 1000} s`)));
-      up.on('error', (err: NodeJS.ErrnoException) => {
-        // The server closed an idle keep-alive socket as we reused it (Node's documented race): a
-        // request without a body can safely go again on a new connection.
-        if (!this.hasBody && !this.retried && !this.ur && !this.done && up.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-          this.retried = true;
-          this.up = open();
-          this.up.end();
-          return;
-        }
-        this.fail(err);
-      });
-      up.on('drain', () => this.setPaused(false));
-      return up;
-    };
-    this.up = open();
+    this.open = () => new UpstreamRequest(to, req.method, pathAndQuery, headers, this, IDLE_TIMEOUT_MS);
+    this.up = this.open();
     req.onAbort = () => {
       this.resDone = true;
       this.up.destroy();
@@ -134,8 +115,8 @@ class Forward {
     this.bodyIn = isLast;
     // Once the answer is complete or failed the upstream request is gone: uWS still reads the rest of
     // the body (keeping the client's connection usable), and it is dropped.
-    if (this.done || this.up.destroyed) return;
-    // The ArrayBuffer is only valid during this callback: Buffer.from(Uint8Array) copies it.
+    if (this.done) return;
+    // The ArrayBuffer is only valid during this callback, and the socket may keep what it is given.
     const ok = chunk.byteLength === 0 || this.up.write(Buffer.from(new Uint8Array(chunk)));
     if (isLast) {
       this.up.end();
@@ -152,30 +133,40 @@ class Forward {
     else this.res.resume();
   }
 
-  private onResponse(ur: http.IncomingMessage): void {
-    this.ur = ur;
-    // An upstream dying mid-body: node destroys the message with an error, or closes it incomplete.
-    ur.on('error', (err) => this.fail(err));
-    ur.on('close', () => {
-      if (!ur.complete) this.fail(new Error('upstream closed the connection mid-response'));
-    });
+  onDrain(): void {
+    this.setPaused(false);
+  }
+
+  onError(err: Error, retryable: boolean): void {
+    // The server closed an idle keep-alive connection as we reused it: a request without a body can
+    // safely go again on a new connection.
+    if (retryable && !this.hasBody && !this.retried && !this.head && !this.done) {
+      this.retried = true;
+      this.up = this.open();
+      this.up.end();
+      return;
+    }
+    this.fail(err);
+  }
+
+  onHead(head: UpstreamHead): void {
+    this.head = head;
     if (this.resDone) return void this.up.destroy();
-    const status = ur.statusCode ?? 502;
+    const status = head.status;
     if (this.takeBack) {
       const ours = this.req.onAbort;
       this.resDone = true; // while the caller decides: nothing here may touch res
       if (this.takeBack(status)) {
         if (this.req.onAbort === ours) this.req.onAbort = undefined; // the caller's handler, if any, stays
-        ur.resume();
+        this.dropping = true;
         if (!this.bodyIn) this.up.destroy();
         return this.finish();
       }
       this.resDone = this.req.aborted;
     }
     const bodiless = this.req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-    const cl = ur.headers['content-length'];
+    const cl = head.header('content-length');
     if (bodiless) {
-      ur.resume();
       this.cork(() => {
         // HEAD (and a 304 may) announce the entity's length; endWithoutBody(n) would make uWS wait for n bytes.
         if (cl !== undefined && status !== 204) endHead(this.res, Number(cl));
@@ -183,36 +174,39 @@ class Forward {
       });
       return this.complete();
     }
-    if (cl !== undefined) {
+    if (head.header('transfer-encoding') === undefined && cl !== undefined) {
       this.total = Number(cl);
       if (this.total === 0) {
-        ur.resume();
-        this.cork(() => this.res.end());
-        return this.complete();
-      }
-      ur.on('data', (chunk: Buffer) => this.sendFixed(chunk));
-      // node ends the message only after Content-Length bytes, so tryEnd has finished by then.
-      ur.on('end', () => {
-        if (!this.done) this.fail(new Error('upstream body shorter than its Content-Length'));
-      });
-    } else {
-      ur.on('data', (chunk: Buffer) => this.sendChunked(chunk));
-      ur.on('end', () => {
-        if (this.done) return;
         this.cork(() => this.res.end());
         this.complete();
-      });
+      }
     }
+  }
+
+  onBody(chunk: Buffer): boolean {
+    if (this.dropping || this.done) return true;
+    return this.total >= 0 ? this.sendFixed(chunk) : this.sendChunked(chunk);
+  }
+
+  onEnd(): void {
+    if (this.dropping || this.done) return;
+    if (this.total >= 0) {
+      // All Content-Length bytes came: tryEnd ended the response, or will from the writable handler.
+      if (!this.pending) this.fail(new Error('upstream body shorter than its Content-Length'));
+      return;
+    }
+    this.cork(() => this.res.end());
+    this.complete();
   }
 
   /** Status line and headers; the first call in every cork that writes to `res`. */
   private writeHead(): void {
     if (this.headSent) return;
     this.headSent = true;
-    const ur = this.ur!;
-    const code = ur.statusCode ?? 502;
-    this.res.writeStatus(`${code} ${ur.statusMessage || http.STATUS_CODES[code] || 'Unknown'}`);
-    const raw = ur.rawHeaders;
+    const head = this.head!;
+    const code = head.status;
+    this.res.writeStatus(`${code} ${head.statusText || http.STATUS_CODES[code] || 'Unknown'}`);
+    const raw = head.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) if (!DROP_DOWN.has(raw[i]!.toLowerCase())) this.res.writeHeader(raw[i]!, raw[i + 1]!);
   }
 
@@ -226,13 +220,15 @@ class Forward {
     });
   }
 
-  /** Upstream sent Content-Length: tryEnd gives the client the same length and ends the response. */
-  private sendFixed(chunk: Buffer): void {
-    if (this.done) return;
+  /**
+   * Upstream sent Content-Length: tryEnd gives the client the same length and ends the response.
+   * `chunk` is a view of the upstream connection's read buffer: what the socket does not take is copied.
+   */
+  private sendFixed(chunk: Buffer): boolean {
     if (this.pending) {
-      // Already waiting for the socket (data in flight when we paused): the offsets still line up.
+      // Already waiting for the socket (bytes of the same read after we paused): the offsets still line up.
       this.pending = Buffer.concat([this.pending, chunk]);
-      return;
+      return false;
     }
     let ok = false;
     let ended = false;
@@ -240,24 +236,26 @@ class Forward {
       this.pendingAt = this.res.getWriteOffset();
       [ok, ended] = this.res.tryEnd(chunk, this.total);
     });
-    if (ended) return this.complete();
-    if (ok) return;
-    this.pending = chunk;
-    this.ur!.pause();
+    if (ended) {
+      this.complete();
+      return true;
+    }
+    if (ok || this.resDone) return true;
+    this.pending = Buffer.from(chunk);
     this.armWritable();
+    return false;
   }
 
-  /** Upstream is chunked: relay chunked with write(); uWS buffers what the socket does not take. */
-  private sendChunked(chunk: Buffer): void {
-    if (this.done) return;
+  /** Upstream is chunked: relay chunked with write(); uWS copies what the socket does not take. */
+  private sendChunked(chunk: Buffer): boolean {
     let ok = true;
     this.cork(() => {
       ok = this.res.write(chunk);
     });
-    if (ok) return;
+    if (ok || this.resDone) return true;
     this.blocked = true;
-    this.ur!.pause();
     this.armWritable();
+    return false;
   }
 
   // uWS calls this handler on every writable event until the response ends, so it must be a no-op
@@ -270,7 +268,7 @@ class Forward {
       if (this.done) return true;
       if (this.blocked) {
         this.blocked = false;
-        setImmediate(() => this.ur?.resume());
+        setImmediate(() => this.up.resume());
         return true;
       }
       if (!this.pending) return true;
@@ -282,7 +280,7 @@ class Forward {
       }
       if (ok) {
         this.pending = undefined;
-        setImmediate(() => this.ur?.resume());
+        setImmediate(() => this.up.resume());
       }
       return ok;
     });
@@ -291,7 +289,7 @@ class Forward {
   /** The client has the whole response. */
   private complete(): void {
     this.resDone = true;
-    // The upstream socket is only reusable if it also got the whole request.
+    // The upstream connection is only reusable if it also carried the whole request.
     if (!this.bodyIn) this.up.destroy();
     this.finish();
   }
@@ -299,7 +297,7 @@ class Forward {
   private fail(err: Error): void {
     if (this.done) return;
     if (!this.resDone && !this.req.aborted) {
-      if (this.headSent || this.ur) {
+      if (this.headSent || this.head) {
         // Too late for an error status: cut the connection so the client sees a truncated body, not a short complete one.
         this.resDone = true;
         this.res.close();

@@ -1,0 +1,431 @@
+// The HTTP/1.1 client a node streams requests to another node with (the gateway's forward mode, an HTTP
+// thread relaying to its main thread, get-from-neighbour). Written for relaying bodies, not for
+// convenience: each pooled connection reads into one buffer of its own (net's `onread`), and the body
+// bytes are handed to the relay as views of that buffer, to be written out before the callback returns.
+// node:http instead copies every body piece into a fresh Buffer (its parser's on_body), which on this
+// 2-core VM cost more than the relay itself: a 64 MiB GET through the gateway ran at 150–250 MiB/s with
+// the proxy's thread saturated by the copy, the page faults of glibc handing those buffers back and forth
+// to the kernel, and V8's GCs of their external memory.
+//
+// Framing follows RFC 9112: a response to HEAD and a 1xx/204/304 have no body; otherwise chunked
+// (Transfer-Encoding ending in chunked), then Content-Length, else the body runs to the close. 1xx
+// interim responses are skipped. A connection goes back to the pool only when the request was fully
+// sent and the response fully read, neither side said `Connection: close` and HTTP/1.1 was spoken.
+import net from 'node:net';
+
+export interface UpstreamHead {
+  status: number;
+  statusText: string;
+  /** Header names and values as received: name, value, name, value, … */
+  rawHeaders: string[];
+  /** The value of a header by lower-case name (several joined with ", "). */
+  header(name: string): string | undefined;
+}
+
+export interface UpstreamHandler {
+  onHead(head: UpstreamHead): void;
+  /**
+   * Body bytes: a view of the connection's read buffer, valid only during the call. Returning false
+   * stops reading until resume(); bytes already read are still delivered (in further calls).
+   */
+  onBody(chunk: Buffer): boolean;
+  /** The whole response has arrived. */
+  onEnd(): void;
+  /**
+   * The exchange failed (it is over). `retryable`: it ran on a reused connection that failed before any
+   * byte of the response arrived — the server closed it as we reused it; a request without a body can go
+   * again on a new connection.
+   */
+  onError(err: Error, retryable: boolean): void;
+  /** The request body may take more after write() returned false. */
+  onDrain(): void;
+}
+
+export interface UpstreamTarget {
+  host: string;
+  port: number;
+}
+
+/** Idle pooled connections are closed after this: uWS drops an idle keep-alive connection at 10 s. */
+const IDLE_MS = 4000;
+/** Idle connections kept per upstream. */
+const MAX_FREE = 64;
+/** Each connection's read buffer. */
+const READ_BUF = 128 * 1024;
+/** A response head larger than this is refused. */
+const MAX_HEAD = 64 * 1024;
+
+const enum St {
+  Head,
+  Fixed,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+  Done,
+}
+
+class Conn {
+  readonly socket: net.Socket;
+  readonly key: string;
+  /** The exchange the connection serves; undefined while pooled. */
+  ex: UpstreamRequest | undefined;
+  idleSince = 0;
+  /** Has served (or is serving) an exchange before the current one. */
+  served = 0;
+
+  constructor(to: UpstreamTarget, key: string) {
+    this.key = key;
+    this.socket = net.connect({
+      host: to.host,
+      port: to.port,
+      noDelay: true,
+      onread: { buffer: Buffer.allocUnsafe(READ_BUF), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) },
+    });
+    this.socket.on('error', (err) => this.onClose(err));
+    this.socket.on('close', () => this.onClose());
+    this.socket.on('drain', () => this.ex?.drained());
+    this.socket.on('timeout', () => this.socket.destroy(new Error('upstream idle timeout')));
+  }
+
+  private onRead(n: number, buf: Uint8Array): boolean {
+    if (!this.ex) {
+      // A pooled connection has nothing to say: whatever it is, the connection is not reusable.
+      this.socket.destroy();
+      return false;
+    }
+    return this.ex.received(Buffer.from(buf.buffer, buf.byteOffset, n));
+  }
+
+  private onClose(err?: Error): void {
+    unpool(this);
+    const ex = this.ex;
+    this.ex = undefined;
+    ex?.closed(err);
+  }
+}
+
+const pool = new Map<string, Conn[]>();
+
+function unpool(c: Conn): void {
+  const list = pool.get(c.key);
+  const i = list ? list.indexOf(c) : -1;
+  if (i >= 0) list!.splice(i, 1);
+}
+
+function checkout(to: UpstreamTarget): Conn {
+  const key = `${to.host}:${to.port}`;
+  const list = pool.get(key);
+  const now = Date.now();
+  while (list && list.length) {
+    const c = list.pop()!;
+    if (now - c.idleSince < IDLE_MS && !c.socket.destroyed) return c;
+    c.socket.destroy();
+  }
+  return new Conn(to, key);
+}
+
+function checkin(c: Conn): void {
+  c.ex = undefined;
+  c.idleSince = Date.now();
+  c.socket.setTimeout(0);
+  let list = pool.get(c.key);
+  if (!list) pool.set(c.key, (list = []));
+  if (list.length >= MAX_FREE) return void c.socket.destroy();
+  list.push(c);
+}
+
+// Sweep idle connections even when nothing is checked out (they would otherwise sit until the server
+// drops them, and be found closed at the next checkout).
+setInterval(() => {
+  const now = Date.now();
+  for (const list of pool.values()) for (const c of [...list]) if (now - c.idleSince >= IDLE_MS) c.socket.destroy();
+}, 1000).unref();
+
+/** One request/response exchange on a pooled connection. */
+export class UpstreamRequest {
+  private readonly conn: Conn;
+  private readonly reused: boolean;
+  private readonly chunkedUp: boolean;
+  private readonly bodiless: boolean;
+  private st = St.Head;
+  private head: Buffer | undefined;
+  private remaining = 0;
+  /** Partial chunk-size or trailer line. */
+  private line = '';
+  private gotBytes = false;
+  private ended = false;
+  private over = false;
+  private keepAlive = true;
+  private pauseAsked = false;
+
+  constructor(
+    to: UpstreamTarget,
+    method: string,
+    path: string,
+    /** Lower-case names. `transfer-encoding: chunked` makes write() frame the body in chunks. */
+    headers: Record<string, string>,
+    private readonly handler: UpstreamHandler,
+    timeoutMs: number,
+  ) {
+    let h = `${method} ${path} HTTP/1.1\r\n`;
+    if (headers['host'] === undefined) h += `host: ${to.host}:${to.port}\r\n`;
+    for (const k of Object.keys(headers)) {
+      const v = headers[k]!;
+      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new Error(`header ${JSON.stringify(k)} has a line break`);
+      h += `${k}: ${v}\r\n`;
+    }
+    this.bodiless = method === 'HEAD';
+    this.chunkedUp = /(^|,)\s*chunked\s*$/i.test(headers['transfer-encoding'] ?? '');
+    if ((headers['connection'] ?? '').toLowerCase().includes('close')) this.keepAlive = false;
+    this.conn = checkout(to);
+    this.reused = this.conn.served++ > 0;
+    this.conn.ex = this;
+    this.conn.socket.setTimeout(timeoutMs);
+    this.conn.socket.write(`${h}\r\n`, 'latin1');
+  }
+
+  /** Request body bytes (copied or kept by the socket: the caller may not reuse `buf`). */
+  write(buf: Buffer): boolean {
+    if (this.over || this.ended || buf.length === 0) return true;
+    const s = this.conn.socket;
+    if (!this.chunkedUp) return s.write(buf);
+    s.cork();
+    s.write(`${buf.length.toString(16)}\r\n`, 'latin1');
+    s.write(buf);
+    const ok = s.write('\r\n', 'latin1');
+    s.uncork();
+    return ok;
+  }
+
+  /** The request is complete. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.over) return;
+    if (this.chunkedUp) this.conn.socket.write('0\r\n\r\n', 'latin1');
+  }
+
+  pause(): void {
+    if (!this.over) this.conn.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.over) this.conn.socket.resume();
+  }
+
+  /** Abandons the exchange: the connection is closed, the handler hears nothing more. */
+  destroy(): void {
+    if (this.over) return;
+    this.over = true;
+    this.conn.ex = undefined;
+    this.conn.socket.destroy();
+  }
+
+  // ---- called by the connection ----
+
+  drained(): void {
+    if (!this.over) this.handler.onDrain();
+  }
+
+  closed(err?: Error): void {
+    if (this.over) return;
+    if (this.st === St.UntilClose && !err) {
+      this.st = St.Done;
+      this.over = true;
+      return this.handler.onEnd();
+    }
+    this.over = true;
+    const retryable = this.reused && !this.gotBytes;
+    const e = err ?? Object.assign(new Error(this.gotBytes ? 'upstream closed the connection mid-response' : 'upstream closed the connection'), { code: 'ECONNRESET' });
+    this.handler.onError(e, retryable);
+  }
+
+  /** Bytes from the socket; returns false to pause reading. */
+  received(data: Buffer): boolean {
+    this.pauseAsked = false;
+    if (data.length) this.gotBytes = true;
+    try {
+      this.parse(data);
+    } catch (err) {
+      this.fail(err as Error);
+      return false;
+    }
+    // Pause only a live exchange: one that ended in this read has put its connection back in the pool,
+    // where a paused socket would never read the next exchange's answer.
+    const pause = this.pauseAsked && !this.over;
+    if (pause) this.conn.socket.pause();
+    return !pause;
+  }
+
+  private fail(err: Error): void {
+    if (this.over) return;
+    this.over = true;
+    this.conn.ex = undefined;
+    this.conn.socket.destroy();
+    this.handler.onError(err, false);
+  }
+
+  private body(b: Buffer): void {
+    if (b.length && !this.over && !this.handler.onBody(b)) this.pauseAsked = true;
+  }
+
+  private parse(data: Buffer): void {
+    let i = 0;
+    while (i < data.length && !this.over) {
+      switch (this.st) {
+        case St.Head: {
+          let text: string;
+          if (!this.head) {
+            const end = data.indexOf('\r\n\r\n', i, 'latin1');
+            if (end < 0) {
+              this.head = Buffer.from(data.subarray(i)); // a copy: `data` is the connection's read buffer
+              if (this.head.length > MAX_HEAD) throw new Error(`upstream response head over ${MAX_HEAD} bytes`);
+              return;
+            }
+            if (end - i > MAX_HEAD) throw new Error(`upstream response head over ${MAX_HEAD} bytes`);
+            text = data.toString('latin1', i, end);
+            i = end + 4;
+          } else {
+            // The rest of a head split over reads; the terminator may straddle them: search 3 bytes back.
+            const at = this.head.length;
+            this.head = Buffer.concat([this.head, data.subarray(i)]);
+            const end = this.head.indexOf('\r\n\r\n', Math.max(0, at - 3), 'latin1');
+            if (end < 0 || end > MAX_HEAD) {
+              if (end > MAX_HEAD || this.head.length > MAX_HEAD) throw new Error(`upstream response head over ${MAX_HEAD} bytes`);
+              return;
+            }
+            text = this.head.toString('latin1', 0, end);
+            i += end + 4 - at;
+            this.head = undefined;
+          }
+          this.onHeadText(text);
+          break;
+        }
+        case St.Fixed: {
+          const n = Math.min(this.remaining, data.length - i);
+          this.remaining -= n;
+          const piece = data.subarray(i, i + n);
+          i += n;
+          if (this.remaining === 0) this.st = St.Done;
+          this.body(piece);
+          if (this.st === St.Done) this.done();
+          break;
+        }
+        case St.ChunkSize:
+        case St.Trailers: {
+          const nl = data.indexOf(10, i);
+          const stop = nl < 0 ? data.length : nl + 1;
+          this.line += data.toString('latin1', i, stop);
+          i = stop;
+          if (this.line.length > 8192) throw new Error('upstream chunk-size or trailer line too long');
+          if (nl < 0) break;
+          const line = this.line.replace(/\r?\n$/, '');
+          this.line = '';
+          if (this.st === St.Trailers) {
+            if (line === '') {
+              this.st = St.Done;
+              this.done();
+            }
+            break;
+          }
+          const m = /^([0-9a-fA-F]{1,15})[ \t]*(;.*)?$/.exec(line);
+          if (!m) throw new Error(`bad chunk size line from upstream: ${JSON.stringify(line.slice(0, 40))}`);
+          this.remaining = parseInt(m[1]!, 16);
+          this.st = this.remaining === 0 ? St.Trailers : St.ChunkData;
+          break;
+        }
+        case St.ChunkData: {
+          const n = Math.min(this.remaining, data.length - i);
+          this.remaining -= n;
+          const piece = data.subarray(i, i + n);
+          i += n;
+          if (this.remaining === 0) {
+            this.st = St.ChunkDataEnd;
+            this.line = '';
+          }
+          this.body(piece);
+          break;
+        }
+        case St.ChunkDataEnd: {
+          // CRLF after the chunk's data (a bare LF tolerated); `line` holds a CR read at the end of a read.
+          const c = data[i++]!;
+          if (c === 13 && this.line === '') this.line = '\r';
+          else if (c === 10) {
+            this.line = '';
+            this.st = St.ChunkSize;
+          } else throw new Error('missing CRLF after a chunk from upstream');
+          break;
+        }
+        case St.UntilClose:
+          this.body(data.subarray(i));
+          i = data.length;
+          break;
+        case St.Done:
+          throw new Error('upstream sent bytes after the end of its response');
+      }
+    }
+  }
+
+  private onHeadText(text: string): void {
+    const lines = text.split('\r\n');
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]!);
+    if (!m) throw new Error(`bad status line from upstream: ${JSON.stringify(lines[0]!.slice(0, 60))}`);
+    const status = Number(m[2]);
+    const rawHeaders: string[] = [];
+    const byName = new Map<string, string>();
+    for (let k = 1; k < lines.length; k++) {
+      const l = lines[k]!;
+      const c = l.indexOf(':');
+      if (c <= 0 || /[\s]/.test(l[0]!) || /\s/.test(l[c - 1]!)) throw new Error(`bad header line from upstream: ${JSON.stringify(l.slice(0, 60))}`);
+      const name = l.slice(0, c);
+      const value = l.slice(c + 1).trim();
+      rawHeaders.push(name, value);
+      const lc = name.toLowerCase();
+      const prev = byName.get(lc);
+      byName.set(lc, prev === undefined ? value : `${prev}, ${value}`);
+    }
+    if (status >= 100 && status < 200) return; // interim: the real head follows (101 is never asked for)
+    if (m[1] === '0' || (byName.get('connection') ?? '').toLowerCase().split(',').some((t) => t.trim() === 'close')) this.keepAlive = false;
+    const te = byName.get('transfer-encoding');
+    const cl = byName.get('content-length');
+    if (this.bodiless || status === 204 || status === 304) this.st = St.Done;
+    else if (te !== undefined) {
+      if (!/(^|,)\s*chunked\s*$/i.test(te)) throw new Error(`upstream transfer-encoding ${te} not supported`);
+      this.st = St.ChunkSize;
+    } else if (cl !== undefined) {
+      if (!/^\d{1,15}$/.test(cl)) throw new Error(`bad content-length from upstream: ${cl}`);
+      this.remaining = Number(cl);
+      this.st = this.remaining === 0 ? St.Done : St.Fixed;
+    } else {
+      this.st = St.UntilClose;
+      this.keepAlive = false;
+    }
+    this.handler.onHead({ status, statusText: m[3] ?? '', rawHeaders, header: (n) => byName.get(n) });
+    if (this.st === St.Done && !this.over) this.done();
+  }
+
+  private done(): void {
+    if (this.over) return;
+    this.over = true;
+    this.handler.onEnd();
+    if (this.ended) this.release();
+    else {
+      // The response came before the whole request went up: the connection is mid-request.
+      this.conn.ex = undefined;
+      this.conn.socket.destroy();
+    }
+  }
+
+  private release(): void {
+    if (this.conn.ex !== this) return;
+    if (!this.keepAlive || this.conn.socket.destroyed) {
+      this.conn.ex = undefined;
+      this.conn.socket.destroy();
+      return;
+    }
+    this.conn.socket.resume();
+    checkin(this.conn);
+  }
+}
