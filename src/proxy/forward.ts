@@ -116,8 +116,8 @@ class Forward implements UpstreamHandler {
     // Once the answer is complete or failed the upstream request is gone: uWS still reads the rest of
     // the body (keeping the client's connection usable), and it is dropped.
     if (this.done) return;
-    // The ArrayBuffer is only valid during this callback, and the socket may keep what it is given.
-    const ok = chunk.byteLength === 0 || this.up.write(Buffer.from(new Uint8Array(chunk)));
+    // The ArrayBuffer is only valid during this callback: write() copies it.
+    const ok = chunk.byteLength === 0 || this.up.write(new Uint8Array(chunk));
     if (isLast) {
       this.up.end();
       // The last bytes can come while paused: a socket left paused would not read the client's next request.
