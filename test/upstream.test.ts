@@ -188,3 +188,13 @@ test('a request body of unknown length goes up chunked, in the pieces written', 
   const p = await exchange(s.port, 'PUT', '/obj', { headers: { 'content-length': String(all.length) }, body: [all] });
   t.is(p.body.toString(), `${md5(all)} plain`);
 });
+
+test('bytes past the end of an answer: the answer stands, the connection is not pooled again', async (t) => {
+  const s = await server((sock) => sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK'));
+  t.teardown(s.close);
+  const r = await exchange(s.port, 'GET', '/');
+  t.is(r.err, undefined);
+  t.is(r.body.toString(), 'ok');
+  t.is((await exchange(s.port, 'GET', '/')).body.toString(), 'ok');
+  t.is(s.conns(), 2);
+});

@@ -271,7 +271,9 @@ export class UpstreamRequest {
     this.pauseAsked = false;
     if (data.length) this.gotBytes = true;
     try {
-      this.parse(data);
+      // Bytes past the end of the response: the connection is out of step (it may already be back in
+      // the pool: closing it takes it out).
+      if (this.parse(data) < data.length && this.st === St.Done) this.conn.socket.destroy();
     } catch (err) {
       this.fail(err as Error);
       return false;
@@ -295,7 +297,8 @@ export class UpstreamRequest {
     if (b.length && !this.over && !this.handler.onBody(b)) this.pauseAsked = true;
   }
 
-  private parse(data: Buffer): void {
+  /** Consumes `data` up to the end of the response; returns how far it got. */
+  private parse(data: Buffer): number {
     let i = 0;
     while (i < data.length && !this.over) {
       switch (this.st) {
@@ -306,7 +309,7 @@ export class UpstreamRequest {
             if (end < 0) {
               this.head = Buffer.from(data.subarray(i)); // a copy: `data` is the connection's read buffer
               if (this.head.length > MAX_HEAD) throw new Error(`upstream response head over ${MAX_HEAD} bytes`);
-              return;
+              return data.length;
             }
             if (end - i > MAX_HEAD) throw new Error(`upstream response head over ${MAX_HEAD} bytes`);
             text = data.toString('latin1', i, end);
@@ -318,7 +321,7 @@ export class UpstreamRequest {
             const end = this.head.indexOf('\r\n\r\n', Math.max(0, at - 3), 'latin1');
             if (end < 0 || end > MAX_HEAD) {
               if (end > MAX_HEAD || this.head.length > MAX_HEAD) throw new Error(`upstream response head over ${MAX_HEAD} bytes`);
-              return;
+              return data.length;
             }
             text = this.head.toString('latin1', 0, end);
             i += end + 4 - at;
@@ -390,6 +393,7 @@ export class UpstreamRequest {
           throw new Error('upstream sent bytes after the end of its response');
       }
     }
+    return i;
   }
 
   private onHeadText(text: string): void {
