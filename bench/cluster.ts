@@ -35,6 +35,8 @@ interface Dataset {
 }
 
 const DATASETS: Dataset[] = [
+  // What a dataloader reads sample by sample (an image, a tokenized record).
+  { id: '128KiB', size: 128 * 1024, count: 1000, subdir: 'g128k' },
   { id: '1MiB', size: MiB, count: 256, subdir: 'g1m' },
   { id: '64MiB', size: 64 * MiB, count: 12, subdir: 'g64m' },
 ];
