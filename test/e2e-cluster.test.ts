@@ -4,6 +4,7 @@
 // node, listings merge all targets page by page, and a killed target leaves and rejoins.
 import test from 'ava';
 import fs from 'node:fs';
+import http from 'node:http';
 import { S3Client, CopyObjectCommand, CreateBucketCommand, GetObjectCommand, PutObjectCommand, ListObjectsV2Command, DeleteBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startCluster, startClusterWithObjects, misplacedObjects, hrwPlacement, targetIdOf, logNodesOnFailure, FAST_KEEPALIVE, type Cluster } from './helpers/cluster';
 import { s3Client, request, md5, mapLimit, compareUtf8, random, sleep, xmlCode, type AisNode } from './helpers/node';
@@ -64,6 +65,54 @@ test.serial('every proxy and every target serves every object (reverse proxy, no
     const h = await client.send(new HeadObjectCommand({ Bucket: B, Key: key }));
     t.is(h.ContentLength, body.length);
   }
+});
+
+test.serial('a large object through the gateway to a reader that stalls, beside small reads on the same gateway', async (t) => {
+  // The gateway relays the owner's bytes from its connection's read buffer; a reader that stops makes
+  // it keep what the client socket did not take, stop reading the owner, and go on where it left off.
+  const body = random(24 * 1024 * 1024 + 5);
+  const key = 'big/stalling-reader';
+  const p = c.proxies[0]!.url;
+  const put = await request(p, { method: 'PUT', path: `/s3/${B}/${key}`, body });
+  t.is(put.status, 200);
+  const u = new URL(p);
+  const stalled = new Promise<{ status: number; got: Buffer; pauses: number }>((resolve, reject) => {
+    http
+      .get({ host: u.hostname, port: u.port, path: `/s3/${B}/${key}`, agent: false }, (res) => {
+        const parts: Buffer[] = [];
+        let n = 0;
+        let pauses = 0;
+        let next = 1024 * 1024;
+        res.on('data', (d: Buffer) => {
+          parts.push(d);
+          n += d.length;
+          if (n >= next && pauses < 4) {
+            pauses++;
+            next += 3 * 1024 * 1024;
+            res.pause();
+            setTimeout(() => res.resume(), 250);
+          }
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, got: Buffer.concat(parts), pauses }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+  // Meanwhile small objects through the same gateway: pooled connections to the owners stay in step.
+  const small = [...bodies].slice(0, 30);
+  await mapLimit(small, 4, async ([k, b]) => {
+    const r = await request(p, { method: 'GET', path: `/s3/${B}/${k}` });
+    t.is(r.status, 200);
+    t.true(r.body.equals(b), k);
+  });
+  const r = await stalled;
+  t.is(r.status, 200);
+  t.is(r.pauses, 4);
+  t.is(r.got.length, body.length);
+  t.is(md5(r.got), md5(body));
+  const again = await request(p, { method: 'GET', path: `/s3/${B}/${key}`, headers: { Range: `bytes=${body.length - 100}-` } });
+  t.is(again.status, 206);
+  t.true(again.body.equals(body.subarray(body.length - 100)));
 });
 
 test.serial('a bucket created through the second proxy reaches every node with one BMD version', async (t) => {

@@ -222,7 +222,9 @@ class Forward implements UpstreamHandler {
 
   /**
    * Upstream sent Content-Length: tryEnd gives the client the same length and ends the response.
-   * `chunk` is a view of the upstream connection's read buffer: what the socket does not take is copied.
+   * `chunk` is a view of the upstream connection's read buffer: what the socket does not take is copied
+   * (the connection stops reading while we wait, but after the response's last bytes it is back in the
+   * pool, where another exchange reads into that buffer).
    */
   private sendFixed(chunk: Buffer): boolean {
     if (this.pending) {
