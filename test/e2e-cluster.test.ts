@@ -71,14 +71,17 @@ test.serial('a large object through the gateway to a reader that stalls, beside 
   // The gateway relays the owner's bytes from its connection's read buffer; a reader that stops makes
   // it keep what the client socket did not take, stop reading the owner, and go on where it left off.
   const body = random(24 * 1024 * 1024 + 5);
+  // A bucket of its own: the listing test below expects B to hold exactly `bodies`.
+  const SB = 'clu-stall';
   const key = 'big/stalling-reader';
   const p = c.proxies[0]!.url;
-  const put = await request(p, { method: 'PUT', path: `/s3/${B}/${key}`, body });
+  t.is((await request(p, { method: 'PUT', path: `/s3/${SB}` })).status, 200);
+  const put = await request(p, { method: 'PUT', path: `/s3/${SB}/${key}`, body });
   t.is(put.status, 200);
   const u = new URL(p);
   const stalled = new Promise<{ status: number; got: Buffer; pauses: number }>((resolve, reject) => {
     http
-      .get({ host: u.hostname, port: u.port, path: `/s3/${B}/${key}`, agent: false }, (res) => {
+      .get({ host: u.hostname, port: u.port, path: `/s3/${SB}/${key}`, agent: false }, (res) => {
         const parts: Buffer[] = [];
         let n = 0;
         let pauses = 0;
@@ -110,9 +113,11 @@ test.serial('a large object through the gateway to a reader that stalls, beside 
   t.is(r.pauses, 4);
   t.is(r.got.length, body.length);
   t.is(md5(r.got), md5(body));
-  const again = await request(p, { method: 'GET', path: `/s3/${B}/${key}`, headers: { Range: `bytes=${body.length - 100}-` } });
+  const again = await request(p, { method: 'GET', path: `/s3/${SB}/${key}`, headers: { Range: `bytes=${body.length - 100}-` } });
   t.is(again.status, 206);
   t.true(again.body.equals(body.subarray(body.length - 100)));
+  t.is((await request(p, { method: 'DELETE', path: `/s3/${SB}/${key}` })).status, 204);
+  t.is((await request(p, { method: 'DELETE', path: `/s3/${SB}` })).status, 204);
 });
 
 test.serial('a bucket created through the second proxy reaches every node with one BMD version', async (t) => {
