@@ -255,6 +255,22 @@ test.serial('a large put and get stream with a progress bar; bucket rm destroys 
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /GET big\.bin \[#{30}\] 100%/);
   t.is(md5(fs.readFileSync(path.join(work, 'big.out'))), md5(big));
+  // With the gateways redirecting, the CLI follows the 307 to the target and writes the same bytes;
+  // a cut-short or failed get leaves no file behind.
+  t.is((await primary('config', 'cluster', 'proxy.s3_redirect=true')).code, 0);
+  try {
+    r = await other('get', 'ais://demo/big.bin', 'big.redirected');
+    t.is(r.code, 0, r.stderr);
+    t.is(md5(fs.readFileSync(path.join(work, 'big.redirected'))), md5(big));
+    r = await other('get', 'ais://demo/big.bin', 'tail.bin', '--offset', String((24 << 20) - 1000));
+    t.is(r.code, 0, r.stderr);
+    t.true(fs.readFileSync(path.join(work, 'tail.bin')).equals(big.subarray((24 << 20) - 1000)));
+  } finally {
+    await primary('config', 'cluster', 'proxy.s3_redirect=false');
+  }
+  r = await other('get', 'ais://demo/none.bin', 'none.out');
+  t.is(r.code, 1);
+  t.deepEqual(fs.readdirSync(work).filter((f) => f.startsWith('none.out')), []);
 
   r = await other('bucket', 'rm', 'ais://demo');
   t.is(r.code, 0, r.stderr);

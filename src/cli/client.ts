@@ -21,7 +21,7 @@ export interface CallOptions {
   allow404?: boolean;
 }
 
-const MAX_REDIRECTS = 3;
+export const MAX_REDIRECTS = 3;
 
 export class Api {
   constructor(readonly endpoint: string) {

@@ -2,11 +2,12 @@
 // (nothing is held in memory); a progress bar shows on long transfers.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { CliError, UsageError, intFlag, needArgs, type Command, type Ctx, type Flags } from './command';
 import type { Readable } from 'node:stream';
 import { bucketString, encodePath, parseUri, providerQuery, sizeIEC, table, Progress, type BucketName } from './format';
 import { apiError, pipeBody, readAll } from './client';
+import { getToFd } from './download';
 import { formatTime } from '../api/lso';
 
 /** Transfers at least this large show a progress bar when stderr is a terminal. */
@@ -172,25 +173,45 @@ const get: Command = {
     let out = pos[1] ?? path.basename(obj);
     const toStdout = out === '-';
     if (!toStdout && fs.existsSync(out) && fs.statSync(out).isDirectory()) out = path.join(out, path.basename(obj));
-    const res = await ctx.api.send('GET', ctx.api.url(opath(bucket, obj), providerQuery(bucket)), headers, undefined);
-    if ((res.statusCode ?? 0) >= 400) throw apiError({ status: res.statusCode ?? 0, headers: res.headers, body: await readAll(res) }, 'GET');
-    const size = Number(res.headers['content-length'] ?? -1);
-    const whole = res.statusCode === 200;
-    const type = String(res.headers['ais-checksum-type'] ?? '');
-    const hash = whole && HASHES[type] ? createHash(HASHES[type]!) : undefined;
-    const progress = showProgress(flags, size) ? progressFor(`GET ${obj}`, size) : undefined;
-    const tmp = toStdout ? '' : `${out}.ais-get-${process.pid}`;
-    const sink = toStdout ? process.stdout : fs.createWriteStream(tmp);
+    const url = ctx.api.url(opath(bucket, obj), providerQuery(bucket));
+    let size = -1;
+    let type = '';
+    let want = '';
+    let hash: Hash | undefined;
+    let progress: Progress | undefined;
     let got = 0;
+    const begin = (status: number, header: (name: string) => string | undefined): void => {
+      size = Number(header('content-length') ?? -1);
+      type = header('ais-checksum-type') ?? '';
+      want = header('ais-checksum-value') ?? '';
+      hash = status === 200 && HASHES[type] ? createHash(HASHES[type]!) : undefined;
+      progress = showProgress(flags, size) ? progressFor(`GET ${obj}`, size) : undefined;
+    };
+    const piece = (c: Uint8Array): void => {
+      hash?.update(c);
+      got += c.length;
+      progress?.add(c.length);
+    };
+    const tmp = toStdout ? '' : `${out}.ais-get-${process.pid}`;
     try {
-      if (hash) res.on('data', (c: Buffer) => hash.update(c));
-      await pipeBody(res, sink, (n) => {
-        got += n;
-        progress?.add(n);
-      }, !toStdout);
+      if (!toStdout && url.protocol === 'http:') {
+        const fd = fs.openSync(tmp, 'w');
+        try {
+          const r = await getToFd(url, headers, fd, begin, piece);
+          if (r.status >= 400) throw apiError({ status: r.status, headers: {}, body: r.body ?? Buffer.alloc(0) }, 'GET');
+        } finally {
+          fs.closeSync(fd);
+        }
+      } else {
+        const res = await ctx.api.send('GET', url, headers, undefined);
+        if ((res.statusCode ?? 0) >= 400) throw apiError({ status: res.statusCode ?? 0, headers: res.headers, body: await readAll(res) }, 'GET');
+        const h = (n: string): string | undefined => (res.headers[n] === undefined ? undefined : String(res.headers[n]));
+        begin(res.statusCode ?? 0, h);
+        res.on('data', piece);
+        await pipeBody(res, toStdout ? process.stdout : fs.createWriteStream(tmp), () => undefined, !toStdout);
+      }
       if (size >= 0 && got !== size) throw new CliError(`received ${got} of ${size} bytes: the connection was cut (the object may be damaged on the cluster)`);
       if (hash) {
-        const want = String(res.headers['ais-checksum-value'] ?? '');
         const have = hash.digest('hex');
         if (want !== '' && have !== want) throw new CliError(`BAD DATA CHECKSUM: ${type} of the received bytes is ${have}, the object's is ${want}`);
       }
