@@ -1,9 +1,9 @@
-// `ais get` into a file over http: with the relay client the gateway uses (src/proxy/upstream.ts): each
+// `ais get` into a file over http: with the relay client the gateway uses (src/util/upstream.ts): each
 // piece of the body is written to the file (writeSync) straight from the connection's read buffer.
 // Through node:http every 64 KiB piece is copied into a new Buffer and later collected by V8: on the
 // 2-core VM a 1 GiB object took 4.3 s to a file (curl: 0.65 s). https and stdout keep node:http.
 import fs from 'node:fs';
-import { UpstreamRequest, type UpstreamHead } from '../proxy/upstream';
+import { UpstreamRequest, type UpstreamHead } from '../util/upstream';
 import { CliError } from './command';
 import { MAX_REDIRECTS } from './client';
 

@@ -1,11 +1,11 @@
 // Reverse-proxy mode of the gateway: a client request that arrived on uWS is streamed to the node that
-// owns the object over plain HTTP/1.1 (upstream.ts: pooled keep-alive connections, body bytes relayed
+// owns the object over plain HTTP/1.1 (util/upstream.ts: pooled keep-alive connections, body bytes relayed
 // straight out of each connection's read buffer) and the answer is relayed back. Clients that do not
 // follow redirects (boto3) then just work. Both directions keep back-pressure: a slow upstream pauses
 // the client's upload, a slow client pauses the upstream's response. Nothing is buffered beyond one
 // chunk in flight each way.
 import http from 'node:http';
-import { UpstreamRequest, type UpstreamHandler, type UpstreamHead } from './upstream';
+import { UpstreamRequest, type UpstreamHandler, type UpstreamHead } from '../util/upstream';
 import type { HttpResponse } from '../util/uws';
 import { endHead, type Req } from '../api/http';
 import { s3err } from '../s3/errors';

@@ -1,5 +1,5 @@
 // The HTTP/1.1 client a node streams requests to another node with (the gateway's forward mode, an HTTP
-// thread relaying to its main thread, get-from-neighbour). Written for relaying bodies, not for
+// thread relaying to its main thread, get-from-neighbour), and `ais get` downloads a file with. Written for relaying bodies, not for
 // convenience: each pooled connection reads into one buffer of its own (net's `onread`), and the body
 // bytes are handed to the relay as views of that buffer, to be written out before the callback returns.
 // node:http instead copies every body piece into a fresh Buffer (its parser's on_body), which on this
