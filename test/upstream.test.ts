@@ -1,7 +1,8 @@
-// The node-to-node HTTP/1.1 client (util/upstream.ts) against a raw TCP server that frames its answers
-// byte by byte as each case needs: keep-alive reuse, heads and chunk lines split over reads, 1xx interim
-// heads, trailers, bodies to the close, truncated and malformed answers, a pooled connection the server
-// closed, back-pressure, and a request body framed chunked on the way up.
+// The node-to-node HTTP/1.1 client (util/upstream.ts, its framing in util/h1-response.ts) against a raw
+// TCP server that frames its answers byte by byte as each case needs: keep-alive reuse, heads and chunk
+// lines split over reads, 1xx interim heads, trailers, bodies to the close, truncated and malformed
+// answers, a pooled connection the server closed, back-pressure, and a request body framed chunked on
+// the way up.
 import test from 'ava';
 import crypto from 'node:crypto';
 import net from 'node:net';

@@ -1,11 +1,12 @@
 // Keep-alive HTTP agents that drop idle connections before the server does. uWS closes a keep-alive
 // connection after 10 s without a request (a compile-time constant); a client that reuses such a
 // socket at that instant sends its request into a closing connection and gets ECONNRESET ("socket
-// hang up"). Dropping our idle sockets after IDLE_MS (well under 10 s) closes that window.
+// hang up"). Dropping our idle sockets after KEEPALIVE_IDLE_MS (well under 10 s) closes that window.
 import http from 'node:http';
 import type { Socket } from 'node:net';
 
-const IDLE_MS = 4000;
+export const KEEPALIVE_IDLE_MS = 4000;
+
 const idleSince = new WeakMap<Socket, number>();
 
 export function keepAliveAgent(opts: http.AgentOptions = {}): http.Agent {
@@ -14,7 +15,7 @@ export function keepAliveAgent(opts: http.AgentOptions = {}): http.Agent {
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const list of Object.values(agent.freeSockets)) {
-      for (const s of list ?? []) if (now - (idleSince.get(s) ?? now) > IDLE_MS) s.destroy();
+      for (const s of list ?? []) if (now - (idleSince.get(s) ?? now) > KEEPALIVE_IDLE_MS) s.destroy();
     }
   }, 1000);
   sweep.unref();
@@ -26,7 +27,7 @@ export function keepAliveAgent(opts: http.AgentOptions = {}): http.Agent {
   internal.addRequest = (req, options) => {
     const now = Date.now();
     for (const list of Object.values(agent.freeSockets)) {
-      for (const s of list ?? []) if (now - (idleSince.get(s) ?? now) > IDLE_MS) s.destroy();
+      for (const s of list ?? []) if (now - (idleSince.get(s) ?? now) > KEEPALIVE_IDLE_MS) s.destroy();
     }
     addRequest(req, options);
   };

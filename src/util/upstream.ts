@@ -1,26 +1,20 @@
 // The HTTP/1.1 client a node streams requests to another node with (the gateway's forward mode, an HTTP
-// thread relaying to its main thread, get-from-neighbour), and `ais get` downloads a file with. Written for relaying bodies, not for
-// convenience: each pooled connection reads into one buffer of its own (net's `onread`), and the body
-// bytes are handed to the relay as views of that buffer, to be written out before the callback returns.
+// thread relaying to its main thread, get-from-neighbour), and `ais get` downloads a file with. Written
+// for relaying bodies, not for convenience: each pooled connection reads into one buffer of its own
+// (net's `onread`), and the body bytes are handed to the relay as views of that buffer
+// (h1-response.ts parses them there), to be written out before the callback returns.
 // node:http instead copies every body piece into a fresh Buffer (its parser's on_body), which on this
 // 2-core VM cost more than the relay itself: a 64 MiB GET through the gateway ran at 150–250 MiB/s with
 // the proxy's thread saturated by the copy, the page faults of glibc handing those buffers back and forth
 // to the kernel, and V8's GCs of their external memory.
 //
-// Framing follows RFC 9112: a response to HEAD and a 1xx/204/304 have no body; otherwise chunked
-// (Transfer-Encoding ending in chunked), then Content-Length, else the body runs to the close. 1xx
-// interim responses are skipped. A connection goes back to the pool only when the request was fully
-// sent and the response fully read, neither side said `Connection: close` and HTTP/1.1 was spoken.
+// A connection goes back to the pool only when the request was fully sent and the response fully read,
+// neither side said `Connection: close` and HTTP/1.1 was spoken.
 import net from 'node:net';
+import { ResponseParser, type ResponseHead } from './h1-response';
+import { KEEPALIVE_IDLE_MS } from './agent';
 
-export interface UpstreamHead {
-  status: number;
-  statusText: string;
-  /** Header names and values as received: name, value, name, value, … */
-  rawHeaders: string[];
-  /** The value of a header by lower-case name (several joined with ", "). */
-  header(name: string): string | undefined;
-}
+export type UpstreamHead = ResponseHead;
 
 export interface UpstreamHandler {
   onHead(head: UpstreamHead): void;
@@ -46,26 +40,10 @@ export interface UpstreamTarget {
   port: number;
 }
 
-/** Idle pooled connections are closed after this: uWS drops an idle keep-alive connection at 10 s. */
-const IDLE_MS = 4000;
 /** Idle connections kept per upstream. */
 const MAX_FREE = 64;
 /** Each connection's read buffer. */
 const READ_BUF = 128 * 1024;
-/** A response head larger than this is refused. */
-const MAX_HEAD = 64 * 1024;
-
-const enum St {
-  Head,
-  Fixed,
-  ChunkSize,
-  ChunkData,
-  ChunkDataEnd,
-  Trailers,
-  UntilClose,
-  Done,
-}
-
 class Conn {
   readonly socket: net.Socket;
   readonly key: string;
@@ -137,7 +115,7 @@ function checkout(to: UpstreamTarget): Conn {
   const now = Date.now();
   while (list && list.length) {
     const c = list.pop()!;
-    if (now - c.idleSince < IDLE_MS && !c.socket.destroyed) return c;
+    if (now - c.idleSince < KEEPALIVE_IDLE_MS && !c.socket.destroyed) return c;
     c.socket.destroy();
   }
   return new Conn(to, key);
@@ -157,7 +135,7 @@ function checkin(c: Conn): void {
 // drops them, and be found closed at the next checkout).
 setInterval(() => {
   const now = Date.now();
-  for (const list of pool.values()) for (const c of [...list]) if (now - c.idleSince >= IDLE_MS) c.socket.destroy();
+  for (const list of pool.values()) for (const c of [...list]) if (now - c.idleSince >= KEEPALIVE_IDLE_MS) c.socket.destroy();
 }, 1000).unref();
 
 /** One request/response exchange on a pooled connection. */
@@ -165,16 +143,12 @@ export class UpstreamRequest {
   private readonly conn: Conn;
   private readonly reused: boolean;
   private readonly chunkedUp: boolean;
-  private readonly bodiless: boolean;
-  private st = St.Head;
-  private head: Buffer | undefined;
-  private remaining = 0;
-  /** Partial chunk-size or trailer line. */
-  private line = '';
+  private readonly parser: ResponseParser;
   private gotBytes = false;
   private ended = false;
   private over = false;
-  private keepAlive = true;
+  /** The request said `Connection: close`. */
+  private readonly closeAfter: boolean;
   private pauseAsked = false;
 
   constructor(
@@ -193,9 +167,16 @@ export class UpstreamRequest {
       if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new Error(`header ${JSON.stringify(k)} has a line break`);
       h += `${k}: ${v}\r\n`;
     }
-    this.bodiless = method === 'HEAD';
     this.chunkedUp = /(^|,)\s*chunked\s*$/i.test(headers['transfer-encoding'] ?? '');
-    if ((headers['connection'] ?? '').toLowerCase().includes('close')) this.keepAlive = false;
+    this.closeAfter = (headers['connection'] ?? '').toLowerCase().includes('close');
+    this.parser = new ResponseParser(method === 'HEAD', {
+      onHead: (head) => handler.onHead(head),
+      onBody: (b) => {
+        if (b.length && !this.over && !handler.onBody(b)) this.pauseAsked = true;
+      },
+      onDone: () => this.done(),
+      live: () => !this.over,
+    });
     this.conn = checkout(to);
     this.reused = this.conn.served++ > 0;
     this.conn.ex = this;
@@ -255,8 +236,7 @@ export class UpstreamRequest {
 
   closed(err?: Error): void {
     if (this.over) return;
-    if (this.st === St.UntilClose && !err) {
-      this.st = St.Done;
+    if (this.parser.untilClose && !err) {
       this.over = true;
       return this.handler.onEnd();
     }
@@ -273,7 +253,7 @@ export class UpstreamRequest {
     try {
       // Bytes past the end of the response: the connection is out of step (it may already be back in
       // the pool: closing it takes it out).
-      if (this.parse(data) < data.length && this.st === St.Done) this.conn.socket.destroy();
+      if (this.parser.feed(data) < data.length && this.parser.done) this.conn.socket.destroy();
     } catch (err) {
       this.fail(err as Error);
       return false;
@@ -293,147 +273,6 @@ export class UpstreamRequest {
     this.handler.onError(err, false);
   }
 
-  private body(b: Buffer): void {
-    if (b.length && !this.over && !this.handler.onBody(b)) this.pauseAsked = true;
-  }
-
-  /** Consumes `data` up to the end of the response; returns how far it got. */
-  private parse(data: Buffer): number {
-    let i = 0;
-    while (i < data.length && !this.over) {
-      switch (this.st) {
-        case St.Head: {
-          let text: string;
-          if (!this.head) {
-            const end = data.indexOf('\r\n\r\n', i, 'latin1');
-            if (end < 0) {
-              this.head = Buffer.from(data.subarray(i)); // a copy: `data` is the connection's read buffer
-              if (this.head.length > MAX_HEAD) throw new Error(`upstream response head over ${MAX_HEAD} bytes`);
-              return data.length;
-            }
-            if (end - i > MAX_HEAD) throw new Error(`upstream response head over ${MAX_HEAD} bytes`);
-            text = data.toString('latin1', i, end);
-            i = end + 4;
-          } else {
-            // The rest of a head split over reads; the terminator may straddle them: search 3 bytes back.
-            const at = this.head.length;
-            this.head = Buffer.concat([this.head, data.subarray(i)]);
-            const end = this.head.indexOf('\r\n\r\n', Math.max(0, at - 3), 'latin1');
-            if (end < 0 || end > MAX_HEAD) {
-              if (end > MAX_HEAD || this.head.length > MAX_HEAD) throw new Error(`upstream response head over ${MAX_HEAD} bytes`);
-              return data.length;
-            }
-            text = this.head.toString('latin1', 0, end);
-            i += end + 4 - at;
-            this.head = undefined;
-          }
-          this.onHeadText(text);
-          break;
-        }
-        case St.Fixed: {
-          const n = Math.min(this.remaining, data.length - i);
-          this.remaining -= n;
-          const piece = data.subarray(i, i + n);
-          i += n;
-          if (this.remaining === 0) this.st = St.Done;
-          this.body(piece);
-          if (this.st === St.Done) this.done();
-          break;
-        }
-        case St.ChunkSize:
-        case St.Trailers: {
-          const nl = data.indexOf(10, i);
-          const stop = nl < 0 ? data.length : nl + 1;
-          this.line += data.toString('latin1', i, stop);
-          i = stop;
-          if (this.line.length > 8192) throw new Error('upstream chunk-size or trailer line too long');
-          if (nl < 0) break;
-          const line = this.line.replace(/\r?\n$/, '');
-          this.line = '';
-          if (this.st === St.Trailers) {
-            if (line === '') {
-              this.st = St.Done;
-              this.done();
-            }
-            break;
-          }
-          const m = /^([0-9a-fA-F]{1,15})[ \t]*(;.*)?$/.exec(line);
-          if (!m) throw new Error(`bad chunk size line from upstream: ${JSON.stringify(line.slice(0, 40))}`);
-          this.remaining = parseInt(m[1]!, 16);
-          this.st = this.remaining === 0 ? St.Trailers : St.ChunkData;
-          break;
-        }
-        case St.ChunkData: {
-          const n = Math.min(this.remaining, data.length - i);
-          this.remaining -= n;
-          const piece = data.subarray(i, i + n);
-          i += n;
-          if (this.remaining === 0) {
-            this.st = St.ChunkDataEnd;
-            this.line = '';
-          }
-          this.body(piece);
-          break;
-        }
-        case St.ChunkDataEnd: {
-          // CRLF after the chunk's data (a bare LF tolerated); `line` holds a CR read at the end of a read.
-          const c = data[i++]!;
-          if (c === 13 && this.line === '') this.line = '\r';
-          else if (c === 10) {
-            this.line = '';
-            this.st = St.ChunkSize;
-          } else throw new Error('missing CRLF after a chunk from upstream');
-          break;
-        }
-        case St.UntilClose:
-          this.body(data.subarray(i));
-          i = data.length;
-          break;
-        case St.Done:
-          throw new Error('upstream sent bytes after the end of its response');
-      }
-    }
-    return i;
-  }
-
-  private onHeadText(text: string): void {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]!);
-    if (!m) throw new Error(`bad status line from upstream: ${JSON.stringify(lines[0]!.slice(0, 60))}`);
-    const status = Number(m[2]);
-    const rawHeaders: string[] = [];
-    const byName = new Map<string, string>();
-    for (let k = 1; k < lines.length; k++) {
-      const l = lines[k]!;
-      const c = l.indexOf(':');
-      if (c <= 0 || /[\s]/.test(l[0]!) || /\s/.test(l[c - 1]!)) throw new Error(`bad header line from upstream: ${JSON.stringify(l.slice(0, 60))}`);
-      const name = l.slice(0, c);
-      const value = l.slice(c + 1).trim();
-      rawHeaders.push(name, value);
-      const lc = name.toLowerCase();
-      const prev = byName.get(lc);
-      byName.set(lc, prev === undefined ? value : `${prev}, ${value}`);
-    }
-    if (status >= 100 && status < 200) return; // interim: the real head follows (101 is never asked for)
-    if (m[1] === '0' || (byName.get('connection') ?? '').toLowerCase().split(',').some((t) => t.trim() === 'close')) this.keepAlive = false;
-    const te = byName.get('transfer-encoding');
-    const cl = byName.get('content-length');
-    if (this.bodiless || status === 204 || status === 304) this.st = St.Done;
-    else if (te !== undefined) {
-      if (!/(^|,)\s*chunked\s*$/i.test(te)) throw new Error(`upstream transfer-encoding ${te} not supported`);
-      this.st = St.ChunkSize;
-    } else if (cl !== undefined) {
-      if (!/^\d{1,15}$/.test(cl)) throw new Error(`bad content-length from upstream: ${cl}`);
-      this.remaining = Number(cl);
-      this.st = this.remaining === 0 ? St.Done : St.Fixed;
-    } else {
-      this.st = St.UntilClose;
-      this.keepAlive = false;
-    }
-    this.handler.onHead({ status, statusText: m[3] ?? '', rawHeaders, header: (n) => byName.get(n) });
-    if (this.st === St.Done && !this.over) this.done();
-  }
-
   private done(): void {
     if (this.over) return;
     this.over = true;
@@ -448,7 +287,7 @@ export class UpstreamRequest {
 
   private release(): void {
     if (this.conn.ex !== this) return;
-    if (!this.keepAlive || this.conn.socket.destroyed) {
+    if (this.closeAfter || !this.parser.keepAlive || this.conn.socket.destroyed) {
       this.conn.ex = undefined;
       this.conn.socket.destroy();
       return;
