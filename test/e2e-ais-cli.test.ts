@@ -2,7 +2,7 @@
 // Every command of the issue, wrong arguments, missing buckets and objects, and props and config
 // changes seen by every node.
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,37 @@ function ais(endpoint: string, ...args: string[]): Promise<Run> {
     execFile(process.execPath, [AIS, ...args], { cwd: work, env: { ...process.env, AIS_ENDPOINT: endpoint }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
+  });
+}
+
+/** A bash command line in the work dir (for pipes between processes). */
+function shell(endpoint: string, line: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile('bash', ['-c', line], { cwd: work, env: { ...process.env, AIS_ENDPOINT: endpoint } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Runs ais with its stdout read only after the first 300 ms and then in 4 more 100 ms stalls. */
+function slowReader(endpoint: string, args: string[]): Promise<{ code: number; out: Buffer; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [AIS, ...args], { cwd: work, env: { ...process.env, AIS_ENDPOINT: endpoint } });
+    const parts: Buffer[] = [];
+    let stderr = '';
+    let stalls = 4;
+    p.stdout.pause();
+    setTimeout(() => p.stdout.resume(), 300);
+    p.stdout.on('data', (d: Buffer) => {
+      parts.push(d);
+      if (stalls > 0 && parts.length % 16 === 0) {
+        stalls--;
+        p.stdout.pause();
+        setTimeout(() => p.stdout.resume(), 100);
+      }
+    });
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ code: code ?? 1, out: Buffer.concat(parts), stderr }));
   });
 }
 
@@ -255,6 +286,19 @@ test.serial('a large put and get stream with a progress bar; bucket rm destroys 
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /GET big\.bin \[#{30}\] 100%/);
   t.is(md5(fs.readFileSync(path.join(work, 'big.out'))), md5(big));
+  // To stdout: through a shell pipe (a FIFO, reopened in blocking mode), to a socket whose reader stalls
+  // (the writes wait out EAGAIN), and to a reader that leaves early (quiet, exit 0).
+  const sh = await shell(c.primary.url, `node ${AIS} get ais://demo/big.bin - | cat > piped.bin`);
+  t.is(sh.code, 0, sh.stderr);
+  t.is(md5(fs.readFileSync(path.join(work, 'piped.bin'))), md5(big));
+  const slow = await slowReader(c.primary.url, ['get', 'ais://demo/big.bin', '-']);
+  t.is(slow.code, 0, slow.stderr);
+  t.is(slow.out.length, big.length);
+  t.is(md5(slow.out), md5(big));
+  const early = await shell(c.primary.url, `node ${AIS} get ais://demo/big.bin - | head -c 100 > head.bin; echo "\${PIPESTATUS[0]}"`);
+  t.is(early.stdout, '0\n', early.stderr);
+  t.is(early.stderr, '');
+  t.true(fs.readFileSync(path.join(work, 'head.bin')).equals(big.subarray(0, 100)));
   // With the gateways redirecting, the CLI follows the 307 to the target and writes the same bytes;
   // a cut-short or failed get leaves no file behind.
   t.is((await primary('config', 'cluster', 'proxy.s3_redirect=true')).code, 0);

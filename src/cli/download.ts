@@ -1,7 +1,8 @@
-// `ais get` into a file over http: with the relay client the gateway uses (src/util/upstream.ts): each
-// piece of the body is written to the file (writeSync) straight from the connection's read buffer.
-// Through node:http every 64 KiB piece is copied into a new Buffer and later collected by V8: on the
-// 2-core VM a 1 GiB object took 4.3 s to a file (curl: 0.65 s). https and stdout keep node:http.
+// `ais get` over http, into a file or to stdout: with the relay client the gateway uses
+// (src/util/upstream.ts): each piece of the body is written out (writeSync) straight from the
+// connection's read buffer. Through node:http every 64 KiB piece is copied into a new Buffer and later
+// collected by V8: on the 2-core VM a 1 GiB object took 4.3 s to a file (curl: 0.65 s). https keeps
+// node:http.
 import fs from 'node:fs';
 import { UpstreamRequest, type UpstreamHead } from '../util/upstream';
 import { CliError } from './command';
@@ -30,6 +31,29 @@ export async function getToFd(
     const r = await once(url, headers, fd, onHead, onChunk);
     if (r.location === undefined || hop >= MAX_REDIRECTS) return r;
     url = new URL(r.location, url);
+  }
+}
+
+/** Set when the reader of a pipe we write to has gone (EPIPE). */
+export class ReaderGone extends Error {}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `b` to `fd` before returning (the bytes are a view of the connection's read buffer). A
+ * pipe or socket left non-blocking by whoever gave it to us answers EAGAIN when full: wait for its
+ * reader, a millisecond at a time (the download stalls meanwhile, as it must).
+ */
+function writeFully(fd: number, b: Uint8Array): void {
+  for (let off = 0; off < b.length; ) {
+    try {
+      off += fs.writeSync(fd, b, off, b.length - off);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') Atomics.wait(pause, 0, 0, 1);
+      else if (code === 'EPIPE') throw new ReaderGone('the reader of the output went away');
+      else throw err;
+    }
   }
 }
 
@@ -69,7 +93,7 @@ function once(
         if (mode === 'collect') parts.push(Buffer.from(b));
         else if (mode === 'write' && !done) {
           try {
-            for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
+            writeFully(fd, b);
             onChunk(b);
           } catch (err) {
             up.destroy();

@@ -7,7 +7,7 @@ import { CliError, UsageError, intFlag, needArgs, type Command, type Ctx, type F
 import type { Readable } from 'node:stream';
 import { bucketString, encodePath, parseUri, providerQuery, sizeIEC, table, Progress, type BucketName } from './format';
 import { apiError, pipeBody, readAll } from './client';
-import { getToFd } from './download';
+import { getToFd, ReaderGone } from './download';
 import { formatTime } from '../api/lso';
 
 /** Transfers at least this large show a progress bar when stderr is a terminal. */
@@ -194,13 +194,13 @@ const get: Command = {
     };
     const tmp = toStdout ? '' : `${out}.ais-get-${process.pid}`;
     try {
-      if (!toStdout && url.protocol === 'http:') {
-        const fd = fs.openSync(tmp, 'w');
+      if (url.protocol === 'http:') {
+        const fd = toStdout ? stdoutFd() : fs.openSync(tmp, 'w');
         try {
           const r = await getToFd(url, headers, fd, begin, piece);
           if (r.status >= 400) throw apiError({ status: r.status, headers: {}, body: r.body ?? Buffer.alloc(0) }, 'GET');
         } finally {
-          fs.closeSync(fd);
+          if (fd !== 1) fs.closeSync(fd);
         }
       } else {
         const res = await ctx.api.send('GET', url, headers, undefined);
@@ -218,12 +218,29 @@ const get: Command = {
       if (!toStdout) fs.renameSync(tmp, out);
     } catch (err) {
       if (!toStdout) fs.rmSync(tmp, { force: true });
+      // `ais get OBJ - | head`: the reader took what it wanted; not an error (node:http's path is quiet too).
+      if (err instanceof ReaderGone) return;
       throw err;
     }
     progress?.finish();
     if (!toStdout) ctx.out(`GET "${obj}" from bucket "${bucketString(bucket)}" as "${out}" [${sizeIEC(got)}]`);
   },
 };
+
+/**
+ * The fd to write an object to stdout with. Node makes a pipe on fd 1 non-blocking once anything touches
+ * process.stdout, and then every write that fills the pipe fails with EAGAIN; a pipe reopened through
+ * /proc is a new open file description of the same pipe, in blocking mode, so the writes wait for the
+ * reader instead. Anything else (a file, a terminal, /dev/null) is written through fd 1 itself.
+ */
+function stdoutFd(): number {
+  try {
+    if (fs.fstatSync(1).isFIFO()) return fs.openSync('/proc/self/fd/1', fs.constants.O_WRONLY);
+  } catch {
+    // no /proc (or not Linux): fd 1, with download.ts waiting out EAGAIN
+  }
+  return 1;
+}
 
 const SHOW_DEFAULT = ['name', 'size', 'checksum', 'atime'];
 const SHOW_ALL = ['name', 'size', 'checksum', 'atime', 'version', 'etag', 'content-type', 'custom', 'location', 'copies'];
