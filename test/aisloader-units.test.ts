@@ -220,3 +220,26 @@ test('HTTP parser: a server that drops the connection mid-body is an error', asy
   t.truthy(err);
   t.regex(err!.message, /closed/);
 });
+
+test('HTTP parser: bytes past the end of a response: the response stands, the connection is dropped', async (t) => {
+  const srv = await rawServer([['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA'], ['HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc']]);
+  const results: [number, number, string][] = [];
+  let resolveOne!: () => void;
+  const conn = new Conn('127.0.0.1', srv.port, Buffer.alloc(1024), (c, err) => {
+    results.push([c.status, c.bodyBytes, err?.message ?? '']);
+    resolveOne();
+  });
+  for (let i = 0; i < 2; i++) {
+    await new Promise<void>((r) => {
+      resolveOne = r;
+      conn.request('GET /x HTTP/1.1\r\nHost: h\r\n\r\n', null);
+    });
+  }
+  conn.close();
+  srv.close();
+  t.deepEqual(results, [
+    [200, 2, ''],
+    [200, 3, ''],
+  ]);
+  t.is(srv.conns(), 2, 'the second request went on a new connection');
+});
