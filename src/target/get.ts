@@ -76,11 +76,11 @@ interface Piece {
 }
 
 /**
- * Streams an object with its pieces read ahead in parallel: every free buffer has a read in flight on the
+ * Streams an object with its pieces read ahead in parallel: free buffers get reads in flight on the
  * libuv pool (plain preads, not hashed), and the pieces are hashed in order on this thread as each is
- * sent (the bytes are still in cache from the read). A large stream has 6 buffers, so up to 5 reads
- * are in flight beside the piece at the socket: at one connection the stream was bound by one pread
- * at a time (72 % of sends found the next read not done), not by the socket or the cores.
+ * sent (the bytes are still in cache from the read). A large stream has 3 buffers, so up to 2 reads
+ * run beside the piece at the socket: at one connection the stream was bound by one pread at a time
+ * (72 % of sends found the next read not done), not by the socket or the cores.
  */
 class GetStream {
   private readonly state: Uint8Array | null;
@@ -90,6 +90,8 @@ class GetStream {
   /** Pieces in object order: the head is the next to send (or being sent). */
   private readonly pieces: Piece[] = [];
   private sending = false;
+  /** Reads in flight. */
+  private reads = 0;
   private headersSent = false;
   private closed = false;
   /** The buffers came from target.largeGetBufs (they go back there). */
@@ -118,18 +120,31 @@ class GetStream {
     this.readAhead();
   }
 
-  /** Starts a read into every free buffer, in object order. */
+  /**
+   * Starts reads into free buffers, in object order: always one when none is in flight, more while the
+   * HTTP thread's budget of extra reads allows (they share the libuv pool with every other file
+   * operation of the process: PUTs' writes, fsyncs and renames must not queue behind dozens of reads).
+   */
   private readAhead(): void {
+    const budget = this.target.largeGetBufs;
     while (!this.closed && this.pos < this.end && this.free.length > 0) {
+      const extra = this.reads > 0;
+      if (extra && !budget.takeExtraRead()) break;
+      this.reads++;
       const buf = this.free.pop()!;
       const at = this.pos;
       const len = Math.min(buf.length, this.end - at);
       this.pos += len;
       const piece: Piece = { buf, len, ready: false, read: Promise.resolve() };
-      piece.read = this.readPiece(buf, at, len).then(
-        () => void (piece.ready = true),
-        (err: Error) => void ((piece.ready = true), (piece.err = err)),
-      );
+      const settled = (): void => {
+        piece.ready = true;
+        this.reads--;
+        if (extra) budget.giveExtraRead();
+      };
+      piece.read = this.readPiece(buf, at, len).then(settled, (err: Error) => {
+        piece.err = err;
+        settled();
+      });
       this.pieces.push(piece);
       if (this.pieces.length === 1) piece.read.then(() => this.sendHead());
     }
