@@ -492,9 +492,8 @@ test('a flipped byte in an object file: small GET is 500, large GET never comple
 });
 
 test('large GETs (16 MiB and more) at once: the two on the larger buffers and the rest all complete intact; a flipped byte near the end fails; clients that leave midway', async (t) => {
-  // An HTTP thread streams up to two large objects with a set of 2× buffers read in parallel
-  // (target/bufpool.ts, LargeGetBuffers) and the others with the usual two; whole-object reads verify
-  // the checksum either way (the pieces are hashed in order as they are sent).
+  // An HTTP thread streams up to two large objects with 4× buffers (target/bufpool.ts, LargeGetBuffers)
+  // and the others with the usual ones; whole-object reads verify the checksum either way.
   const b = 'largeget';
   const big = random(20 * MiB + 12_345);
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 'good', Body: big }));

@@ -1,8 +1,8 @@
 // GET: stream an object (or a range of it) from an open handle. Reads run on the libuv pool through the
-// addon, several pieces ahead of the socket for a large object; each piece is hashed as it is sent;
-// writes use tryEnd/onWritable so a slow client holds only the stream's own buffers. A whole-object GET verifies the stored checksum and holds
+// addon, fused with the checksum update, one buffer ahead of the socket; writes use tryEnd/onWritable
+// so a slow client holds at most two buffers. A whole-object GET verifies the stored checksum and holds
 // back the last buffer until it matches: a corrupted object never completes as a successful response.
-import { hashInit, hashDigest, hashUpdate, readHash, readHashSync, type HashKind } from '../native';
+import { hashInit, hashDigest, readHash, readHashSync, type HashKind } from '../native';
 import type { HttpResponse } from '../util/uws';
 import type { Req, HeaderList } from '../api/http';
 import type { ObjectHandle, Target } from './target';
@@ -64,38 +64,18 @@ function mismatch(target: Target, h: ObjectHandle, what: string): ChecksumMismat
   return new ChecksumMismatch(`stored object is corrupted (${what})`);
 }
 
-/** A piece of the object being read into one of the stream's buffers. */
-interface Piece {
-  buf: Uint8Array;
-  /** Its bytes: `buf.subarray(0, len)` once read. */
-  len: number;
-  /** Settles when the read has ended (never rejects: see `err`). */
-  read: Promise<void>;
-  ready: boolean;
-  err?: Error;
-}
-
-/**
- * Streams an object with its pieces read ahead in parallel: free buffers get reads in flight on the
- * libuv pool (plain preads, not hashed), and the pieces are hashed in order on this thread as each is
- * sent (the bytes are still in cache from the read). A large stream has 3 buffers, so up to 2 reads
- * run beside the piece at the socket: at one connection the stream was bound by one pread at a time
- * (72 % of sends found the next read not done), not by the socket or the cores.
- */
 class GetStream {
   private readonly state: Uint8Array | null;
   private pos: number;
   private readonly end: number;
-  private readonly free: Uint8Array[];
-  /** Pieces in object order: the head is the next to send (or being sent). */
-  private readonly pieces: Piece[] = [];
-  private sending = false;
-  /** Reads in flight. */
-  private reads = 0;
+  private cur: Uint8Array;
+  private next: Uint8Array;
   private headersSent = false;
   private closed = false;
-  /** The buffers came from target.largeGetBufs (they go back there). */
-  private readonly large: boolean;
+  /** The read in flight, if any: fd and buffers are released only after it settles. */
+  private reading: Promise<number> | undefined;
+  /** The two buffers came from target.largeGetBufs (they go back there). */
+  private readonly large: [Uint8Array, Uint8Array] | undefined;
 
   constructor(
     private readonly target: Target,
@@ -109,64 +89,34 @@ class GetStream {
     this.state = kind ? hashInit(kind) : null;
     this.pos = plan.start;
     this.end = plan.start + plan.length;
-    // Objects of 16 I/O buffers and more take the large set while few streams hold one.
-    const large = plan.length >= 16 * target.getBufs.size ? target.largeGetBufs.take() : undefined;
-    this.large = large !== undefined;
-    this.free = large ?? [target.getBufs.get(), target.getBufs.get()];
+    // Objects of 16 buffers and more take the larger buffers while few streams hold them.
+    this.large = plan.length >= 16 * target.getBufs.size ? target.largeGetBufs.take() : undefined;
+    [this.cur, this.next] = this.large ?? [target.getBufs.get(), target.getBufs.get()];
     req.onAbort = () => this.finish();
   }
 
   start(): void {
-    this.readAhead();
+    this.reading = this.read(this.cur);
+    this.reading.then((n) => this.have(n), (err: Error) => this.fail(err));
   }
 
-  /**
-   * Starts reads into free buffers, in object order: always one when none is in flight, more while the
-   * HTTP thread's budget of extra reads allows (they share the libuv pool with every other file
-   * operation of the process: PUTs' writes, fsyncs and renames must not queue behind dozens of reads).
-   */
-  private readAhead(): void {
-    const budget = this.target.largeGetBufs;
-    while (!this.closed && this.pos < this.end && this.free.length > 0) {
-      const extra = this.reads > 0;
-      if (extra && !budget.takeExtraRead()) break;
-      this.reads++;
-      const buf = this.free.pop()!;
-      const at = this.pos;
-      const len = Math.min(buf.length, this.end - at);
-      this.pos += len;
-      const piece: Piece = { buf, len, ready: false, read: Promise.resolve() };
-      const settled = (): void => {
-        piece.ready = true;
-        this.reads--;
-        if (extra) budget.giveExtraRead();
-      };
-      piece.read = this.readPiece(buf, at, len).then(settled, (err: Error) => {
-        piece.err = err;
-        settled();
-      });
-      this.pieces.push(piece);
-      if (this.pieces.length === 1) piece.read.then(() => this.sendHead());
-    }
-  }
-
-  private async readPiece(buf: Uint8Array, at: number, len: number): Promise<void> {
+  /** Reads the next piece into `buf`; resolves with its length. */
+  private async read(buf: Uint8Array): Promise<number> {
+    const want = Math.min(buf.length, this.end - this.pos);
     let got = 0;
-    while (got < len) {
-      const n = await readHash(this.h.fd, buf.subarray(got, len), at + got, null, null);
-      if (n === 0) throw mismatch(this.target, this.h, `file ends at ${at + got}, expected ${at + len}`);
+    while (got < want) {
+      const n = await readHash(this.h.fd, buf.subarray(got, want), this.pos + got, this.kind, this.state);
+      if (n === 0) throw mismatch(this.target, this.h, `file ends at ${this.pos + got}, expected ${this.end}`);
       got += n;
     }
+    this.pos += got;
+    return got;
   }
 
-  /** The head piece has been read: hash it and send it (the last one only once the checksum matches). */
-  private sendHead(): void {
-    const piece = this.pieces[0];
-    if (this.closed || this.sending || !piece?.ready) return;
-    if (piece.err) return this.fail(piece.err);
-    const bytes = piece.buf.subarray(0, piece.len);
-    if (this.kind && this.state) hashUpdate(this.kind, this.state, bytes);
-    const last = this.pieces.length === 1 && this.pos >= this.end;
+  /** `cur` holds `n` fresh bytes: start reading ahead into `next`, then send `cur`. */
+  private have(n: number): void {
+    if (this.closed) return;
+    const last = this.pos >= this.end;
     if (last && this.kind && this.state) {
       const digest = hashDigest(this.kind, this.state);
       if (digest !== this.h.lom.cksumValue) {
@@ -174,19 +124,17 @@ class GetStream {
         return;
       }
     }
-    this.sending = true;
-    this.send(bytes, () => {
-      this.sending = false;
-      this.pieces.shift();
-      this.free.push(piece.buf);
+    const ahead = last ? undefined : this.read(this.next);
+    this.reading = ahead;
+    this.send(this.cur.subarray(0, n), () => {
       if (last) {
         this.target.stats.getCount++;
         this.target.stats.getBytes += this.plan.length;
         this.finish();
         return;
       }
-      this.readAhead();
-      this.pieces[0]!.read.then(() => this.sendHead());
+      [this.cur, this.next] = [this.next, this.cur];
+      ahead!.then((m) => this.have(m), (err: Error) => this.fail(err));
     });
   }
 
@@ -233,17 +181,15 @@ class GetStream {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    // Reads in flight still use the fd and their buffers: release both once they have all ended.
-    const reads = this.pieces.map((p) => p.read);
     const release = (): void => {
       this.target.closeObject(this.h);
-      const bufs = [...this.free, ...this.pieces.map((p) => p.buf)];
-      this.pieces.length = 0;
-      this.free.length = 0;
-      if (this.large) this.target.largeGetBufs.give(bufs);
-      else for (const b of bufs) this.target.getBufs.put(b);
+      if (this.large) this.target.largeGetBufs.give(this.cur, this.next);
+      else {
+        this.target.getBufs.put(this.cur);
+        this.target.getBufs.put(this.next);
+      }
     };
-    if (reads.length > 0) void Promise.all(reads).then(release);
+    if (this.reading) this.reading.then(release, release);
     else release();
   }
 }
