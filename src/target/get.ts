@@ -125,6 +125,9 @@ class GetStream {
       }
     }
     const ahead = last ? undefined : this.read(this.next);
+    // Its outcome is taken only once `cur` is sent; a read that fails before then (a file cut short,
+    // EIO) must not be an unhandled rejection meanwhile, which would end the process.
+    ahead?.catch(() => undefined);
     this.reading = ahead;
     this.send(this.cur.subarray(0, n), () => {
       if (last) {
