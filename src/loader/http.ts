@@ -24,15 +24,15 @@ export class Conn {
   location = '';
 
   private sock: net.Socket | null = null;
-  /** The response being read; null while idle. */
-  private parser: ResponseParser | null = null;
+  /** A request is in flight (its response not yet complete). */
+  private inFlight = false;
   /** The connection's one parser, reset for each response. */
   private readonly framer = new ResponseParser(false, {
     onHead: (h) => this.onHead(h),
     onBody: (b) => this.bodyPart(b),
     onDone: () => this.complete(),
     // Only the exchange being fed: one that ends inside a read may start the next from done().
-    live: () => this.parser !== null && this.exchange === this.feeding,
+    live: () => this.inFlight && this.exchange === this.feeding,
   });
   /** Counts requests; `feeding` is the one whose bytes onBytes is handing to the parser. */
   private exchange = 0;
@@ -51,7 +51,7 @@ export class Conn {
   ) {}
 
   get busy(): boolean {
-    return this.parser !== null;
+    return this.inFlight;
   }
 
   /**
@@ -59,10 +59,10 @@ export class Conn {
    * send after it. `isHead`: a HEAD request (the response has no body whatever its headers say).
    */
   request(head: Buffer | string, body: readonly Buffer[] | null, isHead = false): void {
-    if (this.parser) throw new Error('request on a busy connection');
+    if (this.inFlight) throw new Error('request on a busy connection');
     const s = this.sock ?? this.connect();
     this.framer.reset(isHead);
-    this.parser = this.framer;
+    this.inFlight = true;
     this.exchange++;
     this.status = 0;
     this.bodyBytes = 0;
@@ -85,7 +85,7 @@ export class Conn {
 
   /** Ends the request in flight with an error (e.g. a timeout) and drops the connection. */
   abort(err: Error): void {
-    if (!this.parser) return;
+    if (!this.inFlight) return;
     this.sockErr = err;
     this.sock?.destroy();
   }
@@ -112,14 +112,14 @@ export class Conn {
       if (this.sock === s && !this.sockErr) this.sockErr = err;
     });
     s.on('end', () => {
-      if (this.sock === s && this.parser?.untilClose) this.complete();
+      if (this.sock === s && this.inFlight && this.framer.untilClose) this.complete();
     });
     s.on('close', () => {
       if (this.sock !== s) return;
       this.sock = null;
-      if (!this.parser) return;
-      if (this.parser.untilClose) return this.complete();
-      this.parser = null;
+      if (!this.inFlight) return;
+      if (this.framer.untilClose) return this.complete();
+      this.inFlight = false;
       this.done(this, this.sockErr ?? new Error('connection closed by the server mid-response'));
     });
     this.sock = s;
@@ -128,7 +128,7 @@ export class Conn {
 
   private onBytes(buf: Buffer, n: number): void {
     // Bytes nobody asked for: the stream is out of sync.
-    if (!this.parser) return this.protocolError('unexpected bytes after a complete response');
+    if (!this.inFlight) return this.protocolError('unexpected bytes after a complete response');
     this.feeding = this.exchange;
     let used: number;
     try {
@@ -157,8 +157,7 @@ export class Conn {
   }
 
   private complete(): void {
-    const parser = this.parser;
-    this.parser = null;
+    this.inFlight = false;
     if (this.errChunks) {
       this.errBody = Buffer.concat(this.errChunks).toString('utf8');
       this.errChunks = null;
@@ -166,7 +165,7 @@ export class Conn {
     const s = this.sock;
     // A response that came before the whole request body went out (e.g. an early error) leaves the
     // stream unusable, as does `Connection: close`.
-    if (s && (!parser?.keepAlive || s.writableLength > 0)) {
+    if (s && (!this.framer.keepAlive || s.writableLength > 0)) {
       this.sock = null;
       s.destroy();
     }
@@ -177,8 +176,8 @@ export class Conn {
     const s = this.sock;
     this.sock = null;
     s?.destroy();
-    if (!this.parser) return;
-    this.parser = null;
+    if (!this.inFlight) return;
+    this.inFlight = false;
     this.done(this, new Error(`protocol error: ${msg}`));
   }
 }

@@ -213,15 +213,15 @@ class Head implements ResponseHead {
 
   constructor(private readonly text: string) {
     const eol0 = lineEnd(text, 0);
-    // "HTTP/1.x NNN[ reason]"
-    const d = (k: number): number => text.charCodeAt(k) - 48;
-    const minor = d(7);
-    const status = d(9) * 100 + d(10) * 10 + d(11);
-    if (!text.startsWith('HTTP/1.') || (minor !== 0 && minor !== 1) || text.charCodeAt(8) !== 32 || !(status >= 100 && status <= 999) || d(9) > 9 || d(10) < 0 || d(10) > 9 || d(11) < 0 || d(11) > 9 || (eol0 > 12 && text.charCodeAt(12) !== 32) || eol0 < 12) {
-      throw new Error(`bad status line from upstream: ${JSON.stringify(text.slice(0, Math.min(eol0, 60)))}`);
-    }
+    // "HTTP/1.x NNN[ reason]", checked by character (a regex here was a tenth of the parse)
+    const minor = digitAt(text, 7);
+    const [a, b, c] = [digitAt(text, 9), digitAt(text, 10), digitAt(text, 11)];
+    const ok =
+      text.startsWith('HTTP/1.') && (minor === 0 || minor === 1) && text.charCodeAt(8) === 32 && a > 0 && b >= 0 && c >= 0 &&
+      (eol0 === 12 || (eol0 > 12 && text.charCodeAt(12) === 32));
+    if (!ok) throw new Error(`bad status line from upstream: ${JSON.stringify(text.slice(0, Math.min(eol0, 60)))}`);
     this.http10 = minor === 0;
-    this.status = status;
+    this.status = a * 100 + b * 10 + c;
     this.statusText = eol0 > 13 ? text.slice(13, eol0) : '';
     for (let p = eol0 + 2; p < text.length; ) {
       const eol = lineEnd(text, p);
@@ -280,6 +280,12 @@ class Head implements ResponseHead {
 function lineEnd(text: string, p: number): number {
   const e = text.indexOf('\r\n', p);
   return e < 0 ? text.length : e;
+}
+
+/** The decimal digit at `k`, or -1. */
+function digitAt(text: string, k: number): number {
+  const d = text.charCodeAt(k) - 48;
+  return d >= 0 && d <= 9 ? d : -1;
 }
 
 function isSpace(c: number): boolean {
