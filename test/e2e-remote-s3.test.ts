@@ -139,7 +139,8 @@ function filesOnTargets(): { target: AisNode; rel: string }[] {
       const dir = path.join(mp, '@ais', B);
       if (!fs.existsSync(dir)) continue;
       for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) {
-        if (fs.statSync(path.join(dir, f)).isFile()) out.push({ target: t, rel: f });
+        // Polled while a PUT finishes: its work file may be renamed between the listing and the stat.
+        if (fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.isFile()) out.push({ target: t, rel: f });
       }
     }
   }
