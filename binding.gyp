@@ -16,6 +16,7 @@
         "native/hash_strand.cc",
         "native/hashers.cc",
         "native/napi_util.cc",
+        "native/sendfile.cc",
         "native/xxh64.cc"
       ],
       "include_dirs": [

@@ -15,6 +15,7 @@ namespace tais {
 
 void RegisterFileIO(Napi::Env env, Napi::Object exports);      // fileio.cc
 void RegisterHashStrand(Napi::Env env, Napi::Object exports);  // hash_strand.cc
+void RegisterSendfile(Napi::Env env, Napi::Object exports);    // sendfile.cc
 
 namespace {
 
@@ -110,6 +111,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32cHardware", Napi::Boolean::New(env, crc32c_hw_enabled()));
   RegisterFileIO(env, exports);
   RegisterHashStrand(env, exports);
+  RegisterSendfile(env, exports);
   return exports;
 }
 

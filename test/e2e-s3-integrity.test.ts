@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startNode, s3Client, request, xmlCode, xmlAll, objPath, sha256, md5, random, walkFiles, procMem, sleep, type AisNode } from './helpers/node';
+import { getStreamed, flipByte, objectFile, leaveAfterFirstBytes } from './helpers/disk';
 import { getxattr, fsetxattr } from '../src/native';
 import { decodeLom, LOM_XATTR } from '../src/fs/lom';
 
@@ -62,12 +63,6 @@ async function settleWorkFiles(n: AisNode, bucket: string): Promise<string[]> {
   return workFiles(n, bucket);
 }
 
-/** The object file of a plain key (letters, digits, '/') on whichever mountpath holds it. */
-function objectFile(n: AisNode, bucket: string, key: string): string {
-  const found = bucketDirs(n, bucket).map((d) => path.join(d, '%ob', key)).filter((f) => fs.existsSync(f));
-  if (found.length !== 1) throw new Error(`${bucket}/${key}: found on ${found.length} mountpaths`);
-  return found[0]!;
-}
 
 async function listAll(bucket: string, prefix = ''): Promise<string[]> {
   const keys: string[] = [];
@@ -390,48 +385,7 @@ test('two mountpaths: "p" and "p/child" either both stored and served, or the se
 // ---------------------------------------------------------------------------------------------------
 // Corrupted data and metadata on disk
 
-function flipByte(file: string, offset: number): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    const one = Buffer.alloc(1);
-    fs.readSync(fd, one, 0, 1, offset);
-    one[0] ^= 0x5a;
-    fs.writeSync(fd, one, 0, 1, offset);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
-/** GET with the body streamed and hashed: whether it completed, the status and what arrived. */
-function getStreamed(url: string, p: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; length: number; sha256: string; error?: string }> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const h = createHash('sha256');
-    let length = 0;
-    let status = 0;
-    let resHeaders: http.IncomingHttpHeaders = {};
-    let done = false;
-    const finish = (error?: string): void => {
-      if (done) return;
-      done = true;
-      resolve({ status, headers: resHeaders, length, sha256: h.digest('hex'), error });
-    };
-    const req = http.get({ host: u.hostname, port: u.port, path: p, headers, agent: false, timeout: 60_000 }, (res) => {
-      status = res.statusCode ?? 0;
-      resHeaders = res.headers;
-      res.on('data', (c: Buffer) => {
-        h.update(c);
-        length += c.length;
-      });
-      res.on('end', () => finish(res.complete ? undefined : 'incomplete'));
-      res.on('aborted', () => finish('aborted'));
-      res.on('error', (e) => finish(e.message));
-      res.on('close', () => finish(res.complete ? undefined : 'closed early'));
-    });
-    req.on('error', (e) => finish(e.message));
-    req.on('timeout', () => req.destroy(new Error('no data for 60 s')));
-  });
-}
 
 test('a flipped byte in an object file: small GET is 500, large GET never completes as good, ranges still served', async (t) => {
   const b = 'corrupt';
@@ -519,19 +473,6 @@ test('large GETs (16 MiB and more) at once: the two on the larger buffers and th
   t.is(tail.sha256, sha256(big.subarray(big.length - 5 * MiB - 7)));
 });
 
-/** GETs `p` and closes the connection as soon as the first body bytes arrive; resolves with the status. */
-function leaveAfterFirstBytes(url: string, p: string): Promise<number> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: u.hostname, port: u.port, path: p, agent: false }, (res) => {
-      res.once('data', () => {
-        req.destroy();
-        resolve(res.statusCode ?? 0);
-      });
-    });
-    req.on('error', (e) => (e.message === 'socket hang up' ? undefined : reject(e)));
-  });
-}
 
 test('a truncated object file (shorter than its metadata says) is not served as good', async (t) => {
   const b = 'corrupt2';

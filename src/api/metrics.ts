@@ -16,6 +16,7 @@ const COUNTERS: ReadonlyArray<readonly [keyof StatsSnapshot, string, string]> = 
   ['gfnCount', 'gfn_count', 'GET/HEAD served from another target during a rebalance (get-from-neighbour)'],
   ['remoteGetCount', 'remote_get_count', 'cold GETs from remote buckets (fetches started)'],
   ['remoteGetBytes', 'remote_get_bytes_total', 'bytes fetched from remote buckets and stored'],
+  ['getSendfileCount', 'get_sendfile_count', 'GETs whose body went out with sendfile (io.sendfile)'],
 ];
 
 export function prometheusText(stats: StatsSnapshot, nodeId: string): string {

@@ -97,6 +97,7 @@ export function startServer(node: Node, host: string, port: number, opts: Server
     });
   return listen(host, port).then((sock) => {
     const socks = [sock];
+    if (node.isTarget) node.target.servePort = uws.us_socket_local_port(sock);
     return {
       app,
       port: uws.us_socket_local_port(sock),

@@ -31,6 +31,13 @@ export interface IoConf {
    * every use; target/open-cache.ts): a repeat read skips open, getxattr and close. 0 turns it off.
    */
   open_cache_max: number;
+  /**
+   * Send the body of large GETs (16 buffers and more) with sendfile(2) from a native thread once uWS
+   * has written the head and first piece (target/get.ts, native/sendfile.cc): a third less CPU per
+   * byte on this side. Off by default: when the clients share the node's cores (the benchmarks here),
+   * reading page-cache pages off loopback costs them more than the copy it saves (docs/architecture.md, "GET").
+   */
+  sendfile: boolean;
 }
 
 export interface NetConf {
@@ -127,7 +134,7 @@ export function defaultClusterConfig(): ClusterConfig {
     proxy: { s3_redirect: false },
     rebalance: { enabled: true },
     checksum: { type: 'xxhash', validate_warm_get: true, md5_etag: true },
-    io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20, put_buffers_max: 64, open_cache_max: 4096 },
+    io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20, put_buffers_max: 64, open_cache_max: 4096, sendfile: false },
     net: { http_threads: 0 },
     mpu: { abandoned_age_s: 7 * 24 * 3600 },
     features: [],

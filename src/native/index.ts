@@ -42,6 +42,19 @@ interface NativeAddon {
   readHash(fd: number, buf: Uint8Array, position: number, kind: number | null, state: Uint8Array | null): Promise<number>;
   readHashSync(fd: number, buf: Uint8Array, position: number, kind: number | null, state: Uint8Array | null): number;
   writeHashSync(fd: number, data: Uint8Array, position: number, kinds: number[], states: Uint8Array[]): void;
+  socketFd(res: object, port: number): number;
+  sendObject(
+    sock: number,
+    file: number,
+    start: number,
+    length: number,
+    tail: number,
+    kind: number | null,
+    state: Uint8Array | null,
+    expected: string | null,
+    cb: (r: SendResult) => void,
+    maxActive: number,
+  ): boolean;
   HashStrand: new (kinds: number[], states: Uint8Array[], onHashed: (n: number) => void) => HashStrand;
 }
 
@@ -177,6 +190,45 @@ export function readHashSync(
   state: Uint8Array | null,
 ): number {
   return addon.readHashSync(fd, buf, position, kind === null ? null : kindId(kind), state);
+}
+
+/**
+ * The socket fd under a uWS HttpResponse whose local port is `port`, or -1 when it cannot be had with
+ * certainty (native/sendfile.cc says how it is found and checked).
+ */
+export function socketFd(res: object, port: number): number {
+  return addon.socketFd(res, port);
+}
+
+/** How a native send ended (`sendObject`). */
+export interface SendResult {
+  /** Bytes sent. */
+  sent: number;
+  /** A failed syscall (EPIPE and ECONNRESET when the client left). */
+  error?: NodeJS.ErrnoException;
+  /** The file ended here, before the bytes it should hold. */
+  fileEnd?: number;
+  /** The digest, when it did not match `expected`. */
+  digest?: string;
+}
+
+/**
+ * Sends bytes [start, start+length-tail) of `file` on the socket `sock` with sendfile(2), from a
+ * native thread; with `verify`, continues `state` over all of [start, start+length) and compares its
+ * digest with `expected` (the caller sends the tail only if it matched). `done` runs on this thread
+ * at the end; the caller keeps `file` open until then. False when `maxActive` sends run in this
+ * process already.
+ */
+export function sendObject(
+  sock: number,
+  file: number,
+  range: { start: number; length: number; tail: number },
+  verify: { kind: HashKind; state: Uint8Array; expected: string } | null,
+  done: (r: SendResult) => void,
+  maxActive: number,
+): boolean {
+  const kind = verify ? kindId(verify.kind) : null;
+  return addon.sendObject(sock, file, range.start, range.length, range.tail, kind, verify?.state ?? null, verify?.expected ?? null, done, maxActive);
 }
 
 /** Sync pwrite of the whole of `data` at `position` (partial writes and EINTR retried), fused with

@@ -40,6 +40,8 @@ export class Target {
   readonly stats: TargetStats;
   readonly putBudget: PutBudget;
   readonly openCache: OpenCache;
+  /** The public port this thread's App listens on (set once it listens): where large GETs may use sendfile (get.ts). */
+  servePort = -1;
 
   constructor(
     /** Every attached mountpath (also one being detached: objects are read from it until resilver has moved them). */
