@@ -339,8 +339,11 @@ async function main(): Promise<void> {
       'profile-only': { type: 'boolean', default: false },
       out: { type: 'string' },
       'wait-idle': { type: 'string', default: '0' },
+      // A JSON subset of the cluster config for the tais node, e.g. '{"io":{"sendfile":true}}'.
+      config: { type: 'string' },
     },
   });
+  const taisConfig = values.config ? (JSON.parse(values.config) as Record<string, unknown>) : undefined;
   const seconds = Number(values.seconds);
   const repeat = Math.max(1, Number(values.repeat));
   const waitIdle = Number(values['wait-idle']);
@@ -366,7 +369,8 @@ async function main(): Promise<void> {
       log(`${err.message}\n  continuing without the peer: tais figures and ratios to the ceilings only`);
       header.push('nginx: not installed — no peer figures in this run');
     }
-    const tais = await startTais(path.join(dir, 'tais'));
+    const tais = await startTais(path.join(dir, 'tais'), { config: taisConfig });
+    if (taisConfig) header.push(`tais config: ${values.config}`);
     const servers: Server[] = ngx ? [ngx, tais] : [tais];
     log(`${ngx ? `nginx ${ngx.url} (pid ${ngx.pid}), ` : ''}tais ${tais.url} (pid ${tais.pid}); temp ${dir}`);
     const rss = new RssSampler(tais.pid);

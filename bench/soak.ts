@@ -1,6 +1,6 @@
 // Memory of a tais node over a long mixed run, and against object size (issue 7: "flat over a 10-minute
 // run; no growth with object size").
-//   npm run build && npm run bench:soak [-- --minutes 10 --conc 16 --out soak.json]
+//   npm run build && npm run bench:soak [-- --minutes 10 --conc 16 --out soak.json --config '{"io":{"sendfile":true}}']
 // 1. Size sweep: for 4 KiB, 1 MiB, 64 MiB and 1 GiB objects, PUT then GET them (aisloader, 8
 //    connections; 4 for 1 GiB), and take the node's peak RSS in each phase.
 // 2. Soak: one-minute cycles of mixed load (30 % PUT of 4 KiB–64 MiB, 70 % GET, 16 connections, the
@@ -45,12 +45,14 @@ async function main(): Promise<void> {
       conc: { type: 'string', default: '16' },
       out: { type: 'string' },
       'skip-sweep': { type: 'boolean', default: false },
+      // A JSON subset of the cluster config for the node, e.g. '{"io":{"sendfile":true}}'.
+      config: { type: 'string' },
     },
   });
   const minutes = Math.max(1, Number(values.minutes));
   const conc = Math.max(1, Number(values.conc));
   const dir = tempDir('soak');
-  const tais = await startTais(path.join(dir, 'tais'));
+  const tais = await startTais(path.join(dir, 'tais'), { config: values.config ? (JSON.parse(values.config) as Record<string, unknown>) : undefined });
   const rss = new RssSampler(tais.pid, 200);
   const started = Date.now();
   log(`tais ${tais.url} (pid ${tais.pid}); RSS at start ${fmtBytes(rss.first)}`);
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   const flat = lastPeak <= firstPeak * 1.1 + 16 * MiB;
   const lines = [
     `# tais memory soak — ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
-    `machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, ${fmtBytes(os.totalmem())} RAM; Node ${process.version}; one tais node, default config`,
+    `machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, ${fmtBytes(os.totalmem())} RAM; Node ${process.version}; one tais node, ${values.config ? `config ${values.config}` : 'default config'}`,
     '',
   ];
   if (sweep.length) {

@@ -114,3 +114,15 @@ test.serial('clients that leave midway: the native sends end and the object is s
   const after = await Promise.all(Array.from({ length: 3 }, () => getStreamed(node.url, objPath('sf-ok', 'big'))));
   for (const r of after) t.deepEqual([r.status, r.length, r.sha256], [200, big.length, sha256(big)]);
 });
+
+test.serial('io.sendfile set off at run time: large GETs stay on uWS (all HTTP threads), and on again', async (t) => {
+  t.is((await request(node.url, { method: 'PUT', path: '/v1/cluster/set-config?io.sendfile=false' })).status, 200);
+  const before = await counter('get_sendfile_count');
+  const off = await Promise.all(Array.from({ length: 4 }, () => getStreamed(node.url, objPath('sf-ok', 'big'))));
+  for (const r of off) t.deepEqual([r.status, r.sha256], [200, sha256(big)]);
+  t.is(await counter('get_sendfile_count'), before);
+  t.is((await request(node.url, { method: 'PUT', path: '/v1/cluster/set-config?io.sendfile=true' })).status, 200);
+  const on = await getStreamed(node.url, objPath('sf-ok', 'big'));
+  t.deepEqual([on.status, on.sha256], [200, sha256(big)]);
+  t.is(await counter('get_sendfile_count'), before + 1);
+});

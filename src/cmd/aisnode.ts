@@ -3,6 +3,7 @@
 //   aisnode --role proxy|target --port P [--mountpath DIR ...] --confdir DIR [--primary URL] [--config FILE.json]
 // Without --primary the node is the primary of its own cluster; a target started that way is a one-node
 // cluster that is also its own gateway (what the data-path tests and benchmarks run).
+import './process-setup';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

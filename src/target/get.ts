@@ -1,11 +1,12 @@
 // GET: stream an object (or a range of it) from an open handle. Reads run on the libuv pool through the
-// addon, fused with the checksum update, one buffer ahead of the socket; writes use tryEnd/onWritable
-// so a slow client holds at most two buffers. A whole-object GET verifies the stored checksum and holds
-// back the last buffer until it matches: a corrupted object never completes as a successful response.
+// addon, several pieces ahead of the socket for a large object; each piece is hashed as it is sent;
+// writes use tryEnd/onWritable so a slow client holds only the stream's own buffers. A whole-object GET
+// verifies the stored checksum and holds back the last piece until it matches: a corrupted object
+// never completes as a successful response.
 // Large ones (io.sendfile) send their first piece so, then hand the body but its tail to a native
 // thread that sends it with sendfile(2) and verifies the rest (native/sendfile.cc); uWS writes the
 // tail once the digest matched, which ends the response as usual.
-import { hashInit, hashDigest, readHash, readHashSync, sendObject, socketFd, type HashKind, type SendResult } from '../native';
+import { hashInit, hashDigest, hashUpdate, readHash, readHashSync, sendObject, socketFd, type HashKind, type SendResult } from '../native';
 import type { HttpResponse } from '../util/uws';
 import type { Req, HeaderList } from '../api/http';
 import type { ObjectHandle, Target } from './target';
@@ -74,26 +75,48 @@ function sendSmall(target: Target, res: HttpResponse, req: Req, h: ObjectHandle,
   }
 }
 
+/** A piece of the object being read into one of the stream's buffers. */
+interface Piece {
+  buf: Uint8Array;
+  /** Its bytes: `buf.subarray(0, len)` once read. */
+  len: number;
+  /** Settles when the read has ended (never rejects: see `err`). */
+  read: Promise<void>;
+  ready: boolean;
+  err?: Error;
+}
+
 function mismatch(target: Target, h: ObjectHandle, what: string): ChecksumMismatch {
   target.stats.errCksum++;
   log.error(`checksum mismatch, not served: ${h.path}: ${what}`);
   return new ChecksumMismatch(`stored object is corrupted (${what})`);
 }
 
+/**
+ * Streams an object with its pieces read ahead in parallel: free buffers get reads in flight on the
+ * libuv pool (plain preads, not hashed), and the pieces are hashed in order on this thread as each is
+ * sent (the bytes are still in cache from the read). A large stream has 3 buffers, so up to 2 reads
+ * run beside the piece at the socket: at one connection the stream was bound by one pread at a time
+ * (72 % of sends found the next read not done), not by the socket or the cores.
+ */
 class GetStream {
   private readonly state: Uint8Array | null;
   private pos: number;
   private readonly end: number;
-  private cur: Uint8Array;
-  private next: Uint8Array;
+  private readonly free: Uint8Array[];
+  /** Pieces in object order: the head is the next to send (or being sent). */
+  private readonly pieces: Piece[] = [];
+  private sending = false;
+  /** Reads in flight. */
+  private reads = 0;
   private headersSent = false;
   private closed = false;
-  /** The read in flight, if any: fd and buffers are released only after it settles. */
-  private reading: Promise<number> | undefined;
-  /** The two buffers came from target.largeGetBufs (they go back there). */
-  private readonly large: [Uint8Array, Uint8Array] | undefined;
+  /** The buffers came from target.largeGetBufs (they go back there). */
+  private readonly large: boolean;
   /** The connection's socket while the body may still go to sendfile (after the first piece), else -1. */
   private sock: number;
+  /** The native send in flight, if any: it uses the fd, which is released only after it ends. */
+  private native: Promise<void> | undefined;
   /** Body bytes a native thread sent (uWS did not see them). */
   private sentNatively = 0;
 
@@ -111,35 +134,67 @@ class GetStream {
     this.pos = plan.start;
     this.end = plan.start + plan.length;
     this.sock = sock;
-    // Objects of 16 buffers and more take the larger buffers while few streams hold them (not those
+    // Objects of 16 I/O buffers and more take the large set while few streams hold one (not those
     // that will hand their body to sendfile after one piece).
-    this.large = sock < 0 && plan.length >= 16 * target.getBufs.size ? target.largeGetBufs.take() : undefined;
-    [this.cur, this.next] = this.large ?? [target.getBufs.get(), target.getBufs.get()];
+    const large = sock < 0 && plan.length >= 16 * target.getBufs.size ? target.largeGetBufs.take() : undefined;
+    this.large = large !== undefined;
+    this.free = large ?? [target.getBufs.get(), target.getBufs.get()];
     req.onAbort = () => this.finish();
   }
 
   start(): void {
-    this.reading = this.read(this.cur);
-    this.reading.then((n) => this.have(n), (err: Error) => this.fail(err));
+    this.readAhead();
   }
 
-  /** Reads the next piece into `buf`; resolves with its length. */
-  private async read(buf: Uint8Array): Promise<number> {
-    const want = Math.min(buf.length, this.end - this.pos);
+  /**
+   * Starts reads into free buffers, in object order: always one when none is in flight, more while the
+   * HTTP thread's budget of extra reads allows (they share the libuv pool with every other file
+   * operation of the process: PUTs' writes, fsyncs and renames must not queue behind dozens of reads).
+   * A stream that may go to sendfile reads its first piece only.
+   */
+  private readAhead(): void {
+    const budget = this.target.largeGetBufs;
+    while (!this.closed && this.pos < this.end && this.free.length > 0) {
+      if (this.sock >= 0 && this.pos > this.plan.start) break;
+      const extra = this.reads > 0;
+      if (extra && !budget.takeExtraRead()) break;
+      this.reads++;
+      const buf = this.free.pop()!;
+      const at = this.pos;
+      const len = Math.min(buf.length, this.end - at);
+      this.pos += len;
+      const piece: Piece = { buf, len, ready: false, read: Promise.resolve() };
+      const settled = (): void => {
+        piece.ready = true;
+        this.reads--;
+        if (extra) budget.giveExtraRead();
+      };
+      piece.read = this.readPiece(buf, at, len).then(settled, (err: Error) => {
+        piece.err = err;
+        settled();
+      });
+      this.pieces.push(piece);
+      if (this.pieces.length === 1) piece.read.then(() => this.sendHead());
+    }
+  }
+
+  private async readPiece(buf: Uint8Array, at: number, len: number): Promise<void> {
     let got = 0;
-    while (got < want) {
-      const n = await readHash(this.h.fd, buf.subarray(got, want), this.pos + got, this.kind, this.state);
-      if (n === 0) throw mismatch(this.target, this.h, `file ends at ${this.pos + got}, expected ${this.end}`);
+    while (got < len) {
+      const n = await readHash(this.h.fd, buf.subarray(got, len), at + got, null, null);
+      if (n === 0) throw mismatch(this.target, this.h, `file ends at ${at + got}, expected ${at + len}`);
       got += n;
     }
-    this.pos += got;
-    return got;
   }
 
-  /** `cur` holds `n` fresh bytes: start reading ahead into `next`, then send `cur`. */
-  private have(n: number): void {
-    if (this.closed) return;
-    const last = this.pos >= this.end;
+  /** The head piece has been read: hash it and send it (the last one only once the checksum matches). */
+  private sendHead(): void {
+    const piece = this.pieces[0];
+    if (this.closed || this.sending || !piece?.ready) return;
+    if (piece.err) return this.fail(piece.err);
+    const bytes = piece.buf.subarray(0, piece.len);
+    if (this.kind && this.state) hashUpdate(this.kind, this.state, bytes);
+    const last = this.pieces.length === 1 && this.pos >= this.end;
     if (last && this.kind && this.state) {
       const digest = hashDigest(this.kind, this.state);
       if (digest !== this.h.lom.cksumValue) {
@@ -147,53 +202,42 @@ class GetStream {
         return;
       }
     }
-    // A stream that may go to sendfile reads nothing ahead of its first piece.
-    const handOff = this.sock >= 0 && !last;
-    const ahead = last || handOff ? undefined : this.read(this.next);
-    // Its outcome is taken only once `cur` is sent; a read that fails before then (a file cut short,
-    // EIO) must not be an unhandled rejection meanwhile, which would end the process.
-    ahead?.catch(() => undefined);
-    this.reading = ahead;
-    this.send(this.cur.subarray(0, n), (whole) => {
-      if (last) {
-        this.target.stats.getCount++;
-        this.target.stats.getBytes += this.plan.length;
-        this.finish();
-        return;
-      }
-      if (handOff) {
+    this.sending = true;
+    this.send(bytes, (whole) => {
+      this.sending = false;
+      this.pieces.shift();
+      this.free.push(piece.buf);
+      if (last) return this.done();
+      if (this.sock >= 0) {
         // Only when uWS wrote the head and the piece at once does it hold nothing back that the
         // native thread's bytes could overtake.
         if (whole && this.sendRest()) return;
         this.sock = -1;
-        this.reading = this.read(this.cur);
-        this.reading.then((m) => this.have(m), (err: Error) => this.fail(err));
-        return;
       }
-      [this.cur, this.next] = [this.next, this.cur];
-      ahead!.then((m) => this.have(m), (err: Error) => this.fail(err));
+      this.readAhead();
+      this.pieces[0]!.read.then(() => this.sendHead());
     });
   }
 
   /** Hands the body but its tail to a native thread (sendfile); false when none is free. */
   private sendRest(): boolean {
     const verify = this.kind && this.state ? { kind: this.kind, state: this.state, expected: this.h.lom.cksumValue } : null;
-    const range = { start: this.pos, length: this.end - this.pos, tail: Math.min(SENDFILE_TAIL, this.end - this.pos) };
+    const tail = Math.min(SENDFILE_TAIL, this.end - this.pos);
     let settle!: () => void;
-    const sending = new Promise<number>((resolve) => (settle = () => resolve(0)));
-    const started = sendObject(this.sock, this.h.fd, range, verify, (r) => {
+    const native = new Promise<void>((resolve) => (settle = resolve));
+    const started = sendObject(this.sock, this.h.fd, { start: this.pos, length: this.end - this.pos, tail }, verify, (r) => {
       settle();
-      this.sentRest(r, range);
+      this.sentRest(r, tail);
     }, SENDFILE_MAX_ACTIVE);
     if (!started) return false;
     // uWS must not read, write or time the connection out while the thread owns it.
     this.res.pause();
-    this.reading = sending;
+    this.native = native;
     return true;
   }
 
   /** The native send ended: on success uWS writes the tail, which ends the response for it. */
-  private sentRest(r: SendResult, range: { start: number; length: number; tail: number }): void {
+  private sentRest(r: SendResult, tailLength: number): void {
     if (this.closed) return;
     let err: Error | undefined;
     if (r.digest !== undefined) err = mismatch(this.target, this.h, `${this.kind} ${r.digest} != stored ${this.h.lom.cksumValue}`);
@@ -202,22 +246,24 @@ class GetStream {
     this.sock = -1;
     this.res.resume();
     if (err) return this.fail(err);
-    const tail = this.cur.subarray(0, range.tail);
-    this.reading = undefined;
+    const tail = this.free[0]!.subarray(0, tailLength);
     try {
       // The bytes are the ones just verified: the object's file is never written in place.
-      if (readHashSync(this.h.fd, tail, this.end - range.tail, null, null) !== range.tail) throw mismatch(this.target, this.h, `file ends before ${this.end}`);
+      if (readHashSync(this.h.fd, tail, this.end - tailLength, null, null) !== tailLength) throw mismatch(this.target, this.h, `file ends before ${this.end}`);
     } catch (e) {
       return this.fail(e as Error);
     }
-    this.pos = this.end;
     this.sentNatively = r.sent;
     this.send(tail, () => {
       this.target.stats.getSendfileCount++;
-      this.target.stats.getCount++;
-      this.target.stats.getBytes += this.plan.length;
-      this.finish();
+      this.done();
     });
+  }
+
+  private done(): void {
+    this.target.stats.getCount++;
+    this.target.stats.getBytes += this.plan.length;
+    this.finish();
   }
 
   /**
@@ -268,15 +314,18 @@ class GetStream {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    // Reads and a native send in flight still use the fd and the buffers: release both once they end.
+    const pending = this.pieces.map((p) => p.read);
+    if (this.native) pending.push(this.native);
     const release = (): void => {
       this.target.closeObject(this.h);
-      if (this.large) this.target.largeGetBufs.give(this.cur, this.next);
-      else {
-        this.target.getBufs.put(this.cur);
-        this.target.getBufs.put(this.next);
-      }
+      const bufs = [...this.free, ...this.pieces.map((p) => p.buf)];
+      this.pieces.length = 0;
+      this.free.length = 0;
+      if (this.large) this.target.largeGetBufs.give(bufs);
+      else for (const b of bufs) this.target.getBufs.put(b);
     };
-    if (this.reading) this.reading.then(release, release);
+    if (pending.length > 0) void Promise.all(pending).then(release);
     else release();
   }
 }
