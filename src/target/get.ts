@@ -3,9 +3,9 @@
 // writes use tryEnd/onWritable so a slow client holds only the stream's own buffers. A whole-object GET
 // verifies the stored checksum and holds back the last piece until it matches: a corrupted object
 // never completes as a successful response.
-// Large ones (io.sendfile) send their first piece so, then hand the body but its tail to a native
-// thread that sends it with sendfile(2) and verifies the rest (native/sendfile.cc); uWS writes the
-// tail once the digest matched, which ends the response as usual.
+// With io.sendfile, a large one sends its first piece that way, then hands the body but its tail to a
+// native thread that sends it with sendfile(2) and verifies the rest (native/sendfile.cc); uWS writes
+// the tail once the digest matched, which ends the response as usual.
 import { hashInit, hashDigest, hashUpdate, readHash, readHashSync, sendObject, socketFd, type HashKind, type SendResult } from '../native';
 import type { HttpResponse } from '../util/uws';
 import type { Req, HeaderList } from '../api/http';
@@ -24,8 +24,11 @@ export interface GetPlan {
 
 export class ChecksumMismatch extends Error {}
 
-/** GETs of this many buffers and more may go out by sendfile (a thread's start is then noise). */
-const SENDFILE_MIN_BUFFERS = 16;
+/**
+ * Objects of this many I/O buffers and more are large: they take a set of larger buffers (bufpool.ts,
+ * LargeGetBuffers) or may go out by sendfile (a thread's start is then noise).
+ */
+const LARGE_BUFFERS = 16;
 /** Native sends at once in the process (each is a thread while it runs); more stream through uWS. */
 const SENDFILE_MAX_ACTIVE = 16;
 /** The last bytes of a sendfile GET, written by uWS: they complete the response for it. */
@@ -39,7 +42,7 @@ export function streamObject(target: Target, res: HttpResponse, req: Req, h: Obj
 
 /** The response's socket when this GET may hand its body to sendfile, else -1. */
 function sendfileSocket(target: Target, res: HttpResponse, plan: GetPlan): number {
-  if (!target.config.io.sendfile || target.servePort < 0 || plan.length < SENDFILE_MIN_BUFFERS * target.getBufs.size) return -1;
+  if (!target.config.io.sendfile || target.servePort < 0 || plan.length < LARGE_BUFFERS * target.getBufs.size) return -1;
   return socketFd(res, target.servePort);
 }
 
@@ -134,9 +137,9 @@ class GetStream {
     this.pos = plan.start;
     this.end = plan.start + plan.length;
     this.sock = sock;
-    // Objects of 16 I/O buffers and more take the large set while few streams hold one (not those
-    // that will hand their body to sendfile after one piece).
-    const large = sock < 0 && plan.length >= 16 * target.getBufs.size ? target.largeGetBufs.take() : undefined;
+    // Large objects take a large set while few streams hold one (not those that will hand their body
+    // to sendfile after one piece).
+    const large = sock < 0 && plan.length >= LARGE_BUFFERS * target.getBufs.size ? target.largeGetBufs.take() : undefined;
     this.large = large !== undefined;
     this.free = large ?? [target.getBufs.get(), target.getBufs.get()];
     req.onAbort = () => this.finish();
