@@ -2,6 +2,8 @@
 // (DELETE destroy-bck: the bucket goes with its objects, as in AIStore), props (HEAD -> Ais-Bucket-Props,
 // PATCH set-bprops / reset-bprops) and list objects (GET with {"action":"list","value":LsoMsg}, lso.ts).
 // Bucket metadata lives in the BMD, which only the primary changes: other nodes forward those requests.
+import { authorize } from '../authn/authn';
+import { Ace } from '../authn/access';
 import type { HttpResponse } from '../util/uws';
 import { reply, type Req } from './http';
 import { newBucketProps, setBucketProps, type BucketProps } from '../cluster/config';
@@ -34,19 +36,28 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
     const query = new URLSearchParams(req.query);
     const provider = providerOf(query);
     const rest = req.url.slice(PREFIX.length).replace(/^\/+/, '').replace(/\/+$/, '');
-    if (rest === '') return bucketsRoot(node, res, req, query.has('provider') ? provider : undefined);
+    if (rest === '') {
+      authorize(node, req, Ace.LIST_BUCKETS);
+      return bucketsRoot(node, res, req, query.has('provider') ? provider : undefined);
+    }
     const name = decodeURIComponent(rest);
     if (name.includes('/')) throw badRequest(`invalid bucket name "${name}" (an object is /v1/objects/BUCKET/OBJECT)`);
     checkBucketName(name);
     const existing = (): BucketProps => bucketOf((n) => node.bmd.get(n), name, provider);
+    const bck = { name, provider: node.bmd.get(name)?.provider ?? provider };
+    // Metadata writes go to the primary, which reads the action and checks what it needs; here the
+    // token must at least be valid (the primary trusts what another node forwards without one).
+    if (req.method !== 'HEAD' && req.method !== 'GET') authorize(node, req, 0n);
     switch (req.method) {
       case 'HEAD': {
+        authorize(node, req, Ace.BCK_HEAD, bck);
         const props = existing();
         return reply(res, req, '200 OK', [JSON_CT, ['Ais-Bucket-Props', JSON.stringify(props)]]);
       }
       case 'GET':
         existing();
         return readAction(res).then((msg) => {
+          authorize(node, req, msg ? Ace.OBJ_LIST : Ace.BCK_HEAD, bck);
           if (!msg) return sendJson(res, req, node.bmd.get(name)); // no action: the props, as a convenience
           if (msg.action !== 'list') throw notServed(`action "${msg.action}" on GET /v1/buckets/NAME is not supported (only "list")`);
           return listObjectsV1(node, res, req, name, (msg.value ?? {}) as LsoMsg);
@@ -54,26 +65,32 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
       case 'POST':
         // Jobs start from the primary too (any gateway could: they only tell the targets).
         return toPrimary(node, res, req, () =>
-          readAction(res).then((msg) =>
-            msg?.action === 'prefetch-listrange'
-              ? startListRangeJob(node, res, req, name, existing(), 'prefetch-objects', msg.value)
-              : createBucket(node, res, req, name, provider, msg),
-          ),
+          readAction(res).then((msg) => {
+            const prefetch = msg?.action === 'prefetch-listrange';
+            authorize(node, req, prefetch ? Ace.GET : Ace.CREATE_BUCKET, bck);
+            return prefetch ? startListRangeJob(node, res, req, name, existing(), 'prefetch-objects', msg.value) : createBucket(node, res, req, name, provider, msg);
+          }),
         );
       case 'DELETE':
         existing();
         return toPrimary(node, res, req, () =>
-          readAction(res).then((msg) =>
-            msg?.action === 'evict-listrange'
+          readAction(res).then((msg) => {
+            authorize(node, req, msg?.action === 'evict-listrange' ? Ace.OBJ_DELETE : Ace.DESTROY_BUCKET, bck);
+            return msg?.action === 'evict-listrange'
               ? startListRangeJob(node, res, req, name, existing(), 'evict-objects', msg.value)
               : msg?.action === 'evict-remote-bck'
                 ? evictRemoteBucket(node, res, req, name, existing(), msg.value)
-                : destroyBucket(node, res, req, name, msg),
-          ),
+                : destroyBucket(node, res, req, name, msg);
+          }),
         );
       case 'PATCH':
         existing();
-        return toPrimary(node, res, req, () => readAction(res).then((msg) => patchBucket(node, res, req, name, msg)));
+        return toPrimary(node, res, req, () =>
+          readAction(res).then((msg) => {
+            authorize(node, req, Ace.PATCH, bck);
+            return patchBucket(node, res, req, name, msg);
+          }),
+        );
       case 'PUT':
         return readAction(res).then((msg) => {
           throw notServed(`action "${msg?.action ?? ''}" on PUT /v1/buckets/NAME is not supported yet`);

@@ -3,6 +3,8 @@
 // and cluster config changes — `PUT /v1/cluster/set-config?checksum.type=md5`
 // or `PUT /v1/cluster {"action":"set-config","value":{...}}` — made by the primary (others forward),
 // versioned and pushed to every node, so they take effect everywhere at once.
+import { authorize } from '../authn/authn';
+import { Ace } from '../authn/access';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { HttpResponse } from '../util/uws';
@@ -24,6 +26,7 @@ const CLUSTER_WHAT = ['smap', 'bmd', 'config', 'cluster_config', 'rmd', 'rebalan
 export function handleClusterV1(node: Node, res: HttpResponse, req: Req, scope: 'cluster' | 'daemon'): void {
   guarded(res, req, () => {
     const sub = req.url.slice(`/v1/${scope}`.length).replace(/^\/+/, '').replace(/\/+$/, '');
+    authorize(node, req, req.method === 'GET' ? Ace.SHOW_CLUSTER : Ace.ADMIN);
     if (req.method === 'GET' && sub === '') return whatReply(node, res, req, scope);
     if (req.method === 'PUT' && scope === 'cluster' && (sub === '' || sub === 'set-config')) return setConfig(node, res, req, sub);
     if ((req.method === 'PUT' || req.method === 'DELETE') && scope === 'daemon' && sub === 'mountpaths') return mountpathAction(node, res, req);
@@ -135,7 +138,7 @@ async function clusterStatus(node: Node): Promise<Record<string, NodeStatus | { 
     nodes.map(async (n) => {
       if (n.id === node.self.id) return void (out[n.id] = nodeStatus(node));
       try {
-        const r = await intraCall(nodeUrl(n), '/v1/daemon?what=node_status', { timeoutMs: 3000 });
+        const r = await intraCall(nodeUrl(n), '/v1/daemon?what=node_status', { secret: node.secret, timeoutMs: 3000 });
         if (r.status !== 200) throw new Error(`status ${r.status}`);
         out[n.id] = JSON.parse(r.body.toString('utf8')) as NodeStatus;
       } catch (err) {

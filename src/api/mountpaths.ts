@@ -3,6 +3,8 @@
 // {"action":"detach-mp","value":PATH}` on the target; any gateway relays `/v1/reverse/daemon/...` to the
 // node named by `Ais-Node-Id` (what AIStore's API and CLI send). Both answer at once; the resilver that
 // follows runs in the background (its progress: `what=rebalance`).
+import { authorize } from '../authn/authn';
+import { Ace } from '../authn/access';
 import type { HttpResponse } from '../util/uws';
 import { header, readBody, type Req } from './http';
 import type { Node } from '../cluster/node';
@@ -46,6 +48,7 @@ export function mountpathAction(node: Node, res: HttpResponse, req: Req): Promis
 /** `/v1/reverse/daemon/*` with `Ais-Node-Id`: relayed to that node's `/v1/daemon/*`. */
 export function handleReverse(node: Node, res: HttpResponse, req: Req): void {
   guarded(res, req, () => {
+    authorize(node, req, req.method === 'GET' ? Ace.SHOW_CLUSTER : Ace.ADMIN);
     const id = header(req, 'ais-node-id');
     if (id === '') {
       res.onData(() => {});

@@ -2,6 +2,8 @@
 // target (proxy/route.ts toOwner, as the S3 gateway does). Object properties travel in AIStore's headers:
 // Ais-Checksum-Type / -Value (also on PUT, for end-to-end validation), Ais-Atime (ns), Ais-Custom-Md.
 // Unlike S3, deleting a missing object is 404, as in AIStore.
+import { authorize } from '../authn/authn';
+import { Ace } from '../authn/access';
 import type { HttpResponse } from '../util/uws';
 import { header, reply, endHead, type Req } from './http';
 import type { Node } from '../cluster/node';
@@ -33,6 +35,7 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
     const props = bucketOf((n) => node.bmd.get(n), bucket, provider);
     if (obj === '') throw badRequest(`missing object name: expected /v1/objects/${bucket}/OBJECT`);
     validateObjectKey(obj);
+    authorize(node, req, OBJECT_NEEDS[req.method] ?? Ace.OBJ_UPDATE, { name: bucket, provider: props.provider });
     const local = (fn: (p: BucketProps) => Promise<void> | void) => () => Promise.resolve(fn(node.bmd.get(bucket) ?? props));
     switch (req.method) {
       case 'PUT':
@@ -60,6 +63,8 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
     }
   });
 }
+
+const OBJECT_NEEDS: Readonly<Record<string, bigint>> = { GET: Ace.GET, HEAD: Ace.OBJ_HEAD, PUT: Ace.PUT, DELETE: Ace.OBJ_DELETE };
 
 function objUri(bucket: string, obj: string, provider: Provider = 'ais'): string {
   return `${bucketUri(bucket, provider)}/${obj}`;

@@ -35,7 +35,7 @@ export async function clusterRebStatus(node: Node): Promise<ClusterRebStatus> {
     node.smap.targets().map(async (t) => {
       if (t.id === node.self.id) return void (out.targets[t.id] = nodeRebStatus(node));
       try {
-        const r = await intraCall(nodeUrl(t), '/v1/daemon?what=rebalance', { timeoutMs: 3000 });
+        const r = await intraCall(nodeUrl(t), '/v1/daemon?what=rebalance', { secret: node.secret, timeoutMs: 3000 });
         if (r.status !== 200) throw new Error(`status ${r.status}`);
         out.targets[t.id] = JSON.parse(r.body.toString('utf8')) as NodeRebStatus;
       } catch (err) {

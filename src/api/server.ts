@@ -95,7 +95,7 @@ export function startServer(node: Node, host: string, port: number, opts: Server
     new Promise((resolve, reject) => {
       app.listen(h, p, (sock: us_listen_socket | false) => (sock ? resolve(sock) : reject(new Error(`cannot listen on ${h}:${p}`))));
     });
-  return listen(host, port).then((sock) => {
+  return (port === 0 ? listenOnFreePort(listen, host) : listen(host, port)).then((sock) => {
     const socks = [sock];
     if (node.isTarget) node.target.servePort = uws.us_socket_local_port(sock);
     return {
@@ -109,4 +109,23 @@ export function startServer(node: Node, host: string, port: number, opts: Server
         }),
     };
   });
+}
+
+/**
+ * uSockets sets SO_REUSEPORT only when it is given a port number: on a kernel-chosen port (--port 0)
+ * the socket would be this thread's alone and the node's other HTTP threads could not listen beside it.
+ * So take the kernel's pick, let it go and listen on it by number (again, should another process have
+ * taken it in between).
+ */
+async function listenOnFreePort(listen: (h: string, p: number) => Promise<us_listen_socket>, host: string): Promise<us_listen_socket> {
+  for (let attempt = 1; ; attempt++) {
+    const probe = await listen(host, 0);
+    const p = uws.us_socket_local_port(probe);
+    uws.us_listen_socket_close(probe);
+    try {
+      return await listen(host, p);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
 }

@@ -24,7 +24,13 @@ export interface CallOptions {
 export const MAX_REDIRECTS = 3;
 
 export class Api {
-  constructor(readonly endpoint: string) {
+  private token: string | undefined;
+
+  constructor(
+    readonly endpoint: string,
+    /** The bearer token of a cluster with auth on (read once, at the first request); '' for none. */
+    private readonly loadToken: () => string = () => '',
+  ) {
     let u: URL;
     try {
       u = new URL(endpoint);
@@ -53,6 +59,8 @@ export class Api {
 
   /** Sends a request, following 307/302 (the body is produced again for each attempt). */
   async send(method: string, url: URL, headers: Record<string, string>, body: (() => Buffer | Readable) | undefined, length?: number): Promise<http.IncomingMessage> {
+    this.token ??= this.loadToken();
+    if (this.token !== '') headers = { Authorization: `Bearer ${this.token}`, ...headers };
     for (let hop = 0; ; hop++) {
       const res = await once(method, url, headers, body?.(), length);
       const loc = res.headers.location;

@@ -57,6 +57,15 @@ export interface S3AuthConf {
   max_skew_s: number;
 }
 
+/** JWT bearer tokens (AIStore's AuthN; src/authn/): with `enabled`, every client request needs a token. */
+export interface AuthnConf {
+  enabled: boolean;
+  /** HMAC key of HS256/384/512 tokens (AuthN's signing secret). */
+  secret: string;
+  /** PEM public key of RS256/384/512 tokens. */
+  public_key: string;
+}
+
 export interface KeepaliveConf {
   /** How often every node reports to the primary (ms). */
   interval_ms: number;
@@ -91,7 +100,7 @@ export interface ClusterConfig {
   /** S3 front end: `virtual_host_domain` turns on virtual-hosted-style addressing (src/s3/vhost.ts). */
   s3?: { virtual_host_domain: string };
   /** AWS Signature Version 4 on the S3 API (src/s3/auth.ts); optional, a partial section takes the defaults. */
-  auth?: { s3?: Partial<S3AuthConf> };
+  auth?: { s3?: Partial<S3AuthConf> } & Partial<AuthnConf>;
 }
 
 /** ais: objects live only in the cluster; aws: an S3 bucket elsewhere, cached here (src/backend/). */
@@ -139,7 +148,7 @@ export function defaultClusterConfig(): ClusterConfig {
     mpu: { abandoned_age_s: 7 * 24 * 3600 },
     features: [],
     s3: { virtual_host_domain: '' },
-    auth: { s3: { keys: {}, max_skew_s: 900 } },
+    auth: { s3: { keys: {}, max_skew_s: 900 }, enabled: false, secret: '', public_key: '' },
   };
 }
 

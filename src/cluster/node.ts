@@ -12,6 +12,7 @@ import { Smap, type SmapData } from './smap';
 import { loadDaemonId, nodeUrl, type DaemonType, type Snode } from './snode';
 import { loadMeta, saveMeta, versionsOf, META_TAGS, type MetaSet, type MetaTag, type MetaVersions, type RmdData } from './meta';
 import { intraMsg, packMsg } from './intra';
+import { authnConfigError } from '../authn/authn';
 import { Primary } from './primary';
 import { Keepalive } from './keepalive';
 import { initMountpaths, Mountpath } from '../fs/mountpath';
@@ -100,6 +101,8 @@ export class Node {
     this.joinUrl = opts.primaryUrl?.replace(/\/+$/, '');
     const persisted = loadMeta<ClusterConfig>(this.confDir, 'conf');
     this.config = mergeConfig(mergeConfig(defaultClusterConfig(), persisted ?? {}), opts.config ?? {});
+    const authErr = authnConfigError(this.config);
+    if (authErr) throw new Error(authErr);
     this.bmd = new Bmd(path.join(this.confDir, '.ais.bmd'));
     this.rmd = loadMeta<RmdData>(this.confDir, 'rmd') ?? { version: 0, id: 0, smapVersion: 0, running: false, done: [] };
     this.shared = opts.replica?.shared ?? { stats: newStatsTable(httpThreads(this.config)), statsRow: 0, putBudget: new SharedArrayBuffer(PUT_BUDGET_BYTES) };

@@ -10,11 +10,12 @@ import { configCommand } from '../cli/config';
 import { showCommand } from '../cli/show';
 import { prefetchCommand, evictCommand, stopCommand } from '../cli/job';
 import { storageCommand } from '../cli/storage';
+import { authCommand, loadToken } from '../cli/auth';
 
 export const root: Command = {
   name: 'ais',
   summary: `the command-line client of a tais cluster (endpoint: AIS_ENDPOINT, now ${process.env.AIS_ENDPOINT || 'http://localhost:8080'})`,
-  sub: [bucketCommand, objectCommand, configCommand, showCommand, storageCommand, prefetchCommand, evictCommand, stopCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
+  sub: [bucketCommand, objectCommand, configCommand, showCommand, storageCommand, authCommand, prefetchCommand, evictCommand, stopCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -25,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     tty: process.stdout.isTTY === true,
   };
   try {
-    ctx.api = new Api(process.env.AIS_ENDPOINT || 'http://localhost:8080');
+    ctx.api = new Api(process.env.AIS_ENDPOINT || 'http://localhost:8080', loadToken);
     await dispatch(root, argv, ctx);
     return 0;
   } catch (err) {

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { Conn } from './http';
 import { describeStatus, encodeKey } from './engine';
-import type { LoaderConfig } from './flags';
+import { authHeader, type LoaderConfig } from './flags';
 
 interface Reply {
   status: number;
@@ -13,7 +13,7 @@ interface Reply {
 export function call(cfg: LoaderConfig, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: cfg.host, port: cfg.port, method, path, headers: { ...headers, ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body) } : {}) }, agent: false },
+      { host: cfg.host, port: cfg.port, method, path, headers: { ...headers, ...(cfg.token ? { Authorization: `Bearer ${cfg.token}` } : {}), ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body) } : {}) }, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -129,7 +129,7 @@ export function deleteObjects(cfg: LoaderConfig, names: readonly string[], concu
         return;
       }
       const name = names[next++];
-      c.request(`DELETE ${prefix}${encodeKey(name)}${cfg.providerQuery} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, null);
+      c.request(`DELETE ${prefix}${encodeKey(name)}${cfg.providerQuery} HTTP/1.1\r\nHost: ${host}\r\n${authHeader(cfg)}\r\n`, null);
     };
     const onDone = (c: Conn, err: Error | null): void => {
       if (!err && c.status >= 200 && c.status < 300) deleted++;

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Conn } from './http';
 import { LoadStats, OP_GET, OP_PUT } from './stats';
 import { bodyViews, objectName, objectOffset, objectSize, Rng, type Payload } from './payload';
-import type { LoaderConfig } from './flags';
+import { authHeader, type LoaderConfig } from './flags';
 
 /** Int32 slots of the control block. */
 const STOP = 0;
@@ -78,6 +78,8 @@ export class Engine {
   private readonly heads: (Buffer | undefined)[] = [];
   private cursor: number;
   private readonly hostHeader: string;
+  /** "Authorization: Bearer ...\r\n" with -tokenfile, else ''. */
+  private readonly authHeader: string;
   private readonly rangeHeader: string;
   private readonly pathPrefix: string;
   private running = 0;
@@ -96,6 +98,7 @@ export class Engine {
     this.rng = new Rng((payload.seed ^ Math.imul(threadIdx + 1, 0x9e3779b1)) >>> 0);
     this.pool = getNames.slice();
     this.cursor = this.pool.length ? this.rng.below(this.pool.length) : 0;
+    this.authHeader = authHeader(cfg);
     this.hostHeader = `${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${cfg.port}`;
     this.pathPrefix = `${cfg.apiPrefix}/${encodeURIComponent(cfg.bucket)}/`;
     this.rangeHeader = rangeHeaderOf(cfg.readOff, cfg.readLen);
@@ -154,10 +157,10 @@ export class Engine {
       const views = bodyViews(ring, objectOffset(seed, i, size, ring.length), size);
       w.body = this.cfg.chunked ? chunkedBody(views) : views;
       if (this.cfg.chunked) {
-        const head = `PUT ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nTransfer-Encoding: chunked\r\n\r\n`;
+        const head = `PUT ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${this.authHeader}Transfer-Encoding: chunked\r\n\r\n`;
         w.conn.request(head, w.body);
       } else {
-        const head = `PUT ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nContent-Length: ${size}\r\n\r\n`;
+        const head = `PUT ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${this.authHeader}Content-Length: ${size}\r\n\r\n`;
         w.conn.request(head, views);
       }
       return;
@@ -172,7 +175,7 @@ export class Engine {
     w.name = this.pool[k];
     let head = this.heads[k];
     if (!head) {
-      head = Buffer.from(`GET ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${this.rangeHeader}\r\n`, 'latin1');
+      head = Buffer.from(`GET ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${this.authHeader}${this.rangeHeader}\r\n`, 'latin1');
       this.heads[k] = head;
     }
     w.conn.request(head, null);
@@ -219,7 +222,7 @@ export class Engine {
     c.startedAt = w.start;
     const put = w.op === OP_PUT;
     const framing = !put ? this.rangeHeader : this.cfg.chunked ? 'Transfer-Encoding: chunked\r\n' : `Content-Length: ${w.size}\r\n`;
-    c.request(`${put ? 'PUT' : 'GET'} ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n${framing}\r\n`, put ? w.body : null);
+    c.request(`${put ? 'PUT' : 'GET'} ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n${this.authHeader}${framing}\r\n`, put ? w.body : null);
   }
 
   private count(op: number, msg: string): void {

@@ -1,6 +1,8 @@
 // aisloader's command line, in AIStore's style: single-dash flags (`-numworkers 8`, `-numworkers=8`),
 // booleans bare or with `=true|false`, sizes with suffixes (4KiB, 1MiB, 1M, 1G), durations (30s, 1m).
-// Parsing is a pure function from argv to a LoaderConfig; every mistake names the flag.
+// Parsing is a pure function from argv to a LoaderConfig (but for reading -tokenfile); every mistake
+// names the flag.
+import fs from 'node:fs';
 
 export interface LoaderConfig {
   /** Base URL of the cluster, e.g. http://127.0.0.1:8080. */
@@ -46,6 +48,8 @@ export interface LoaderConfig {
   uniqueGets: boolean;
   /** PUT bodies with Transfer-Encoding: chunked instead of Content-Length. */
   chunked: boolean;
+  /** Bearer token of a cluster with auth on (-tokenfile), '' for none. */
+  token: string;
   /** Give up on one request after this many ms (0 = never). */
   timeoutMs: number;
   quiet: boolean;
@@ -82,6 +86,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   subdir: { kind: 'string', def: '', help: 'virtual directory for written objects; also the listing prefix for GET' },
   bprops: { kind: 'string', def: '', help: 'bucket properties to set first, JSON, e.g. \'{"checksum":{"md5_etag":false}}\'' },
   uniquegets: { kind: 'bool', def: 'false', help: 'GET objects in turn instead of at random' },
+  tokenfile: { kind: 'string', def: '', help: 'file with the token of a cluster with auth on ({"token":"..."} as `ais auth token --save` writes, or the bare token)' },
   chunked: { kind: 'bool', def: 'false', help: 'send PUT bodies with Transfer-Encoding: chunked (no Content-Length)' },
   timeout: { kind: 'duration', def: '0', help: 'per-request timeout (0 = none)' },
   quiet: { kind: 'bool', def: 'false', help: 'no periodic lines, only the summary' },
@@ -131,6 +136,33 @@ export function parseDuration(s: string): number {
   }
   if (t === '' || pos !== t.length) throw new FlagError(`invalid duration "${s}" (e.g. 500ms, 30s, 1m, 1h30m)`);
   return Math.round(total);
+}
+
+/** The request header line of -tokenfile's token, or ''. */
+export function authHeader(cfg: LoaderConfig): string {
+  return cfg.token ? `Authorization: Bearer ${cfg.token}\r\n` : '';
+}
+
+/** -tokenfile: {"token": "..."} (what `ais auth token --save` writes) or the bare token. */
+function readTokenFile(file: string): string {
+  if (file === '') return '';
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new FlagError(`-tokenfile: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (text.startsWith('{')) {
+    try {
+      const tok = (JSON.parse(text) as { token?: unknown }).token;
+      if (typeof tok === 'string' && tok !== '') return tok;
+    } catch {
+      // reported below
+    }
+    throw new FlagError(`-tokenfile: ${file} holds no token (expected {"token": "..."})`);
+  }
+  if (!/^[\w-]+\.[\w-]+\.[\w-]*$/.test(text)) throw new FlagError(`-tokenfile: ${file} does not hold a JWT`);
+  return text;
 }
 
 function parseBool(name: string, v: string): boolean {
@@ -250,6 +282,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
     bprops: get('bprops'),
     uniqueGets: parseBool('uniquegets', get('uniquegets')),
     chunked: parseBool('chunked', get('chunked')),
+    token: readTokenFile(get('tokenfile')),
     timeoutMs: parseDuration(get('timeout')),
     quiet: parseBool('quiet', get('quiet')),
   };

@@ -8,6 +8,7 @@ import { routeS3, type S3Op, type ListObjectsOp, type ListObjectsV2Op } from '..
 import { s3err, noSuchBucket, notImplemented } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 import { authenticateS3 } from '../s3/auth';
+import { authorizeS3 } from '../authn/s3-access';
 import { guardBodyHash, payloadHashCheck } from '../s3/sigv4-stream';
 import { validateBucketName } from '../s3/names';
 import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
@@ -55,6 +56,7 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
     // A request another node made itself (forwarded with the cluster secret, no client signature) is
     // trusted; a client's request is verified wherever it lands, so the owner can check its body.
     if (!viaRedirect && !(isForwarded(node, req) && !hasClientSignature(req)) && !presignedOffload(node, op, req)) authenticateS3(node.config, req, path);
+    if (!viaRedirect) authorizeS3(node, req, op);
     if (op.kind !== 'PutObject' && op.kind !== 'UploadPart') {
       const check = payloadHashCheck(req);
       if (check) guardBodyHash(res, req, check);

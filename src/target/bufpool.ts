@@ -1,10 +1,17 @@
 // Pooled body buffers. A shared one is carved out of its own SharedArrayBuffer at a 4096-byte aligned offset, so
 // that a Piscina worker can write it with O_DIRECT without a copy (a SAB is shared, not cloned, when
-// posted to a worker). Buffers beyond `keep` are not retained: a burst does not pin memory forever.
+// posted to a worker). A pool keeps at most `keep` free buffers, and trim() (every TRIM_MS, from the
+// Target) lets go of those the last period did not need: a burst does not pin its memory for good.
 import { alignOffset } from '../native';
+
+/** How often a Target trims its pools: a burst's buffers are let go of within two periods. */
+export const TRIM_MS = 10_000;
 
 export class BufferPool {
   private readonly free: Uint8Array[] = [];
+  /** Buffers handed out and not given back, and the most at once since the last trim. */
+  private out = 0;
+  private peakOut = 0;
 
   constructor(
     readonly size: number,
@@ -16,6 +23,7 @@ export class BufferPool {
   }
 
   get(): Uint8Array {
+    if (++this.out > this.peakOut) this.peakOut = this.out;
     const b = this.free.pop();
     if (b) return b;
     if (!this.shared) return new Uint8Array(this.size);
@@ -24,7 +32,23 @@ export class BufferPool {
   }
 
   put(b: Uint8Array): void {
+    this.out--;
     if (this.free.length < this.keep) this.free.push(b);
+  }
+
+  /**
+   * Keeps the free buffers that would have covered the period's peak from what is out now, and drops
+   * the rest (the GC frees them). Steady load keeps its buffers; what a burst added goes.
+   */
+  trim(): void {
+    const need = Math.max(0, this.peakOut - this.out);
+    if (this.free.length > need) this.free.length = need;
+    this.peakOut = this.out;
+  }
+
+  /** Free buffers held now (node status, soak). */
+  get idle(): number {
+    return this.free.length;
   }
 }
 
@@ -73,5 +97,9 @@ export class LargeGetBuffers {
   give(bufs: readonly Uint8Array[]): void {
     for (const b of bufs) this.pool.put(b);
     this.inUse--;
+  }
+
+  trim(): void {
+    this.pool.trim();
   }
 }

@@ -9,7 +9,7 @@ import { httpThreads, type ClusterConfig } from '../cluster/config';
 import { Mountpath } from '../fs/mountpath';
 import { objectPath, CT_OBJ, CT_WORK, CT_LONG } from '../fs/fqn';
 import { loadLomFd, LomError, type Lom } from '../fs/lom';
-import { BufferPool, LargeGetBuffers } from './bufpool';
+import { BufferPool, LargeGetBuffers, TRIM_MS } from './bufpool';
 import { TargetStats } from './stats';
 import { PutBudget } from './put-budget';
 import { OpenCache, openCacheSize, type CachedObject } from './open-cache';
@@ -55,9 +55,21 @@ export class Target {
     this.putBufs = new BufferPool(config.io.buffer_size, 64, true);
     this.getBufs = new BufferPool(config.io.buffer_size, 64, false);
     this.largeGetBufs = new LargeGetBuffers(config.io.buffer_size);
+    setInterval(() => this.trimBuffers(), TRIM_MS).unref();
     this.stats = new TargetStats(shared?.stats, shared?.statsRow);
     this.putBudget = new PutBudget(Math.max(1, config.io.put_buffers_max ?? 64), shared?.putBudget);
     this.openCache = new OpenCache(openCacheSize(config.io.open_cache_max ?? 4096, httpThreads(config)));
+  }
+
+  /**
+   * Lets go of pooled GET buffers the last period did not need (bufpool.ts). Not the PUT buffers: they
+   * are SharedArrayBuffers posted to the pool's workers, and a worker, which allocates little, collects
+   * its garbage seldom, so each one dropped stays in memory until then: trimming them made a 10-minute
+   * soak grow ~25 MiB a minute (bench/README), where a fixed set of them keeps memory level.
+   */
+  trimBuffers(): void {
+    this.getBufs.trim();
+    this.largeGetBufs.trim();
   }
 
   /** Where HRW places an object: among the mountpaths not being detached. */

@@ -26,7 +26,7 @@ HERE="$ROOT/test/clients"
 AISNODE="$ROOT/dist/src/cmd/aisnode.js"
 PLAYGROUND="$ROOT/dist/src/cmd/playground.js"
 TOPOLOGY=${CLIENTS_TOPOLOGY:-playground}
-CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3}
+CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3,authn}
 DEBUG=${CLIENTS_DEBUG:-}
 
 if [[ ! -f $AISNODE ]]; then
@@ -607,6 +607,59 @@ section_boto3() {
   ((n > 0)) || fail "boto3 installed" "no python3 with boto3 (Debian: apt-get install python3-boto3)"
 }
 
+# ---------------------------------------------------------------- JWT tokens (auth.enabled)
+
+# A second node with auth on: the S3 clients pass the token as their session token (aws CLI:
+# AWS_SESSION_TOKEN, boto3: aws_session_token, s3cmd: access_token) and sign it with the request,
+# unmodified; without it they get AccessDenied, with a reader's token a PUT is refused.
+section_authn() {
+  local secret=clients-authn-secret a="$W/authn" pid port ep admin reader
+  mkdir -p "$a"
+  echo '{"auth":{"enabled":true,"secret":"'"$secret"'"}}' >"$a/config.json"
+  node "$AISNODE" --host 127.0.0.1 --port 0 --confdir "$a/conf" --mountpath "$a/mp1" --config "$a/config.json" >"$W/authn.log" 2>&1 &
+  pid=$!
+  port=
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    port=$(listen_port "$pid") && break
+    sleep 0.1
+  done
+  if [[ -z $port ]]; then
+    fail "authn node starts" "$(tail -n 5 "$W/authn.log" | tr '\n' ' ')"
+    return
+  fi
+  for _ in $(seq 100); do
+    node -e 'require("http").get(process.argv[1], (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on("error", () => process.exit(1))' \
+      "http://127.0.0.1:$port/v1/health" && break
+    sleep 0.1
+  done
+  ep="http://127.0.0.1:$port/s3"
+  admin=$(node "$ROOT/dist/src/cmd/ais.js" auth token ci-admin --admin --secret "$secret")
+  reader=$(node "$ROOT/dist/src/cmd/ais.js" auth token ci-reader --bucket authb:ro --secret "$secret")
+  if command -v aws >/dev/null; then
+    check "authn aws: no token is AccessDenied" 'has "$ERR" AccessDenied' bash -c '! aws --endpoint-url "$1" s3 mb s3://authb' _ "$ep"
+    check "authn aws: mb with the token" '' env AWS_SESSION_TOKEN="$admin" aws --endpoint-url "$ep" s3 mb s3://authb
+    check "authn aws: cp up" '' env AWS_SESSION_TOKEN="$admin" aws --endpoint-url "$ep" s3 cp "$W/data/big7.bin" s3://authb/big7.bin
+    check "authn aws: cp up, multipart" '' env AWS_SESSION_TOKEN="$admin" aws --endpoint-url "$ep" s3 cp "$W/data/large.bin" s3://authb/large.bin
+    check "authn aws: cp down (reader)" 'same "$W/authn/large.bin" "$W/data/large.bin"' env AWS_SESSION_TOKEN="$reader" aws --endpoint-url "$ep" s3 cp s3://authb/large.bin "$W/authn/large.bin"
+    check "authn aws: reader's cp up is AccessDenied" 'has "$ERR" AccessDenied' bash -c '! AWS_SESSION_TOKEN="$2" aws --endpoint-url "$1" s3 cp "$3" s3://authb/by-reader' _ "$ep" "$reader" "$W/data/big7.bin"
+  else
+    fail "authn aws installed" "no aws CLI"
+  fi
+  if command -v s3cmd >/dev/null; then
+    printf '[default]\nhost_base = 127.0.0.1:%s/s3\nhost_bucket = 127.0.0.1:%s/s3/%%(bucket)\naccess_key = K\nsecret_key = S\naccess_token = %s\nuse_https = False\n' "$port" "$port" "$reader" >"$a/s3cfg"
+    check "authn s3cmd: get with access_token (reader)" 'same "$W/authn/s3cmd-big7" "$W/data/big7.bin"' env HOME="$a" s3cmd -c "$a/s3cfg" get s3://authb/big7.bin "$W/authn/s3cmd-big7"
+    check "authn s3cmd: put with a reader's token is refused" 'has "$ERR" "AccessDenied|403"' bash -c '! HOME="$1" s3cmd -c "$1/s3cfg" put "$2" s3://authb/by-reader-s3cmd' _ "$a" "$W/data/big7.bin"
+  fi
+  local py
+  py=$(command -v python3 || true)
+  if [[ -n $py ]] && "$py" -c 'import boto3' 2>/dev/null; then
+    check "authn boto3: put/get with aws_session_token, AccessDenied without" 'has "$OUT" "^boto3 authn ok$"' "$py" "$HERE/boto3_authn.py" "$ep" "$admin"
+  fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 # ---------------------------------------------------------------- main
 
 export AWS_ACCESS_KEY_ID=FAKEKEY AWS_SECRET_ACCESS_KEY=FAKESECRET
@@ -629,7 +682,8 @@ for c in ${CLIENTS//,/ }; do
     s3cmd) section_s3cmd ;;
     rclone) section_rclone ;;
     boto3) section_boto3 ;;
-    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3)" ;;
+    authn) section_authn ;;
+    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3, authn)" ;;
   esac
   echo "# $c: $((SECONDS - t)) s"
 done

@@ -22,6 +22,8 @@ export interface ClusterOptions {
   name?: string;
   /** Extra environment of every node (e.g. AWS credentials for remote buckets). */
   env?: Record<string, string>;
+  /** Bearer token for the helper's own calls (a cluster with auth.enabled). */
+  token?: string;
 }
 
 export interface Cluster {
@@ -82,7 +84,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       return p;
     },
     async smap(node = primary) {
-      const r = await request(node.url, { method: 'GET', path: '/v1/cluster?what=smap' });
+      const headers = opts.token ? { Authorization: `Bearer ${opts.token}` } : undefined;
+      const r = await request(node.url, { method: 'GET', path: '/v1/cluster?what=smap', headers });
       if (r.status !== 200) throw new Error(`smap from ${node.url}: ${r.status} ${r.body.toString()}`);
       return parseSmap(r.body.toString());
     },
