@@ -8,7 +8,8 @@ import type { HttpResponse } from '../util/uws';
 import { header, reply, endHead, type Req } from './http';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
-import { toOwner } from '../proxy/route';
+import { toOwner, isForwarded } from '../proxy/route';
+import { frontendWait } from '../proxy/ratelimit';
 import { deleteOnNeighbours, getOrAskNeighbours } from '../target/gfn';
 import { validateObjectKey } from '../s3/names';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
@@ -36,6 +37,10 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
     if (obj === '') throw badRequest(`missing object name: expected /v1/objects/${bucket}/OBJECT`);
     validateObjectKey(obj);
     authorize(node, req, OBJECT_NEEDS[req.method] ?? Ace.OBJ_UPDATE, { name: bucket, provider: props.provider });
+    if (!isForwarded(node, req)) {
+      const wait = frontendWait(node, bucket, req.method);
+      if (wait > 0) throw new ApiError(429, `too many requests: bucket ${bucketUri(bucket, props.provider)} is over its rate_limit.frontend (retry in ${wait} ms)`);
+    }
     const local = (fn: (p: BucketProps) => Promise<void> | void) => () => Promise.resolve(fn(node.bmd.get(bucket) ?? props));
     switch (req.method) {
       case 'PUT':

@@ -66,6 +66,19 @@ export interface AuthnConf {
   public_key: string;
 }
 
+/** AIStore's rate_limit.frontend: per gateway, per bucket and verb (src/proxy/ratelimit.ts). */
+export interface FrontendRateLimit {
+  enabled: boolean;
+  /** The window max_tokens is counted over: "1m", "10s", "500ms". */
+  interval: string;
+  /** Requests per interval, cluster-wide (each gateway takes its share). */
+  max_tokens: number;
+  /** Requests allowed at once above the steady rate. */
+  burst_size: number;
+}
+
+export const DEFAULT_FRONTEND_RATE_LIMIT: FrontendRateLimit = { enabled: false, interval: '1m', max_tokens: 1000, burst_size: 375 };
+
 export interface KeepaliveConf {
   /** How often every node reports to the primary (ms). */
   interval_ms: number;
@@ -101,6 +114,8 @@ export interface ClusterConfig {
   s3?: { virtual_host_domain: string };
   /** AWS Signature Version 4 on the S3 API (src/s3/auth.ts); optional, a partial section takes the defaults. */
   auth?: { s3?: Partial<S3AuthConf> } & Partial<AuthnConf>;
+  /** Frontend rate limiting, the default of every bucket (a bucket may override it). */
+  rate_limit?: { frontend: FrontendRateLimit };
 }
 
 /** ais: objects live only in the cluster; aws: an S3 bucket elsewhere, cached here (src/backend/). */
@@ -129,6 +144,8 @@ export interface BucketProps {
   versioning?: VersioningConf;
   /** Feature flags of this bucket, added to the cluster's (AIStore's bucket `features`). */
   features?: string[];
+  /** What this bucket overrides of the cluster's rate_limit (only the keys set on it). */
+  rate_limit?: { frontend?: Partial<FrontendRateLimit> };
 }
 
 /** A feature is on for a bucket when the cluster or the bucket has it (as AIStore combines them). */
@@ -149,6 +166,7 @@ export function defaultClusterConfig(): ClusterConfig {
     features: [],
     s3: { virtual_host_domain: '' },
     auth: { s3: { keys: {}, max_skew_s: 900 }, enabled: false, secret: '', public_key: '' },
+    rate_limit: { frontend: { ...DEFAULT_FRONTEND_RATE_LIMIT } },
   };
 }
 
@@ -199,6 +217,15 @@ export function setBucketProps(props: BucketProps, changes: Record<string, unkno
       case 'checksum.md5_etag':
         out.checksum.md5_etag = toBool(k, raw);
         break;
+      case 'rate_limit.frontend.enabled':
+      case 'rate_limit.frontend.interval':
+      case 'rate_limit.frontend.max_tokens':
+      case 'rate_limit.frontend.burst_size': {
+        const field = k.slice('rate_limit.frontend.'.length) as keyof FrontendRateLimit;
+        out.rate_limit ??= {};
+        out.rate_limit.frontend = { ...out.rate_limit.frontend, [field]: rateLimitValue(k, field, raw) };
+        break;
+      }
       case 'features': {
         const f = parseFeatures(raw);
         if (f.length === 0) delete out.features;
@@ -220,6 +247,21 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unkn
     else out[key] = v;
   }
   return out;
+}
+
+/** A rate_limit.frontend value, checked as the cluster config's would be. */
+export function rateLimitValue(k: string, field: keyof FrontendRateLimit, raw: unknown): boolean | string | number {
+  if (field === 'enabled') return toBool(k, raw);
+  if (field === 'interval') {
+    const v = String(raw).trim();
+    if (!/^\d+(\.\d+)?(ms|s|m|h)$/.test(v) || Number.parseFloat(v) <= 0) throw new Error(`invalid ${k} "${v}" (expected a duration such as 1m, 10s, 500ms)`);
+    return v;
+  }
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (typeof raw === 'boolean' || String(raw).trim() === '' || !Number.isInteger(n) || n < (field === 'max_tokens' ? 1 : 0)) {
+    throw new Error(`invalid ${k} "${String(raw)}" (expected a whole number${field === 'max_tokens' ? ' of at least 1' : ''})`);
+  }
+  return n;
 }
 
 function toBool(k: string, v: unknown): boolean {
@@ -277,6 +319,12 @@ export function setClusterConfig(conf: ClusterConfig, changes: Record<string, un
     if (READ_ONLY_CONFIG.has(parts[0]!) || READ_ONLY_CONFIG.has(key)) throw new Error(`config "${key}" cannot be changed at run time (set it in the --config file)`);
     if (key === 'features') {
       out.features = parseFeatures(raw);
+      continue;
+    }
+    if (key.startsWith('rate_limit.frontend.')) {
+      const field = key.slice('rate_limit.frontend.'.length) as keyof FrontendRateLimit;
+      if (!(field in DEFAULT_FRONTEND_RATE_LIMIT)) throw new Error(`unknown config "${key}"`);
+      out.rate_limit = { frontend: { ...(out.rate_limit?.frontend ?? DEFAULT_FRONTEND_RATE_LIMIT), [field]: rateLimitValue(key, field, raw) } };
       continue;
     }
     if (key === 'checksum.type') {

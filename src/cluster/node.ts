@@ -20,6 +20,7 @@ import { Target, type TargetShared } from '../target/target';
 import { mpuStore } from '../target/mpu';
 import { newStatsTable } from '../target/stats';
 import { PUT_BUDGET_BYTES } from '../target/put-budget';
+import { FrontendLimiter, RATE_LIMIT_BYTES } from '../proxy/ratelimit';
 import { Rebalance } from '../target/rebalance';
 import { Resilver, startMountpaths } from '../target/resilver';
 import { log } from '../util/log';
@@ -85,6 +86,8 @@ export class Node {
    * threads as `net.http_threads` will start; see api/http-threads.ts).
    */
   readonly shared: TargetShared;
+  /** Frontend rate limiting of requests that reach the cluster here (shared by the node's HTTP threads). */
+  readonly limiter: FrontendLimiter;
   /**
    * Targets, main thread only: moving objects between targets (rebalance) and between this target's
    * mountpaths (resilver).
@@ -105,7 +108,8 @@ export class Node {
     if (authErr) throw new Error(authErr);
     this.bmd = new Bmd(path.join(this.confDir, '.ais.bmd'));
     this.rmd = loadMeta<RmdData>(this.confDir, 'rmd') ?? { version: 0, id: 0, smapVersion: 0, running: false, done: [] };
-    this.shared = opts.replica?.shared ?? { stats: newStatsTable(httpThreads(this.config)), statsRow: 0, putBudget: new SharedArrayBuffer(PUT_BUDGET_BYTES) };
+    this.shared = opts.replica?.shared ?? { stats: newStatsTable(httpThreads(this.config)), statsRow: 0, putBudget: new SharedArrayBuffer(PUT_BUDGET_BYTES), rateLimits: new SharedArrayBuffer(RATE_LIMIT_BYTES) };
+    this.limiter = new FrontendLimiter(this.shared.rateLimits);
     if (opts.role === 'target') {
       const rep = opts.replica;
       const mps = rep

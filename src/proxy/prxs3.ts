@@ -9,6 +9,7 @@ import { s3err, noSuchBucket, notImplemented } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 import { authenticateS3 } from '../s3/auth';
 import { authorizeS3 } from '../authn/s3-access';
+import { frontendWait } from './ratelimit';
 import { guardBodyHash, payloadHashCheck } from '../s3/sigv4-stream';
 import { validateBucketName } from '../s3/names';
 import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
@@ -57,6 +58,10 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
     // trusted; a client's request is verified wherever it lands, so the owner can check its body.
     if (!viaRedirect && !(isForwarded(node, req) && !hasClientSignature(req)) && !presignedOffload(node, op, req)) authenticateS3(node.config, req, path);
     if (!viaRedirect) authorizeS3(node, req, op);
+    if (!viaRedirect && 'bucket' in op && !isForwarded(node, req)) {
+      const wait = frontendWait(node, op.bucket, req.method);
+      if (wait > 0) throw s3err('SlowDown', `Please reduce your request rate: bucket ${op.bucket} is over its rate_limit.frontend (retry in ${wait} ms).`);
+    }
     if (op.kind !== 'PutObject' && op.kind !== 'UploadPart') {
       const check = payloadHashCheck(req);
       if (check) guardBodyHash(res, req, check);

@@ -30,6 +30,8 @@ export interface TargetShared {
   statsRow: number;
   /** The PUT buffer budget's count (put-budget.ts). */
   putBudget: SharedArrayBuffer;
+  /** Frontend rate limiters of the node's gateway (proxy/ratelimit.ts). */
+  rateLimits: SharedArrayBuffer;
 }
 
 export class Target {
