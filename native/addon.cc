@@ -3,6 +3,8 @@
 // only caller; these functions still check every argument.
 #include <napi.h>
 
+#include <malloc.h>
+
 #include <cstring>
 #include <memory>
 
@@ -99,6 +101,20 @@ Napi::Value Xxh64String(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(env, xxh64(reinterpret_cast<const uint8_t*>(heap.get()), len, seed));
 }
 
+// mmapThreshold(bytes): glibc serves allocations of at least `bytes` with their own mmap, and gives them
+// back to the kernel when freed. glibc's default threshold rises to the size of the largest block
+// freed (up to 32 MiB), after which the node's 1-2 MiB body buffers come from the heaps instead,
+// where a freed one in the middle of a heap stays resident (see src/cmd/process-setup.ts).
+Napi::Value MmapThreshold(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "mmapThreshold(bytes)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int bytes = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Boolean::New(env, mallopt(M_MMAP_THRESHOLD, bytes) == 1);
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -108,6 +124,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hashDigestBytes", Napi::Function::New(env, HashDigestBytes, "hashDigestBytes"));
   exports.Set("xxh64", Napi::Function::New(env, Xxh64, "xxh64"));
   exports.Set("xxh64String", Napi::Function::New(env, Xxh64String, "xxh64String"));
+  exports.Set("mmapThreshold", Napi::Function::New(env, MmapThreshold, "mmapThreshold"));
   exports.Set("crc32cHardware", Napi::Boolean::New(env, crc32c_hw_enabled()));
   RegisterFileIO(env, exports);
   RegisterHashStrand(env, exports);

@@ -85,6 +85,9 @@ test('native API: no token is 401, a valid token works through the gateway to ev
   t.is(none.status, 401);
   t.regex(JSON.parse(none.body.toString()).message, /token required/);
   t.is((await request(c.primary.url, { method: 'GET', path: '/v1/buckets/' })).status, 401);
+  t.is((await request(c.primary.url, { method: 'GET', path: '/v1/objects/no-such-bucket/x' })).status, 401, 'not 404: no token, no answer');
+  t.is((await request(c.primary.url, { method: 'GET', path: '/v1/buckets/no-such-bucket' })).status, 401);
+  t.is(xmlCode((await request(c.primary.url, { method: 'GET', path: '/s3/no-such-bucket/x' })).body), 'AccessDenied');
   t.is((await request(c.primary.url, { method: 'GET', path: '/v1/cluster?what=smap' })).status, 401);
   // Objects sit on both targets: each GET is forwarded by the gateway to the owner, which checks again.
   for (let i = 0; i < 6; i++) {

@@ -45,9 +45,10 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
     checkBucketName(name);
     const existing = (): BucketProps => bucketOf((n) => node.bmd.get(n), name, provider);
     const bck = { name, provider: node.bmd.get(name)?.provider ?? provider };
-    // Metadata writes go to the primary, which reads the action and checks what it needs; here the
-    // token must at least be valid (the primary trusts what another node forwards without one).
-    if (req.method !== 'HEAD' && req.method !== 'GET') authorize(node, req, 0n);
+    // What a request needs is known once its action message is read (metadata writes: on the primary,
+    // which trusts what another node forwards without a token); until then the token must be valid,
+    // before anything (even whether the bucket exists) is answered.
+    if (req.method !== 'HEAD') authorize(node, req, 0n);
     switch (req.method) {
       case 'HEAD': {
         authorize(node, req, Ace.BCK_HEAD, bck);

@@ -33,10 +33,11 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
     const bucket = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
     const obj = slash < 0 ? '' : decodeURIComponent(rest.slice(slash + 1));
     if (bucket === '') throw badRequest('expected /v1/objects/BUCKET/OBJECT');
+    // The token first: without one, whether the bucket exists is not the client's to learn.
+    authorize(node, req, OBJECT_NEEDS[req.method] ?? Ace.OBJ_UPDATE, { name: bucket, provider: node.bmd.get(bucket)?.provider ?? provider });
     const props = bucketOf((n) => node.bmd.get(n), bucket, provider);
     if (obj === '') throw badRequest(`missing object name: expected /v1/objects/${bucket}/OBJECT`);
     validateObjectKey(obj);
-    authorize(node, req, OBJECT_NEEDS[req.method] ?? Ace.OBJ_UPDATE, { name: bucket, provider: props.provider });
     if (!isForwarded(node, req)) {
       const wait = frontendWait(node, bucket, req.method);
       if (wait > 0) throw new ApiError(429, `too many requests: bucket ${bucketUri(bucket, props.provider)} is over its rate_limit.frontend (retry in ${wait} ms)`);

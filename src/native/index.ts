@@ -32,6 +32,7 @@ interface NativeAddon {
   xxh64(data: Uint8Array, seed?: bigint): bigint;
   xxh64String(s: string, seed?: bigint): bigint;
   readonly crc32cHardware: boolean;
+  mmapThreshold(bytes: number): boolean;
   addressMod(view: Uint8Array): number;
   setDirect(fd: number, on: boolean): void;
   probeDirectIO(dir: string): boolean;
@@ -118,6 +119,11 @@ export function xxh64(data: Uint8Array, seed?: bigint): bigint {
 }
 
 /** One-shot XXH64 of the UTF-8 bytes of `s` (short strings are encoded without allocating). */
+/** glibc's M_MMAP_THRESHOLD: allocations of at least `bytes` get their own mapping (see process-setup.ts). */
+export function mmapThreshold(bytes: number): boolean {
+  return addon.mmapThreshold(bytes);
+}
+
 export function xxh64String(s: string, seed?: bigint): bigint {
   return addon.xxh64String(s, seed);
 }
