@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BufferPool } from '../src/target/bufpool';
+import { PutSlab } from '../src/target/slab';
 import { PutBudget } from '../src/target/put-budget';
 import { PutStream, type PutError, type PutParams } from '../src/target/put';
 import { putChunk, type PutChunkTask } from '../src/workers/put-chunk';
@@ -37,7 +37,7 @@ function rig(t: { teardown(fn: () => void): void }): Rig {
     mountpathFor: () => ({ path: dir, direct: false }),
     objectFile: () => path.join(dir, 'ob', 'obj'),
     workFile: () => path.join(dir, 'wk', `put.${++n}`),
-    putBufs: new BufferPool(BUF, 64, true),
+    putBufs: new PutSlab(BUF, 16),
     putBudget: budget,
     pool: { run: async (task: PutChunkTask) => putChunk(task) },
     config: { io: { fsync_put: true } },

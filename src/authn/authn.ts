@@ -48,11 +48,16 @@ const TOKEN_QUERY = /(?:^|&)X-Amz-Security-Token=([^&]*)/;
 /** The request's token, or '' when it carries none. */
 export function requestToken(req: Req): string {
   const authz = header(req, 'authorization');
-  if (authz.startsWith('Bearer ')) return authz.slice(7).trim();
+  if (/^bearer /i.test(authz)) return authz.slice(7).trim(); // the scheme is case-insensitive (RFC 9110)
   const st = header(req, 'x-amz-security-token');
   if (st !== '') return st;
   const m = TOKEN_QUERY.exec(req.query);
-  return m ? decodeURIComponent(m[1]!) : '';
+  if (!m) return '';
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return m[1]!; // malformed escapes: verified as sent, and refused
+  }
 }
 
 // Verified tokens by their text: a client sends the same token with every request, and checking it

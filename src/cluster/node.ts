@@ -16,7 +16,8 @@ import { authnConfigError } from '../authn/authn';
 import { Primary } from './primary';
 import { Keepalive } from './keepalive';
 import { initMountpaths, Mountpath } from '../fs/mountpath';
-import { Target, type TargetShared } from '../target/target';
+import { Target, putSlots, type TargetShared } from '../target/target';
+import { PutSlab } from '../target/slab';
 import { mpuStore } from '../target/mpu';
 import { newStatsTable } from '../target/stats';
 import { PUT_BUDGET_BYTES } from '../target/put-budget';
@@ -109,6 +110,7 @@ export class Node {
     this.bmd = new Bmd(path.join(this.confDir, '.ais.bmd'));
     this.rmd = loadMeta<RmdData>(this.confDir, 'rmd') ?? { version: 0, id: 0, smapVersion: 0, running: false, done: [] };
     this.shared = opts.replica?.shared ?? { stats: newStatsTable(httpThreads(this.config)), statsRow: 0, putBudget: new SharedArrayBuffer(PUT_BUDGET_BYTES), rateLimits: new SharedArrayBuffer(RATE_LIMIT_BYTES) };
+    if (opts.role === 'target' && !opts.replica) this.shared.putSlab = new SharedArrayBuffer(PutSlab.bytes(this.config.io.buffer_size, putSlots(this.config)));
     this.limiter = new FrontendLimiter(this.shared.rateLimits);
     if (opts.role === 'target') {
       const rep = opts.replica;

@@ -1,8 +1,6 @@
-// Pooled body buffers. A shared one is carved out of its own SharedArrayBuffer at a 4096-byte aligned offset, so
-// that a Piscina worker can write it with O_DIRECT without a copy (a SAB is shared, not cloned, when
-// posted to a worker). A pool keeps at most `keep` free buffers, and trim() (every TRIM_MS, from the
-// Target) lets go of those the last period did not need: a burst does not pin its memory for good.
-import { alignOffset } from '../native';
+// Pooled GET buffers of one HTTP thread (PUT buffers are the node's slab, slab.ts). A pool keeps at most
+// `keep` free buffers, and trim() (every TRIM_MS, from the Target) lets go of those the last period did
+// not need: a burst does not pin its memory for good.
 
 /** How often a Target trims its pools: a burst's buffers are let go of within two periods. */
 export const TRIM_MS = 10_000;
@@ -16,8 +14,6 @@ export class BufferPool {
   constructor(
     readonly size: number,
     private readonly keep: number,
-    /** Shared buffers travel to workers; plain ones are for uWS writes (GET), which take ArrayBuffers. */
-    private readonly shared: boolean,
   ) {
     if (size % 4096 !== 0) throw new Error(`buffer size ${size} must be a multiple of 4096`);
   }
@@ -25,10 +21,7 @@ export class BufferPool {
   get(): Uint8Array {
     if (++this.out > this.peakOut) this.peakOut = this.out;
     const b = this.free.pop();
-    if (b) return b;
-    if (!this.shared) return new Uint8Array(this.size);
-    const sab = new SharedArrayBuffer(this.size + 4096);
-    return new Uint8Array(sab, alignOffset(sab), this.size);
+    return b ?? new Uint8Array(this.size);
   }
 
   put(b: Uint8Array): void {
@@ -84,7 +77,7 @@ export class LargeGetBuffers {
   }
 
   constructor(ioSize: number) {
-    this.pool = new BufferPool(ioSize * 2, LargeGetBuffers.PER_STREAM * LargeGetBuffers.MAX_STREAMS, false);
+    this.pool = new BufferPool(ioSize * 2, LargeGetBuffers.PER_STREAM * LargeGetBuffers.MAX_STREAMS);
   }
 
   /** A stream's buffers, or undefined while MAX_STREAMS streams hold theirs. */

@@ -10,6 +10,7 @@ import { Mountpath } from '../fs/mountpath';
 import { objectPath, CT_OBJ, CT_WORK, CT_LONG } from '../fs/fqn';
 import { loadLomFd, LomError, type Lom } from '../fs/lom';
 import { BufferPool, LargeGetBuffers, TRIM_MS } from './bufpool';
+import { PutSlab } from './slab';
 import { TargetStats } from './stats';
 import { PutBudget } from './put-budget';
 import { OpenCache, openCacheSize, type CachedObject } from './open-cache';
@@ -32,10 +33,17 @@ export interface TargetShared {
   putBudget: SharedArrayBuffer;
   /** Frontend rate limiters of the node's gateway (proxy/ratelimit.ts). */
   rateLimits: SharedArrayBuffer;
+  /** Targets: the PUT buffers (slab.ts), made once by the main thread. */
+  putSlab?: SharedArrayBuffer;
+}
+
+/** PUT buffers of a node: its budget, and half as many again for uploads each filling one while paused. */
+export function putSlots(config: ClusterConfig): number {
+  return Math.ceil(Math.max(1, config.io.put_buffers_max ?? 64) * 1.5);
 }
 
 export class Target {
-  readonly putBufs: BufferPool;
+  readonly putBufs: PutSlab;
   readonly getBufs: BufferPool;
   /** Larger buffers for a few large GET streams (whole objects and ranges) at a time (get.ts, LargeGetBuffers). */
   readonly largeGetBufs: LargeGetBuffers;
@@ -54,8 +62,8 @@ export class Target {
     /** False in the extra HTTP threads: node-wide housekeeping (the multipart sweep) runs once, in the main thread. */
     readonly housekeeping = true,
   ) {
-    this.putBufs = new BufferPool(config.io.buffer_size, 64, true);
-    this.getBufs = new BufferPool(config.io.buffer_size, 64, false);
+    this.putBufs = new PutSlab(config.io.buffer_size, putSlots(config), shared?.putSlab);
+    this.getBufs = new BufferPool(config.io.buffer_size, 64);
     this.largeGetBufs = new LargeGetBuffers(config.io.buffer_size);
     setInterval(() => this.trimBuffers(), TRIM_MS).unref();
     this.stats = new TargetStats(shared?.stats, shared?.statsRow);
