@@ -8,9 +8,9 @@ import { mmapThreshold } from '../native';
 
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
-// Body buffers (1 MiB PUT/GET buffers, 2 MiB for large GETs) are pooled, and the GET pools let go of
-// what a burst added. glibc would serve them from its heaps once its adaptive mmap threshold has risen
-// past their size (it rises to the largest block ever freed), and a freed buffer in the middle of a
-// heap stays resident: the 10-minute soak's RSS crept up. With a fixed threshold every such buffer is
-// its own mapping, returned to the kernel when the GC frees it.
+// GET buffers (1 MiB, 2 MiB for large GETs) are pooled per HTTP thread, and the pools let go of what a
+// burst added (target/bufpool.ts). glibc would serve them from its heaps once its adaptive mmap
+// threshold has risen past their size (it rises to the largest block ever freed), where a freed one in
+// the middle of a heap stays resident. With a fixed threshold each is a mapping of its own, returned to
+// the kernel when the GC frees it.
 mmapThreshold(256 * 1024);

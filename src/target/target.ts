@@ -71,12 +71,7 @@ export class Target {
     this.openCache = new OpenCache(openCacheSize(config.io.open_cache_max ?? 4096, httpThreads(config)));
   }
 
-  /**
-   * Lets go of pooled GET buffers the last period did not need (bufpool.ts). Not the PUT buffers: they
-   * are SharedArrayBuffers posted to the pool's workers, and a worker, which allocates little, collects
-   * its garbage seldom, so each one dropped stays in memory until then: trimming them made a 10-minute
-   * soak grow ~25 MiB a minute (bench/README), where a fixed set of them keeps memory level.
-   */
+  /** Lets go of pooled GET buffers the last period did not need (bufpool.ts; PUT buffers are the slab). */
   trimBuffers(): void {
     this.getBufs.trim();
     this.largeGetBufs.trim();
