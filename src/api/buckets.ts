@@ -1,6 +1,7 @@
 // Native /v1/buckets: list buckets (GET /v1/buckets/), and per bucket create (POST create-bck), destroy
 // (DELETE destroy-bck: the bucket goes with its objects, as in AIStore), props (HEAD -> Ais-Bucket-Props,
-// PATCH set-bprops / reset-bprops) and list objects (GET with {"action":"list","value":LsoMsg}, lso.ts).
+// PATCH set-bprops / reset-bprops), list objects (GET with {"action":"list","value":LsoMsg}, lso.ts) and
+// the jobs started on a bucket (POST prefetch-listrange, copy-bck, etl-bck; DELETE evict-listrange).
 // Bucket metadata lives in the BMD, which only the primary changes: other nodes forward those requests.
 import { authorize } from '../authn/authn';
 import { Ace } from '../authn/access';
@@ -27,7 +28,7 @@ import {
   type Provider,
 } from './native';
 import { headBucket, type BackendError } from '../backend/s3';
-import { startListRangeJob } from './xactions';
+import { parseBckTo, startListRangeJob, startTcbJob } from './xactions';
 
 const PREFIX = '/v1/buckets';
 
@@ -68,6 +69,13 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
         return toPrimary(node, res, req, () =>
           readAction(res).then((msg) => {
             const prefetch = msg?.action === 'prefetch-listrange';
+            if (msg?.action === 'copy-bck' || msg?.action === 'etl-bck') {
+              // Reading the source, writing the destination (created if need be).
+              const to = parseBckTo(query.get('bck_to'));
+              authorize(node, req, Ace.GET, bck);
+              authorize(node, req, Ace.PUT | (node.bmd.get(to.name) ? 0n : Ace.CREATE_BUCKET), to);
+              return startTcbJob(node, res, req, name, existing(), msg.action === 'copy-bck' ? 'copy-bucket' : 'etl-bucket', query.get('bck_to'), msg.value);
+            }
             authorize(node, req, prefetch ? Ace.GET : Ace.CREATE_BUCKET, bck);
             return prefetch ? startListRangeJob(node, res, req, name, existing(), 'prefetch-objects', msg.value) : createBucket(node, res, req, name, provider, msg);
           }),

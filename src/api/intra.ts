@@ -8,6 +8,7 @@ import { packMsg, INTRA_HEADER, MSGPACK } from '../cluster/intra';
 import { listPage } from '../target/list';
 import { mpuStore } from '../target/mpu';
 import { startOnTarget, snapsOnTarget, stopOnTarget, type StartMsg } from './xactions';
+import { etlOnTarget, type EtlOpMsg } from './etl';
 import { receiveMoved } from '../target/reb-recv';
 import { REB_PATH } from '../target/reb-send';
 import type { Node } from '../cluster/node';
@@ -144,6 +145,18 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
       (b) => sendMsg(res, req, stopOnTarget((unpack(b) as { id: string }).id)),
       (err: Error) => jsonError(res, req, 400, err.message),
     );
+  });
+  // ETLs (api/etl.ts): this target's part of init, start, stop, delete, list, logs.
+  app.post('/v1/intra/etl', (res, r) => {
+    const req = captureRequest(res, r);
+    const body = readBody(res, 1 << 20);
+    if (!trusted(node, res, req)) return;
+    body
+      .then(async (b) => {
+        if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
+        sendMsg(res, req, await etlOnTarget(node, unpack(b) as EtlOpMsg));
+      })
+      .catch((err: Error) => jsonError(res, req, (err as { status?: number }).status ?? 400, err.message));
   });
   // This target's multipart uploads in progress in a bucket (ListMultipartUploads merges all targets').
   app.get('/v1/intra/uploads/*', (res, r) => {

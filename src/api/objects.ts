@@ -22,6 +22,7 @@ import { ApiError, badRequest, bucketOf, bucketUri, guarded, notFound, notServed
 import { headObject, deleteObject as deleteRemote, BackendError } from '../backend/s3';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
 import { putRemoteS3 } from '../target/tgts3-remote';
+import { getTransformed } from './etl-inline';
 
 const PREFIX = '/v1/objects/';
 
@@ -51,13 +52,19 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
         }
         return toOwner(node, res, req, bucket, obj, local((p) => putObject(node, res, req, bucket, obj, p)));
       case 'GET':
-      case 'HEAD':
+      case 'HEAD': {
+        const etlName = req.method === 'GET' ? new URLSearchParams(req.query).get('etl_name') : null;
+        if (etlName) {
+          const args = new URLSearchParams(req.query).get('etl_args') ?? undefined;
+          return toOwner(node, res, req, bucket, obj, local((p) => getTransformed(node, res, req, bucket, obj, p, etlName, args)));
+        }
         // A remote bucket's owner fetches what it lacks from the remote; an ais:// one asks the other
         // targets while a rebalance runs (get-from-neighbour).
         if (props.provider === 'aws') return toOwner(node, res, req, bucket, obj, local((p) => getRemote(node, res, req, bucket, obj, p)));
         return toOwner(node, res, req, bucket, obj, () =>
           getOrAskNeighbours({ node, res, req, bucket, objName: obj, local: local((p) => getObject(node, res, req, bucket, obj, p)), fail: (err) => sendApiError(res, req, err) }),
         );
+      }
       case 'DELETE':
         return toOwner(node, res, req, bucket, obj, local((p) => deleteObject(node, res, req, bucket, obj, p)));
       case 'POST':

@@ -9,6 +9,7 @@ import { handleBucketsV1 } from './buckets';
 import { prometheusText } from './metrics';
 import { registerIntra } from './intra';
 import { handleObjectsV1 } from './objects';
+import { handleEtlV1 } from './etl';
 import { handleReverse } from './mountpaths';
 import { handleClusterV1 } from './cluster';
 import type { Node } from '../cluster/node';
@@ -57,7 +58,11 @@ export function startServer(node: Node, host: string, port: number, opts: Server
     if (node.ready) reply(res, r, '200 OK', [['Ais-Node-Uptime', String((Date.now() - node.startedAt) * 1e6)]]);
     else reply(res, r, '503 Service Unavailable', [['Content-Type', 'application/json']], JSON.stringify({ message: 'joining the cluster', status: 503 }));
   });
-  on('any', '/v1/objects/*', (res, req) => handleObjectsV1(node, res, captureRequest(res, req)));
+  on('any', '/v1/objects/*', (res, req) => {
+    // An inline ETL GET needs the transformer connections, which the main thread holds.
+    if (opts.mainPort !== undefined && req.getQuery('etl_name')) return toMain(res, req);
+    handleObjectsV1(node, res, captureRequest(res, req));
+  });
   if (opts.mainPort !== undefined) {
     // Everything else is the main thread's: intra-cluster and admin routes, buckets, metrics (summed there).
     for (const route of ['/metrics', '/v1', '/v1/*']) on('any', route, toMain);
@@ -74,6 +79,7 @@ export function startServer(node: Node, host: string, port: number, opts: Server
     for (const scope of ['cluster', 'daemon'] as const) {
       for (const route of [`/v1/${scope}`, `/v1/${scope}/*`]) app.any(route, (res, req) => handleClusterV1(node, res, captureRequest(res, req), scope));
     }
+    for (const route of ['/v1/etl', '/v1/etl/*']) app.any(route, (res, req) => handleEtlV1(node, res, captureRequest(res, req)));
     app.any('/v1/reverse/daemon/*', (res, req) => handleReverse(node, res, captureRequest(res, req)));
     app.any('/v1/reverse/daemon', (res, req) => handleReverse(node, res, captureRequest(res, req)));
     // Anything else under /v1 is answered at once: AIStore's clients retry 500 and 503 for minutes.

@@ -7,24 +7,25 @@ import type { HttpResponse } from '../util/uws';
 import { reply, type Req } from './http';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
-import { intraMsg, packMsg } from '../cluster/intra';
+import { IntraError, intraMsg, packMsg } from '../cluster/intra';
 import { nodeUrl } from '../cluster/snode';
-import { ApiError, badRequest, bucketUri, sendJson } from './native';
+import { ApiError, badRequest, bucketUri, notServed, sendJson } from './native';
 import { startListRange, validateListRange, type ListRangeKind, type ListRangeMsg } from '../xact/listrange';
+import { startTcb, validateTcb, type TcbKind, type TcbMsg } from '../xact/tcb';
 import { newXactId, xactRegistry, type XactSnap } from '../xact/xaction';
+import { newBucketProps } from '../cluster/config';
+import { etls } from '../etl/etl';
 
-export interface StartMsg {
-  id: string;
-  kind: ListRangeKind;
-  bucket: string;
-  msg: ListRangeMsg;
-}
+export type StartMsg = { id: string; kind: ListRangeKind; bucket: string; msg: ListRangeMsg } | { id: string; kind: TcbKind; bucket: string; msg: TcbMsg; dst: string };
 
 /** What a target does with a start message (also called in-process when the gateway is a target). */
 export function startOnTarget(node: Node, m: StartMsg): void {
   const props = node.bmd.get(m.bucket);
   if (!props) throw new ApiError(404, `bucket "${m.bucket}" does not exist on target ${node.self.id}`);
-  startListRange(node, m.kind, m.id, m.bucket, props, m.msg);
+  if (m.kind === 'copy-bucket' || m.kind === 'etl-bucket') {
+    if (m.msg.id && !etls.has(m.msg.id)) throw new ApiError(404, `ETL "${m.msg.id}" does not exist on target ${node.self.id}`);
+    startTcb(node, m.kind, m.id, m.bucket, props, m.dst, m.msg);
+  } else startListRange(node, m.kind, m.id, m.bucket, props, m.msg);
 }
 
 export function snapsOnTarget(id: string | undefined): XactSnap[] {
@@ -47,17 +48,61 @@ export async function startListRangeJob(node: Node, res: HttpResponse, req: Req,
   } catch (err) {
     throw badRequest(`${kind}: ${(err as Error).message}`);
   }
+  await startEverywhere(node, res, req, { id: newXactId(), kind, bucket, msg });
+}
+
+/** Starts a job on every target; answers its ID. */
+async function startEverywhere(node: Node, res: HttpResponse, req: Req, start: StartMsg): Promise<void> {
   const targets = node.smap.targets();
   if (targets.length === 0) throw new ApiError(503, 'the cluster has no storage targets');
-  const start: StartMsg = { id: newXactId(), kind, bucket, msg };
   await Promise.all(
     targets.map((t) =>
       t.id === node.self.id && node.isTarget
         ? startOnTarget(node, start)
-        : intraMsg(nodeUrl(t), '/v1/intra/xact/start', { method: 'POST', secret: node.secret, body: packMsg(start) }),
+        : intraMsg(nodeUrl(t), '/v1/intra/xact/start', { method: 'POST', secret: node.secret, body: packMsg(start) }).catch((err: Error) => {
+            throw err instanceof IntraError ? new ApiError(err.status, err.detail) : err;
+          }),
     ),
   );
   reply(res, req, '200 OK', [['Content-Type', 'text/plain']], start.id);
+}
+
+/** AIStore's bck_to: a bucket's uname ("ais/@#/dst/", "aws/@#/dst/") or a bare name (ais). */
+export function parseBckTo(raw: string | null): { name: string; provider: 'ais' | 'aws' } {
+  if (!raw) throw badRequest('copy-bck / etl-bck: missing the destination bucket (?bck_to=ais/@#/NAME/)');
+  const parts = raw.replace(/\/+$/, '').split('/');
+  const [prov, name] = parts.length === 1 ? ['ais', parts[0]] : parts.length === 3 && /^@[^/]*#?[^/]*$/.test(parts[1]!) ? [parts[0], parts[2]] : [undefined, undefined];
+  const provider = prov === 'ais' || prov === '' ? 'ais' : prov === 'aws' || prov === 's3' ? 'aws' : undefined;
+  if (!provider || !name) throw badRequest(`invalid bck_to "${raw}": expected ais/@#/NAME/ (or s3 / aws)`);
+  if (parts.length === 3 && parts[1] !== '@#' && parts[1] !== '@') throw notServed(`bck_to "${raw}": namespaces are not supported`);
+  return { name, provider };
+}
+
+/**
+ * copy-bck / etl-bck (POST /v1/buckets/SRC?bck_to=ais/@#/DST/): an ais:// destination that does not
+ * exist is created first with the source's checksum props, as AIStore does; then every target copies
+ * the source objects it owns. The answer is the job ID.
+ */
+export async function startTcbJob(node: Node, res: HttpResponse, req: Req, src: string, srcProps: BucketProps, kind: TcbKind, bckTo: string | null, value: unknown): Promise<void> {
+  const dst = parseBckTo(bckTo);
+  let msg: TcbMsg;
+  try {
+    msg = validateTcb(value, kind);
+  } catch (err) {
+    throw badRequest(`${kind === 'copy-bucket' ? 'copy-bck' : 'etl-bck'}: ${(err as Error).message}`);
+  }
+  if (dst.name === src && !msg.prepend && !msg.ext) throw badRequest(`cannot copy ${bucketUri(src, srcProps.provider)} onto itself (give a different destination, or prepend)`);
+  const cur = node.bmd.get(dst.name);
+  if (cur && cur.provider !== dst.provider) throw new ApiError(409, `bucket name "${dst.name}" is taken by "${bucketUri(dst.name, cur.provider)}"`);
+  if (!cur) {
+    if (dst.provider !== 'ais') throw new ApiError(404, `destination ${bucketUri(dst.name, dst.provider)} is not attached (create it first: ais bucket create)`);
+    if (!msg.dry_run) {
+      await node.primary!.modifyBmd((b) => {
+        if (!Object.hasOwn(b, dst.name)) b[dst.name] = { ...newBucketProps(node.config, Date.now(), 'ais'), ...(srcProps.provider === 'ais' ? { checksum: { ...srcProps.checksum } } : {}) };
+      });
+    }
+  }
+  await startEverywhere(node, res, req, { id: newXactId(), kind, bucket: src, msg, dst: dst.name });
 }
 
 /** GET /v1/cluster?what=qryxstats[&id=ID]: {targetID: [snap...]}. */

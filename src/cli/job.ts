@@ -57,15 +57,19 @@ async function startJob(ctx: Ctx, kind: 'prefetch' | 'evict', pos: string[], fla
   const id = r.body.toString('utf8').trim();
   const xkind = kind === 'prefetch' ? 'prefetch-objects' : 'evict-objects';
   ctx.out(`${xkind}[${id}]: ${kind} ${what(flags)} ${kind === 'prefetch' ? 'from' : 'in'} ${bucketString(b)}. To monitor the progress, run 'ais show job ${id}'`);
-  if (flags.wait) {
-    for (;;) {
-      const snaps = await jobSnaps(ctx, id);
-      if (snaps.every(([, s]) => s['end-time'] !== ZERO_TIME)) {
-        printJob(ctx, snaps, false);
-        return;
-      }
-      await new Promise((res) => setTimeout(res, 250));
+  if (flags.wait) await waitJob(ctx, id);
+}
+
+/** Polls a job until every target's part has ended, then prints its table and totals. */
+export async function waitJob(ctx: Ctx, id: string): Promise<void> {
+  for (;;) {
+    const snaps = await jobSnaps(ctx, id);
+    if (snaps.every(([, s]) => s['end-time'] !== ZERO_TIME)) {
+      printJob(ctx, snaps, false);
+      if (snaps.some(([, s]) => Number(s.stats['err-objs']) > 0)) throw new CliError(`job ${id} finished with errors`);
+      return;
     }
+    await new Promise((res) => setTimeout(res, 250));
   }
 }
 

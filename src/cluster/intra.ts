@@ -22,6 +22,8 @@ export class IntraError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The other node's own message (what a gateway passes on to its client). */
+    readonly detail = message,
   ) {
     super(message);
   }
@@ -70,7 +72,7 @@ export async function intraMsg<T>(baseUrl: string, path: string, opts: CallOptio
     } catch {
       // not JSON
     }
-    throw new IntraError(`${opts.method ?? 'GET'} ${baseUrl}${path}: ${r.status} ${msg}`, r.status);
+    throw new IntraError(`${opts.method ?? 'GET'} ${baseUrl}${path}: ${r.status} ${msg}`, r.status, msg);
   }
   return (r.body.length ? unpack(r.body) : undefined) as T;
 }

@@ -1,0 +1,53 @@
+// Inline ETL: GET /v1/objects/BUCKET/OBJECT?etl_name=NAME[&etl_args=...] answers the object as the ETL's
+// transformer makes it (AIStore's etl-inline). Served by the object's owner (the gateway routes it
+// there as any GET): the object is read whole and verified (read-verified.ts), sent to the transformer,
+// and its answer is the response body. A remote bucket's object that is not cached is fetched first.
+import type { HttpResponse } from '../util/uws';
+import { reply, type Req } from './http';
+import type { Node } from '../cluster/node';
+import type { BucketProps } from '../cluster/config';
+import { ApiError, notFound } from './native';
+import { etls } from '../etl/etl';
+import { MAX_ETL_OBJECT, TransformError } from '../etl/comm';
+import { closeHandle, CorruptObject, readWhole } from '../xact/read-verified';
+import { coldFetch, RemoteNotFound } from '../target/cold-get';
+
+export async function getTransformed(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps, name: string, args: string | undefined): Promise<void> {
+  res.onData(() => {});
+  const etl = etls.get(name);
+  if (!etl) throw new ApiError(404, `ETL "${name}" does not exist`);
+  const uri = `${props.provider === 'aws' ? 's3' : 'ais'}://${bucket}/${obj}`;
+  let h = node.target.openObject(bucket, obj);
+  if (!h && props.provider === 'aws') {
+    try {
+      await coldFetch(node.target, bucket, obj, props).lom;
+    } catch (err) {
+      if (err instanceof RemoteNotFound) throw notFound(`object "${uri}"`);
+      throw new ApiError(503, `cold GET of ${uri} failed: ${(err as Error).message}`);
+    }
+    h = node.target.openObject(bucket, obj);
+  }
+  if (!h) throw notFound(`object "${uri}"`);
+  let body: Buffer;
+  try {
+    if (h.lom.size > MAX_ETL_OBJECT) throw new ApiError(400, `object "${uri}" is too large for an ETL (${h.lom.size} > ${MAX_ETL_OBJECT} bytes)`);
+    body = await readWhole(h);
+  } catch (err) {
+    if (err instanceof CorruptObject) {
+      node.target.stats.errCksum++;
+      throw new ApiError(500, `BAD DATA CHECKSUM: ${err.message}`);
+    }
+    throw err;
+  } finally {
+    closeHandle(h);
+  }
+  if (req.aborted) return;
+  let out: Buffer;
+  try {
+    out = await etl.transform({ bucket, objName: obj, body, ...(args ? { args } : {}) });
+  } catch (err) {
+    if (err instanceof TransformError) throw new ApiError(err.timeout ? 504 : 502, `ETL "${name}": ${err.message}`);
+    throw err;
+  }
+  reply(res, req, '200 OK', [['Content-Type', 'application/octet-stream'], ['Ais-Etl-Name', name]], out);
+}
