@@ -121,7 +121,7 @@ test.serial('inline ETL over ws://: every object comes back transformed, from bo
   t.is(Object.values(info).reduce((n, i) => n + i.obj_count, 0), objects.size + 2);
 });
 
-test.serial('hpush:// ETL (md5 transformer): the answer is the object MD5', async (t) => {
+test.serial('hpush:// ETL (md5 transformer): the answer is the object MD5; a pipeline of two ETLs', async (t) => {
   const r = await ais('etl', 'init', '--name', 'md5-sums', '--comm-type', 'hpush://', '--', process.execPath, EXAMPLE, 'md5');
   t.is(r.code, 0, r.stderr);
   for (const k of ['img/big.bin', 'docs/d0.txt', 'docs/d9.txt']) {
@@ -129,6 +129,11 @@ test.serial('hpush:// ETL (md5 transformer): the answer is the object MD5', asyn
     t.is(g.status, 200);
     t.is(g.body.toString(), md5(objects.get(k)!));
   }
+  // A pipeline: upper-case (ws://), then md5-sums (hpush://).
+  const p = await etlGet('src', 'docs/d7.txt', 'etl_name=upper-case&etl_pipeline=md5-sums');
+  t.is(p.status, 200);
+  t.is(p.body.toString(), md5(upper(objects.get('docs/d7.txt')!)));
+  t.is((await etlGet('src', 'docs/d7.txt', 'etl_name=upper-case&etl_pipeline=md5-sums,nope-nope')).status, 404);
   t.is((await ais('etl', 'rm', 'md5-sums')).code, 0);
 });
 

@@ -1,7 +1,8 @@
 // Inline ETL: GET /v1/objects/BUCKET/OBJECT?etl_name=NAME[&etl_args=...] answers the object as the ETL's
 // transformer makes it (AIStore's etl-inline). Served by the object's owner (the gateway routes it
 // there as any GET): the object is read whole and verified (read-verified.ts), sent to the transformer,
-// and its answer is the response body. A remote bucket's object that is not cached is fetched first.
+// and its answer is the response body. With &etl_pipeline=NAME2,NAME3 that answer goes on through those
+// ETLs in turn (AIStore's pipelines). A remote bucket's object that is not cached is fetched first.
 import type { HttpResponse } from '../util/uws';
 import { reply, type Req } from './http';
 import type { Node } from '../cluster/node';
@@ -12,10 +13,13 @@ import { MAX_ETL_OBJECT, TransformError } from '../etl/comm';
 import { closeHandle, CorruptObject, readWhole } from '../xact/read-verified';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
 
-export async function getTransformed(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps, name: string, args: string | undefined): Promise<void> {
+export async function getTransformed(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps, names: string[], args: string | undefined): Promise<void> {
   res.onData(() => {});
-  const etl = etls.get(name);
-  if (!etl) throw new ApiError(404, `ETL "${name}" does not exist`);
+  const stages = names.map((n) => {
+    const etl = etls.get(n);
+    if (!etl) throw new ApiError(404, `ETL "${n}" does not exist`);
+    return etl;
+  });
   const uri = `${props.provider === 'aws' ? 's3' : 'ais'}://${bucket}/${obj}`;
   let h = node.target.openObject(bucket, obj);
   if (!h && props.provider === 'aws') {
@@ -42,12 +46,15 @@ export async function getTransformed(node: Node, res: HttpResponse, req: Req, bu
     closeHandle(h);
   }
   if (req.aborted) return;
-  let out: Buffer;
-  try {
-    out = await etl.transform({ bucket, objName: obj, body, ...(args ? { args } : {}) });
-  } catch (err) {
-    if (err instanceof TransformError) throw new ApiError(err.timeout ? 504 : 502, `ETL "${name}": ${err.message}`);
-    throw err;
+  let out = body;
+  for (const etl of stages) {
+    try {
+      out = await etl.transform({ bucket, objName: obj, body: out, ...(args ? { args } : {}) });
+    } catch (err) {
+      if (err instanceof TransformError) throw new ApiError(err.timeout ? 504 : 502, `ETL "${etl.spec.name}": ${err.message}`);
+      throw err;
+    }
+    if (req.aborted) return;
   }
-  reply(res, req, '200 OK', [['Content-Type', 'application/octet-stream'], ['Ais-Etl-Name', name]], out);
+  reply(res, req, '200 OK', [['Content-Type', 'application/octet-stream'], ['Ais-Etl-Name', names.join(',')]], out);
 }

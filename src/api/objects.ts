@@ -53,10 +53,11 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
         return toOwner(node, res, req, bucket, obj, local((p) => putObject(node, res, req, bucket, obj, p)));
       case 'GET':
       case 'HEAD': {
-        const etlName = req.method === 'GET' ? new URLSearchParams(req.query).get('etl_name') : null;
-        if (etlName) {
-          const args = new URLSearchParams(req.query).get('etl_args') ?? undefined;
-          return toOwner(node, res, req, bucket, obj, local((p) => getTransformed(node, res, req, bucket, obj, p, etlName, args)));
+        const q = req.method === 'GET' ? new URLSearchParams(req.query) : undefined;
+        const etlName = q?.get('etl_name');
+        if (q && etlName) {
+          const names = [etlName, ...(q.get('etl_pipeline') ?? '').split(',').filter((n) => n !== '')];
+          return toOwner(node, res, req, bucket, obj, local((p) => getTransformed(node, res, req, bucket, obj, p, names, q.get('etl_args') ?? undefined)));
         }
         // A remote bucket's owner fetches what it lacks from the remote; an ais:// one asks the other
         // targets while a rebalance runs (get-from-neighbour).
