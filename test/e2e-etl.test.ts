@@ -92,6 +92,8 @@ test.serial('ais etl init starts a transformer process on every target; show lis
     t.true(alive(i.pid!), `transformer pid ${i.pid}`);
   }
   t.not(Object.values(info)[0]!.pid, Object.values(info)[1]!.pid);
+  const d = JSON.parse((await request(c.primary.url, { method: 'GET', path: '/v1/etl/upper-case' })).body.toString()) as { init_msg: Record<string, unknown> };
+  t.deepEqual(d.init_msg, { name: 'upper-case', communication: 'ws://', runtime: { command: [process.execPath, EXAMPLE, 'upper'] }, init_timeout: '45s', obj_timeout: '10s' });
   const show = await ais('etl', 'show');
   t.regex(show.stdout, /^upper-case\s+Running\s+0\s/m);
   const logs = await ais('etl', 'view-logs', 'upper-case');

@@ -10,7 +10,7 @@ import type { Node } from '../cluster/node';
 import { IntraError, intraMsg, packMsg } from '../cluster/intra';
 import { nodeUrl } from '../cluster/snode';
 import { ApiError, badRequest, guarded, sendJson } from './native';
-import { parseSpec, SpecError, checkEtlName, type EtlSpec } from '../etl/spec';
+import { parseSpec, specJson, SpecError, checkEtlName, type EtlSpec } from '../etl/spec';
 import { Etl, etls, type EtlInfo } from '../etl/etl';
 
 export type EtlOp = 'init' | 'start' | 'stop' | 'delete' | 'list' | 'logs' | 'spec';
@@ -109,7 +109,7 @@ export function handleEtlV1(node: Node, res: HttpResponse, req: Req): void {
     if (req.method === 'GET' && sub === undefined) {
       const infos = have(await everywhere(node, { op: 'list' }).then((all) => all.map(([t, list]) => [t, (list as EtlInfo[]).find((i) => i.id === name) ?? null])));
       const spec = have(await everywhere(node, { op: 'spec', name }))[0]![1] as EtlSpec;
-      return sendJson(res, req, { id: name, init_msg: spec, targets: Object.fromEntries(infos) });
+      return sendJson(res, req, { id: name, init_msg: specJson(spec), targets: Object.fromEntries(infos) });
     }
     if (req.method === 'GET' && sub === 'logs') return sendJson(res, req, have(await everywhere(node, { op: 'logs', name })).map(([, a]) => a));
     if (req.method === 'POST' && (sub === 'stop' || sub === 'start')) {

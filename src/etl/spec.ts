@@ -101,3 +101,15 @@ export function parseSpec(raw: unknown): EtlSpec {
     objTimeoutMs: timeout(m.obj_timeout, 'obj_timeout', OBJ_TIMEOUT_MS),
   };
 }
+
+/** The spec in AIStore's field names (what `GET /v1/etl/NAME` shows as init_msg). */
+export function specJson(spec: EtlSpec): Record<string, unknown> {
+  return {
+    name: spec.name,
+    communication: spec.communication,
+    ...(spec.runtime ? { runtime: spec.runtime } : {}),
+    ...(spec.endpoint ? { endpoint: spec.endpoint } : {}),
+    init_timeout: `${spec.initTimeoutMs / 1000}s`,
+    obj_timeout: `${spec.objTimeoutMs / 1000}s`,
+  };
+}
