@@ -203,7 +203,7 @@ test.serial('cluster: what=smap|bmd|config|stats, set-config by query and by act
 });
 
 test.serial('routes not served answer 501 at once, with a JSON message', async (t) => {
-  for (const [m, p] of [['GET', '/v1/xactions'], ['POST', '/v1/etl/x'], ['GET', '/v1/nothing/here'], ['PUT', '/v1/cluster/shutdown'], ['POST', `/v1/objects/${B}/x`], ['PUT', `/v1/buckets/${B}`]] as const) {
+  for (const [m, p] of [['GET', '/v1/xactions'], ['POST', '/v1/sort'], ['GET', '/v1/nothing/here'], ['PUT', '/v1/cluster/shutdown'], ['POST', `/v1/objects/${B}/x`], ['PUT', `/v1/buckets/${B}`]] as const) {
     const started = Date.now();
     const r = await call(m, p);
     t.is(r.status, 501, `${m} ${p}`);

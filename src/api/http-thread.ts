@@ -51,14 +51,14 @@ function catchUp(): void {
   seen = now;
 }
 
-startServer(node, init.host, init.port, { mainPort: init.mainPort, onRequest: catchUp }).then(
+startServer(node, init.host, init.port, { mainPort: init.mainPort, onRequest: catchUp, ...(init.tls ? { tls: init.tls, intraPort: init.intraPort } : {}) }).then(
   (server) => {
     // Stop: close uWS first (listener and connections), then exit. Terminating a thread whose loop
     // still holds uWS's poll handles aborts the whole process (uv_loop_close with open handles).
     parentPort!.on('message', (m: unknown) => {
       if (m !== 'close') return;
       server.close();
-      server.app.close();
+      for (const app of server.apps) app.close();
       node.close().finally(() => process.exit(0));
     });
     parentPort!.postMessage({ listening: true });

@@ -19,6 +19,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Node, NodeOptions } from '../cluster/node';
 import type { MetaSet } from '../cluster/meta';
 import type { Snode } from '../cluster/snode';
+import type { TlsFiles } from './server';
 import { lockTableBuffer } from '../target/conditions';
 import { log } from '../util/log';
 
@@ -38,6 +39,9 @@ export interface HttpThreadInit {
   host: string;
   port: number;
   mainPort: number;
+  /** With TLS: the certificate files and the node's intra-cluster (plain) port, served here too. */
+  tls?: TlsFiles;
+  intraPort?: number;
   node: NodeOptions;
   meta: MetaPost;
   metaPort: MessagePort;
@@ -54,7 +58,7 @@ export class HttpThreads {
   private constructor(private readonly node: Node) {}
 
   /** Starts `count` threads listening on host:port next to the main thread; resolves when all listen. */
-  static async start(node: Node, opts: NodeOptions, count: number, host: string, port: number, mainPort: number): Promise<HttpThreads> {
+  static async start(node: Node, opts: NodeOptions, count: number, host: string, port: number, mainPort: number, tls?: { files: TlsFiles; intraPort: number }): Promise<HttpThreads> {
     const t = new HttpThreads(node);
     const mountpaths = node.isTarget ? node.target.mountpaths.map((m) => ({ path: m.path, direct: m.direct })) : [];
     const started: Promise<void>[] = [];
@@ -67,6 +71,7 @@ export class HttpThreads {
         host,
         port,
         mainPort,
+        ...(tls ? { tls: tls.files, intraPort: tls.intraPort } : {}),
         node: { ...opts, replica: { mountpaths, shared: { ...node.shared, statsRow: i } } },
         meta: t.post(),
         metaPort: port2,

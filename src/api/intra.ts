@@ -57,7 +57,7 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
       .then(async (b) => {
         if (!node.primary) return jsonError(res, req, 409, `not the primary: join ${node.primaryUrl}`);
         const { snode } = unpack(b) as { snode: Snode };
-        if (!snode || typeof snode.id !== 'string' || (snode.type !== 'proxy' && snode.type !== 'target') || !Number.isInteger(snode.port)) {
+        if (!snode || typeof snode.id !== 'string' || (snode.type !== 'proxy' && snode.type !== 'target') || !Number.isInteger(snode.port) || (snode.intraPort !== undefined && !Number.isInteger(snode.intraPort))) {
           return jsonError(res, req, 400, 'invalid node');
         }
         // prepare: the metadata a joining node needs before it is in the Smap (and gets requests); no change here.

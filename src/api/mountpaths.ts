@@ -3,6 +3,7 @@
 // {"action":"detach-mp","value":PATH}` on the target; any gateway relays `/v1/reverse/daemon/...` to the
 // node named by `Ais-Node-Id` (what AIStore's API and CLI send). Both answer at once; the resilver that
 // follows runs in the background (its progress: `what=rebalance`).
+import { intraAddr } from '../cluster/snode';
 import { authorize } from '../authn/authn';
 import { Ace } from '../authn/access';
 import type { HttpResponse } from '../util/uws';
@@ -61,6 +62,6 @@ export function handleReverse(node: Node, res: HttpResponse, req: Req): void {
     }
     const rest = `/v1${req.url.slice('/v1/reverse'.length)}`;
     const pathAndQuery = req.query ? `${rest}?${req.query}` : rest;
-    forwardRequest(res, req, { host: to.host, port: to.port }, pathAndQuery, { [FWD_HEADER]: node.secret });
+    forwardRequest(res, req, intraAddr(to), pathAndQuery, { [FWD_HEADER]: node.secret });
   });
 }

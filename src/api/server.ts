@@ -15,8 +15,11 @@ import { handleClusterV1 } from './cluster';
 import type { Node } from '../cluster/node';
 
 export interface Server {
-  app: TemplatedApp;
+  /** The uWS apps: one, or with TLS the public (HTTPS) one and the intra-cluster (plain) one. */
+  apps: TemplatedApp[];
   port: number;
+  /** With TLS: the plain-HTTP port other nodes use (Snode.intraPort). */
+  intraPort?: number;
   close(): void;
   /** Also listen on 127.0.0.1 at a free port: where the extra HTTP threads send control requests. */
   listenPrivate(): Promise<number>;
@@ -30,12 +33,59 @@ export interface ServerOptions {
   mainPort?: number;
   /** Called first in every request (an HTTP thread catches up with the main thread's metadata). */
   onRequest?: () => void;
+  /** Serve HTTPS on the public port with this certificate and key (PEM files), and plain HTTP for the
+   *  other nodes on intraPort (0: a free port). */
+  tls?: TlsFiles;
+  intraPort?: number;
+}
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
 }
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void;
 
 export function startServer(node: Node, host: string, port: number, opts: ServerOptions = {}): Promise<Server> {
-  const app = uws.App();
+  const plain = uws.App();
+  routes(plain, node, opts);
+  let pub = plain;
+  if (opts.tls) {
+    pub = uws.SSLApp({ cert_file_name: opts.tls.cert, key_file_name: opts.tls.key });
+    routes(pub, node, opts);
+  }
+  const listen = (app: TemplatedApp, h: string, p: number): Promise<us_listen_socket> =>
+    new Promise((resolve, reject) => {
+      app.listen(h, p, (sock: us_listen_socket | false) => (sock ? resolve(sock) : reject(new Error(`cannot listen on ${h}:${p}${app === pub && opts.tls ? ' (HTTPS: are the certificate and key readable, PEM, and a pair?)' : ''}`))));
+    });
+  const on = (app: TemplatedApp, p: number): Promise<us_listen_socket> => (p === 0 ? listenOnFreePort((h, q) => listen(app, h, q), host) : listen(app, host, p));
+  return on(pub, port).then(async (sock) => {
+    const socks = [sock];
+    const pubPort = uws.us_socket_local_port(sock);
+    let intraPort: number | undefined;
+    if (opts.tls) {
+      const isock = await on(plain, opts.intraPort ?? 0);
+      socks.push(isock);
+      intraPort = uws.us_socket_local_port(isock);
+    }
+    if (node.isTarget) node.target.servePort = pubPort;
+    return {
+      apps: pub === plain ? [plain] : [pub, plain],
+      port: pubPort,
+      ...(intraPort !== undefined ? { intraPort } : {}),
+      close: () => socks.forEach((s) => uws.us_listen_socket_close(s)),
+      // Plain HTTP on loopback, also with TLS: what the extra HTTP threads forward to.
+      listenPrivate: () =>
+        listen(plain, '127.0.0.1', 0).then((s) => {
+          socks.push(s);
+          return uws.us_socket_local_port(s);
+        }),
+    };
+  });
+}
+
+/** Every route of a node on one uWS app. */
+function routes(app: TemplatedApp, node: Node, opts: ServerOptions): void {
   const sync = opts.onRequest;
   const on = (method: 'any' | 'get', route: string, h: Handler): void => {
     app[method](route, sync ? (res, req) => (sync(), h(res, req)) : h);
@@ -69,7 +119,7 @@ export function startServer(node: Node, host: string, port: number, opts: Server
   } else {
     app.get('/metrics', (res, req) => {
       const r = captureRequest(res, req);
-      const body = node.isTarget ? prometheusText(node.target.stats.snapshot(), node.self?.id ?? `t${port}`) : '';
+      const body = node.isTarget ? prometheusText(node.target.stats.snapshot(), node.self?.id ?? `t${node.target.servePort}`) : '';
       reply(res, r, '200 OK', [['Content-Type', 'text/plain; version=0.0.4']], body);
     });
     registerIntra(app, node);
@@ -96,24 +146,6 @@ export function startServer(node: Node, host: string, port: number, opts: Server
       return handleS3(node, res, r, r.url);
     }
     reply(res, r, '404 Not Found', [['Content-Type', 'application/json']], JSON.stringify({ message: `no such path: ${r.url} (S3 is served under /s3)`, status: 404 }));
-  });
-  const listen = (h: string, p: number): Promise<us_listen_socket> =>
-    new Promise((resolve, reject) => {
-      app.listen(h, p, (sock: us_listen_socket | false) => (sock ? resolve(sock) : reject(new Error(`cannot listen on ${h}:${p}`))));
-    });
-  return (port === 0 ? listenOnFreePort(listen, host) : listen(host, port)).then((sock) => {
-    const socks = [sock];
-    if (node.isTarget) node.target.servePort = uws.us_socket_local_port(sock);
-    return {
-      app,
-      port: uws.us_socket_local_port(sock),
-      close: () => socks.forEach((s) => uws.us_listen_socket_close(s)),
-      listenPrivate: () =>
-        listen('127.0.0.1', 0).then((s) => {
-          socks.push(s);
-          return uws.us_socket_local_port(s);
-        }),
-    };
   });
 }
 

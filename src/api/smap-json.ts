@@ -2,16 +2,17 @@
 // SDK read `id_digest` as an exact unsigned 64-bit number to place objects themselves, so the JSON is
 // written by hand for that one field (JSON.stringify cannot print a BigInt).
 import type { Smap } from '../cluster/smap';
-import { idDigest, nodeUrl, type Snode } from '../cluster/snode';
+import { idDigest, nodeUrl, publicUrl, type Snode } from '../cluster/snode';
 
-function netInfo(n: Snode): string {
-  return JSON.stringify({ node_ip_addr: n.host, daemon_port: String(n.port), direct_url: nodeUrl(n) });
+function netInfo(n: Snode, port: number, url: string): string {
+  return JSON.stringify({ node_ip_addr: n.host, daemon_port: String(port), direct_url: url });
 }
 
 export function snodeJson(n: Snode): string {
-  const net = netInfo(n);
+  const net = netInfo(n, n.port, publicUrl(n));
+  const intra = n.intraPort === undefined ? net : netInfo(n, n.intraPort, nodeUrl(n));
   return (
-    `{"public_net":${net},"intra_control_net":${net},"intra_data_net":${net},` +
+    `{"public_net":${net},"intra_control_net":${intra},"intra_data_net":${intra},` +
     `"daemon_type":${JSON.stringify(n.type)},"daemon_id":${JSON.stringify(n.id)},"flags":${n.flags},"id_digest":${idDigest(n.id).toString()}}`
   );
 }

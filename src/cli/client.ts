@@ -2,6 +2,7 @@
 // a file or stdout down) with progress. Follows a gateway's 307 to the owner target (config
 // proxy.s3_redirect), re-sending the body. Errors become CliError with the cluster's message.
 import http from 'node:http';
+import fs from 'node:fs';
 import https from 'node:https';
 import type { Readable, Writable } from 'node:stream';
 import { CliError } from './command';
@@ -74,13 +75,30 @@ export class Api {
   }
 }
 
+/**
+ * AIStore's CLI settings for an https:// endpoint: AIS_CLIENT_CA (a PEM file of the CA that signed the
+ * cluster's certificate) and AIS_SKIP_VERIFY_CRT=true (no verification: tests and self-signed setups).
+ * NODE_EXTRA_CA_CERTS works too, as for any Node program.
+ */
+function tlsOptions(): https.RequestOptions {
+  const ca = process.env.AIS_CLIENT_CA;
+  let caPem: Buffer | undefined;
+  if (ca) {
+    try {
+      caPem = fs.readFileSync(ca);
+    } catch (err) {
+      throw new CliError(`AIS_CLIENT_CA: cannot read ${ca}: ${(err as Error).message}`);
+    }
+  }
+  return { ...(caPem ? { ca: caPem } : {}), ...(process.env.AIS_SKIP_VERIFY_CRT === 'true' ? { rejectUnauthorized: false } : {}) };
+}
+
 function once(method: string, url: URL, headers: Record<string, string>, body: Buffer | Readable | undefined, length?: number): Promise<http.IncomingMessage> {
   const h: Record<string, string> = { 'User-Agent': 'tais-ais-cli', ...headers };
   if (length !== undefined) h['Content-Length'] = String(length);
   else if (body && !Buffer.isBuffer(body)) h['Transfer-Encoding'] = 'chunked';
   return new Promise((resolve, reject) => {
-    const mod = url.protocol === 'https:' ? https : http;
-    const req = mod.request(url, { method, headers: h }, resolve);
+    const req = url.protocol === 'https:' ? https.request(url, { method, headers: h, ...tlsOptions() }, resolve) : http.request(url, { method, headers: h }, resolve);
     req.on('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
       reject(new CliError(`cannot reach the cluster at ${url.origin}: ${why} (set AIS_ENDPOINT to its gateway, e.g. http://localhost:8080)`));

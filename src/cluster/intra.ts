@@ -2,6 +2,7 @@
 // HTTP/1.1 with keep-alive. Every call carries the cluster secret in `ais-intra`, which the receiving
 // node checks on its intra-cluster routes (src/api/intra.ts).
 import http from 'node:http';
+import https from 'node:https';
 import { keepAliveAgent } from '../util/agent';
 import { pack, unpack } from 'msgpackr';
 
@@ -11,6 +12,16 @@ export const FWD_HEADER = 'ais-fwd';
 export const MSGPACK = 'application/msgpack';
 
 const agent = keepAliveAgent({ maxSockets: 64 });
+let tlsAgent: https.Agent | undefined;
+
+/**
+ * Nodes talk plain HTTP to each other's intra-cluster ports; only a join sent to the primary's public
+ * https:// URL (--primary) goes over TLS, verified against `ca` (PEM: AIS_CLIENT_CA, or the node's own
+ * certificate, the usual case of one certificate or CA for the cluster) unless skipVerify.
+ */
+export function setIntraTls(opts: { ca?: Buffer; skipVerify?: boolean }): void {
+  tlsAgent = new https.Agent({ keepAlive: true, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.skipVerify ? { rejectUnauthorized: false } : {}) });
+}
 
 export interface IntraReply {
   status: number;
@@ -47,8 +58,9 @@ export function intraCall(baseUrl: string, path: string, opts: CallOptions = {})
     headers['content-length'] = String(opts.body.length);
   }
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { agent, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers, timeout: opts.timeoutMs ?? 10_000 },
+    const tls = u.protocol === 'https:';
+    const req = (tls ? https.request : http.request)(
+      { agent: tls ? (tlsAgent ??= new https.Agent({ keepAlive: true })) : agent, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers, timeout: opts.timeoutMs ?? 10_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -161,9 +161,10 @@ export class Node {
   }
 
   /** After the HTTP listener is up (its port known): become primary or join the one given. */
-  async start(host: string, port: number): Promise<void> {
+  /** `net`: a node serving HTTPS says so, with the plain port the other nodes use (Snode). */
+  async start(host: string, port: number, net: { tls?: boolean; intraPort?: number } = {}): Promise<void> {
     const id = loadDaemonId(this.confDir, this.type, port);
-    this.self = { id, type: this.type, host, port, flags: 0 };
+    this.self = { id, type: this.type, host, port, flags: 0, ...(net.tls ? { tls: true, intraPort: net.intraPort } : {}) };
     log.setNode(id);
     const saved = loadMeta<SmapData>(this.confDir, 'smap');
     if (!this.joinUrl) {

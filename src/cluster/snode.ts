@@ -15,10 +15,15 @@ export const FLAG_DECOMM = 8;
 export interface Snode {
   id: string;
   type: DaemonType;
-  /** Public host and port: what clients and other nodes connect to. */
+  /** Public host and port: what clients connect to (and other nodes, unless intraPort is set). */
   host: string;
   port: number;
   flags: number;
+  /** The public port speaks HTTPS (aisnode --tls-cert/--tls-key). */
+  tls?: boolean;
+  /** Plain-HTTP port on the same host for the other nodes (a node with TLS listens on both; AIStore's
+   *  intra-cluster network): calls and forwarded requests between nodes go there. */
+  intraPort?: number;
 }
 
 const digests = new Map<string, bigint>();
@@ -33,9 +38,20 @@ export function idDigest(id: string): bigint {
   return d;
 }
 
+/** Where other nodes reach `n`: its intra-cluster port if it has one, else its public port. */
 export function nodeUrl(n: Snode): string {
   const h = n.host.includes(':') ? `[${n.host}]` : n.host;
-  return `http://${h}:${n.port}`;
+  return `http://${h}:${n.intraPort ?? n.port}`;
+}
+
+export function intraAddr(n: Snode): { host: string; port: number } {
+  return { host: n.host, port: n.intraPort ?? n.port };
+}
+
+/** Where clients reach `n` (redirects, the Smap's direct_url). */
+export function publicUrl(n: Snode): string {
+  const h = n.host.includes(':') ? `[${n.host}]` : n.host;
+  return `${n.tls ? 'https' : 'http'}://${h}:${n.port}`;
 }
 
 export function genDaemonId(type: DaemonType, port: number): string {

@@ -10,15 +10,20 @@ import { parseArgs } from 'node:util';
 import { Node, type NodeOptions } from '../cluster/node';
 import { httpThreads } from '../cluster/config';
 import { HttpThreads } from '../api/http-threads';
-import { startServer } from '../api/server';
+import { startServer, type TlsFiles } from '../api/server';
+import { setIntraTls } from '../cluster/intra';
 import { log } from '../util/log';
 import type { ClusterConfig } from '../cluster/config';
 
 const USAGE = `usage: aisnode [--role proxy|target] [--host H] [--port P] [--mountpath DIR ...] [--confdir DIR]
                [--primary URL] [--public-host H] [--config FILE.json] [--workers N]
+               [--tls-cert FILE --tls-key FILE [--intra-port P]]
   --role        proxy (gateway, no data) or target (storage; the default)
   --primary     URL of the primary proxy to join (AIS_PRIMARY_EP); none: this node is the primary
-  --public-host the address other nodes and redirected clients use (default: --host, or localhost)`;
+  --public-host the address other nodes and redirected clients use (default: --host, or localhost)
+  --tls-cert, --tls-key
+                HTTPS on --port with this certificate and key (PEM; AIS_TLS_CERT, AIS_TLS_KEY); the other
+                nodes then use plain HTTP on --intra-port (AIS_INTRA_PORT; default: a free port)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -32,6 +37,9 @@ async function main(): Promise<void> {
       primary: { type: 'string', default: process.env.AIS_PRIMARY_EP },
       config: { type: 'string' },
       workers: { type: 'string' },
+      'tls-cert': { type: 'string', default: process.env.AIS_TLS_CERT },
+      'tls-key': { type: 'string', default: process.env.AIS_TLS_KEY },
+      'intra-port': { type: 'string', default: process.env.AIS_INTRA_PORT },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,16 +59,24 @@ async function main(): Promise<void> {
   const config = values.config ? (JSON.parse(fs.readFileSync(values.config, 'utf8')) as Partial<ClusterConfig>) : undefined;
   log.setNode(`${role === 'proxy' ? 'p' : 't'}${port}`);
   const opts: NodeOptions = { role, confDir, mountpaths, config, workers: values.workers ? Number(values.workers) : undefined, primaryUrl: values.primary };
+  const certs = values['tls-cert'] || values['tls-key'] ? tlsFiles(values['tls-cert'], values['tls-key']) : undefined;
+  const intraPort = values['intra-port'] === undefined ? 0 : Number(values['intra-port']);
+  if (!Number.isInteger(intraPort) || intraPort < 0 || intraPort > 65535) throw new Error(`invalid --intra-port ${values['intra-port']}`);
+  if (certs || process.env.AIS_CLIENT_CA || values.primary?.startsWith('https:')) {
+    const ca = process.env.AIS_CLIENT_CA ?? certs?.cert;
+    setIntraTls({ ...(ca ? { ca: fs.readFileSync(ca) } : {}), skipVerify: process.env.AIS_SKIP_VERIFY_CRT === 'true' });
+  }
   const node = new Node(opts);
-  const server = await startServer(node, values.host, port);
+  const server = await startServer(node, values.host, port, certs ? { tls: certs, intraPort } : {});
   const publicHost = values['public-host'] ?? (values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host);
-  await node.start(publicHost, server.port);
+  await node.start(publicHost, server.port, certs ? { tls: true, intraPort: server.intraPort! } : {});
   // More HTTP threads on the same port once the node is in its cluster (api/http-threads.ts).
   const extra = httpThreads(node.config) - 1;
-  const threads = extra > 0 ? await HttpThreads.start(node, opts, extra, values.host, server.port, await server.listenPrivate()) : undefined;
+  const threads = extra > 0 ? await HttpThreads.start(node, opts, extra, values.host, server.port, await server.listenPrivate(), certs ? { files: certs, intraPort: server.intraPort! } : undefined) : undefined;
   node.markReady();
   const what = role === 'proxy' ? 'proxy' : node.isPrimary ? 'target, own gateway' : 'target';
-  log.info(`aisnode (${what}${node.isPrimary ? ', primary' : ''}, ${1 + (threads?.count ?? 0)} HTTP thread(s)) listening on http://${publicHost}:${server.port} — S3 endpoint http://${publicHost}:${server.port}/s3`);
+  const scheme = certs ? 'https' : 'http';
+  log.info(`aisnode (${what}${node.isPrimary ? ', primary' : ''}, ${1 + (threads?.count ?? 0)} HTTP thread(s)) listening on ${scheme}://${publicHost}:${server.port} — S3 endpoint ${scheme}://${publicHost}:${server.port}/s3${certs ? `; other nodes: http://${publicHost}:${server.intraPort}` : ''}`);
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) return;
@@ -72,6 +88,21 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
+
+/** Both files, readable, before uWS is given them (it only says it cannot listen). */
+function tlsFiles(cert: string | undefined, key: string | undefined): TlsFiles {
+  if (!cert || !key) throw new Error('HTTPS needs both --tls-cert and --tls-key');
+  for (const f of [cert, key]) fs.accessSync(f, fs.constants.R_OK);
+  const pem = (f: string, what: RegExp): void => {
+    if (!what.test(fs.readFileSync(f, 'utf8'))) throw new Error(`${f}: not a PEM ${what === CERT ? 'certificate' : 'private key'}`);
+  };
+  pem(cert, CERT);
+  pem(key, KEY);
+  return { cert: path.resolve(cert), key: path.resolve(key) };
+}
+
+const CERT = /-----BEGIN CERTIFICATE-----/;
+const KEY = /-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
 
 main().catch((err: Error) => {
   log.error(err.message);

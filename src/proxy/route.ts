@@ -8,7 +8,7 @@ import { header, reply, type Req } from '../api/http';
 import { forwardRequest, type ForwardTarget } from './forward';
 import { deleteOnNeighbours } from '../target/gfn';
 import { FWD_HEADER, intraCall } from '../cluster/intra';
-import { nodeUrl, type Snode } from '../cluster/snode';
+import { intraAddr, nodeUrl, publicUrl, type Snode } from '../cluster/snode';
 import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
 import type { Node } from '../cluster/node';
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -78,7 +78,7 @@ export function toPrimary(node: Node, res: HttpResponse, req: Req, local: () => 
   if (!p) throw s3err('ServiceUnavailable', 'no primary proxy in the cluster map');
   // In an extra HTTP thread of the primary itself: to the main thread, which holds the primary's duties
   // (the public port could hand the request to another extra thread).
-  forwardTo(node, res, req, p.id === node.self.id && node.mainAddr ? node.mainAddr : p);
+  forwardTo(node, res, req, p.id === node.self.id && node.mainAddr ? node.mainAddr : intraAddr(p));
   return Promise.resolve();
 }
 
@@ -89,7 +89,7 @@ export const pathStyle = new WeakMap<Req, string>();
 
 function sendTo(node: Node, res: HttpResponse, req: Req, to: Snode): void {
   if (node.config.proxy.s3_redirect) return redirect(node, res, req, to);
-  forwardTo(node, res, req, to);
+  forwardTo(node, res, req, intraAddr(to));
 }
 
 function forwardTo(node: Node, res: HttpResponse, req: Req, to: ForwardTarget): void {
@@ -109,7 +109,7 @@ function redirect(node: Node, res: HttpResponse, req: Req, to: Snode): void {
   // A virtual-hosted request names its bucket in a Host the owner's URL does not carry: path style there.
   const url = pathStyle.get(req) ?? req.url;
   const token = `ais-utm=${utm}&ais-rsig=${redirectSig(node.secret, req.method, url, req.query, utm)}`;
-  const loc = `${nodeUrl(to)}${url}?${req.query ? `${req.query}&` : ''}${token}`;
+  const loc = `${publicUrl(to)}${url}?${req.query ? `${req.query}&` : ''}${token}`;
   const xmlLoc = loc.replace(/&/g, '&amp;');
   reply(res, req, '307 Temporary Redirect', [['Location', loc], ['Content-Type', 'application/xml']],
     `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>TemporaryRedirect</Code><Message>Please re-send this request to the specified temporary endpoint.</Message><Endpoint>${xmlLoc}</Endpoint></Error>`);

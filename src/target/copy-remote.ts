@@ -15,7 +15,7 @@ import { s3err, noSuchKey, S3Error, S3_ERRORS, type S3ErrorCode } from '../s3/er
 import { sendS3Error } from '../s3/reply';
 import { copyResultXml } from '../s3/object-xml';
 import { FWD_HEADER } from '../cluster/intra';
-import type { Snode } from '../cluster/snode';
+import { intraAddr, type Snode } from '../cluster/snode';
 import { userMeta } from './body';
 import { taggingDirective, copyChecksumAlg } from './copy';
 import { FLEX_ALGS, checksumHeader } from '../s3/checksums';
@@ -106,7 +106,7 @@ export function openRemoteSource(secret: string, from: Snode, req: Req, src: Cop
   if (range) headers['range'] = `bytes=${range.start}-${range.end}`;
   const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}`;
   return new Promise((resolve, reject) => {
-    const up = http.request({ host: from.host, port: from.port, method: 'GET', path, headers, agent, timeout: 5 * 60_000 });
+    const up = http.request({ ...intraAddr(from), method: 'GET', path, headers, agent, timeout: 5 * 60_000 });
     up.on('timeout', () => up.destroy(new Error('source target timed out')));
     up.on('error', (err) => reject(s3err('ServiceUnavailable', `source target unreachable: ${err.message}`)));
     req.onAbort = () => up.destroy();
@@ -125,7 +125,7 @@ export function openRemoteSource(secret: string, from: Snode, req: Req, src: Cop
 function remoteTags(secret: string, from: Snode, src: CopySource): Promise<TagSet> {
   const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}?tagging`;
   return new Promise((resolve, reject) => {
-    const up = http.request({ host: from.host, port: from.port, method: 'GET', path, headers: { [FWD_HEADER]: secret }, agent, timeout: 60_000 });
+    const up = http.request({ ...intraAddr(from), method: 'GET', path, headers: { [FWD_HEADER]: secret }, agent, timeout: 60_000 });
     up.on('timeout', () => up.destroy(new Error('source target timed out')));
     up.on('error', (err) => reject(s3err('ServiceUnavailable', `source target unreachable: ${err.message}`)));
     up.on('response', (ur) => {

@@ -9,7 +9,7 @@ import { header, type Req } from '../api/http';
 import type { HttpResponse } from '../util/uws';
 import type { Node } from '../cluster/node';
 import { FWD_HEADER, intraCall } from '../cluster/intra';
-import { nodeUrl, type Snode } from '../cluster/snode';
+import { intraAddr, nodeUrl, type Snode } from '../cluster/snode';
 import { forwardRequest } from '../proxy/forward';
 import { log } from '../util/log';
 
@@ -65,7 +65,7 @@ function ask(g: GfnRequest, attempts: number): Promise<void> {
     if (!holder) return attempts > 1 ? again() : local();
     node.target.stats.gfnCount++;
     const pathAndQuery = req.query ? `${req.url}?${req.query}` : req.url;
-    forwardRequest(res, req, { host: holder.host, port: holder.port }, pathAndQuery, { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, undefined, (status) => {
+    forwardRequest(res, req, intraAddr(holder), pathAndQuery, { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, undefined, (status) => {
       if (status !== 404) return false;
       Promise.resolve()
         .then(() => (attempts > 1 ? again() : local()))

@@ -8,7 +8,7 @@ import { pack } from 'msgpackr';
 import { keepAliveAgent } from '../util/agent';
 import { INTRA_HEADER } from '../cluster/intra';
 import { encodeLom, loadLomFd, type Lom } from '../fs/lom';
-import type { Snode } from '../cluster/snode';
+import { intraAddr, type Snode } from '../cluster/snode';
 
 export const REB_PATH = '/v1/intra/reb';
 const agent = keepAliveAgent({ maxSockets: 16 });
@@ -66,8 +66,7 @@ function put(to: Snode, secret: string, prefix: Buffer, fh: fs.promises.FileHand
     const req = http.request(
       {
         agent,
-        host: to.host,
-        port: to.port,
+        ...intraAddr(to),
         method: 'PUT',
         path: REB_PATH,
         timeout: TIMEOUT_MS,

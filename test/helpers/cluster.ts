@@ -24,6 +24,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Bearer token for the helper's own calls (a cluster with auth.enabled). */
   token?: string;
+  /** Every node serves HTTPS with this certificate and key. */
+  tls?: { cert: string; key: string };
 }
 
 export interface Cluster {
@@ -63,7 +65,7 @@ export function parseSmap(text: string): SmapView {
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const name = opts.name ?? 'clu';
-  const env = opts.env ? { env: opts.env } : {};
+  const env = { ...(opts.env ? { env: opts.env } : {}), ...(opts.tls ? { tls: opts.tls } : {}) };
   const primary = await startNode({ role: 'proxy', name: `${name}-p0`, config: opts.config, ...env });
   const proxies = [primary];
   const targets: AisNode[] = [];

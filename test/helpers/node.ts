@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,8 @@ export interface NodeOptions {
   port?: number;
   /** Extra environment of the process (e.g. AWS_ACCESS_KEY_ID for a node in front of a remote bucket). */
   env?: Record<string, string>;
+  /** HTTPS on the public port (--tls-cert/--tls-key); `url` is then https:// (trust the CA: trustCa). */
+  tls?: { cert: string; key: string };
 }
 
 export interface AisNode {
@@ -92,7 +95,7 @@ class NodeProc implements AisNode {
   ) {}
 
   get url(): string {
-    return `http://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://${this.opts.host ?? '127.0.0.1'}:${this.port}`;
   }
   get s3url(): string {
     return `${this.url}/s3`;
@@ -128,6 +131,7 @@ class NodeProc implements AisNode {
     for (const mp of this.dirs.mountpaths) args.push('--mountpath', mp);
     if (this.configFile) args.push('--config', this.configFile);
     if (this.opts.workers) args.push('--workers', String(this.opts.workers));
+    if (this.opts.tls) args.push('--tls-cert', this.opts.tls.cert, '--tls-key', this.opts.tls.key);
     const [cmd, argv] = this.opts.netns ? ['ip', ['netns', 'exec', this.opts.netns, process.execPath, ...args]] : [process.execPath, args];
     const proc = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT, ...(this.opts.env ? { env: { ...process.env, ...this.opts.env } } : {}) });
     this.proc = proc;
@@ -256,13 +260,20 @@ export interface RawRequest {
 }
 
 const agent = new http.Agent({ keepAlive: false });
+let caPem: Buffer | undefined;
 
-/** One HTTP request with node:http; resolves with status, headers and the whole body. */
+/** The CA request() trusts for https:// URLs (the test cluster's own). */
+export function trustCa(pem: Buffer): void {
+  caPem = pem;
+}
+
+/** One HTTP(S) request; resolves with status, headers and the whole body. */
 export function request(baseUrl: string, r: RawRequest): Promise<RawResponse> {
   const u = new URL(baseUrl);
+  const tls = u.protocol === 'https:';
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, method: r.method, path: r.path, headers: r.headers, agent, timeout: r.timeoutMs ?? 60_000 },
+    const req = (tls ? https.request : http.request)(
+      { host: u.hostname, port: u.port, method: r.method, path: r.path, headers: r.headers, timeout: r.timeoutMs ?? 60_000, ...(tls ? { ca: caPem, agent: false } : { agent }) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
