@@ -3,11 +3,13 @@
 // three targets on the next ports with two mountpaths each, all data under ./data:
 //   data/p0/            the proxy's config dir (Smap, BMD, cluster config)
 //   data/t1/{conf,mp1,mp2} ... one folder per target
-// TAIS_DATA, TAIS_PORT, TAIS_PROXIES, TAIS_TARGETS, TAIS_MOUNTPATHS change it. Ctrl-C (or `npm stop`)
-// stops every node cleanly; a restart keeps the data and the cluster map.
+// TAIS_DATA, TAIS_PORT, TAIS_PROXIES, TAIS_TARGETS, TAIS_MOUNTPATHS change it; AIS_TLS_CERT and
+// AIS_TLS_KEY (PEM files, the certificate valid for localhost) make every node serve HTTPS. Ctrl-C (or
+// `npm stop`) stops every node cleanly; a restart keeps the data and the cluster map.
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
+import https from 'node:https';
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const data = path.resolve(process.env.TAIS_DATA ?? 'data');
@@ -17,6 +19,9 @@ const targets = intEnv('TAIS_TARGETS', 3);
 const mountpaths = intEnv('TAIS_MOUNTPATHS', 2);
 const aisnode = path.join(__dirname, 'aisnode.js');
 const pidFile = path.join(data, 'playground.pid');
+// The nodes read AIS_TLS_CERT / AIS_TLS_KEY themselves (aisnode --tls-cert/--tls-key).
+const tls = Boolean(process.env.AIS_TLS_CERT && process.env.AIS_TLS_KEY);
+const scheme = tls ? 'https' : 'http';
 
 function intEnv(name: string, dflt: number): number {
   const v = process.env[name];
@@ -47,8 +52,9 @@ function waitHealthy(p: number, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const probe = (): void => {
-      http
-        .get({ host: '127.0.0.1', port: p, path: '/v1/health', timeout: 1000 }, (r) => {
+      // Up is up: the certificate is checked by the nodes' joins and by clients, not by this probe.
+      (tls ? https : http)
+        .get({ host: '127.0.0.1', port: p, path: '/v1/health', timeout: 1000, ...(tls ? { rejectUnauthorized: false } : {}) }, (r) => {
           r.resume();
           if (r.statusCode === 200) resolve();
           else retry();
@@ -99,7 +105,7 @@ async function main(): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => stop(0));
 
   console.log(`tais playground: ${proxies} prox${proxies === 1 ? 'y' : 'ies'} and ${targets} target(s) with ${mountpaths} mountpath(s) each, data under ${data}`);
-  const primaryUrl = `http://localhost:${port}`;
+  const primaryUrl = `${scheme}://localhost:${port}`;
   startNode(['--role', 'proxy', '--host', '0.0.0.0', '--port', String(port), '--confdir', path.join(data, 'p0')]);
   await waitHealthy(port);
   let next = port + 1;
@@ -117,8 +123,8 @@ async function main(): Promise<void> {
   }
   await Promise.all(ports.map((p) => waitHealthy(p)));
   console.log(`tais playground ready:`);
-  console.log(`  S3 endpoint:   http://localhost:${port}/s3   e.g. aws --endpoint-url http://localhost:${port}/s3 s3 ls`);
-  console.log(`  native API:    http://localhost:${port}/v1   e.g. curl 'localhost:${port}/v1/cluster?what=smap'`);
+  console.log(`  S3 endpoint:   ${scheme}://localhost:${port}/s3   e.g. aws --endpoint-url ${scheme}://localhost:${port}/s3${tls ? ' --ca-bundle CERT' : ''} s3 ls`);
+  console.log(`  native API:    ${scheme}://localhost:${port}/v1   e.g. curl${tls ? ' --cacert CERT' : ''} '${scheme}://localhost:${port}/v1/cluster?what=smap'`);
   console.log(`  Ctrl-C or \`npm stop\` stops it`);
 }
 

@@ -26,7 +26,7 @@ HERE="$ROOT/test/clients"
 AISNODE="$ROOT/dist/src/cmd/aisnode.js"
 PLAYGROUND="$ROOT/dist/src/cmd/playground.js"
 TOPOLOGY=${CLIENTS_TOPOLOGY:-playground}
-CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3,authn}
+CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3,authn,tls}
 DEBUG=${CLIENTS_DEBUG:-}
 
 if [[ ! -f $AISNODE ]]; then
@@ -660,6 +660,52 @@ section_authn() {
   wait "$pid" 2>/dev/null || true
 }
 
+# A node serving HTTPS (aisnode --tls-cert/--tls-key, a certificate made with openssl): the clients
+# trust it with their own options (aws --ca-bundle, s3cmd --ca-certs, boto3 verify=).
+section_tls() {
+  local a="$W/tls" pid port ep
+  mkdir -p "$a"
+  if ! openssl req -x509 -newkey rsa:2048 -nodes -keyout "$a/key.pem" -out "$a/cert.pem" -days 2 -subj /CN=tais-clients \
+    -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' >"$W/tls-openssl.log" 2>&1; then
+    fail "tls certificate (openssl)" "$(tail -n 3 "$W/tls-openssl.log" | tr '\n' ' ')"
+    return
+  fi
+  node "$AISNODE" --host 127.0.0.1 --port 0 --confdir "$a/conf" --mountpath "$a/mp1" --tls-cert "$a/cert.pem" --tls-key "$a/key.pem" >"$W/tls.log" 2>&1 &
+  pid=$!
+  port=
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    port=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$W/tls.log" | grep -o '[0-9]*$') && break
+    sleep 0.1
+  done
+  if [[ -z $port ]]; then
+    fail "tls node starts" "$(tail -n 5 "$W/tls.log" | tr '\n' ' ')"
+    return
+  fi
+  ep="https://127.0.0.1:$port/s3"
+  if command -v aws >/dev/null; then
+    check "tls aws: untrusted certificate refused" 'has "$ERR" "SSL|certificate"' bash -c '! aws --endpoint-url "$1" s3 ls' _ "$ep"
+    check "tls aws: mb" '' aws --ca-bundle "$a/cert.pem" --endpoint-url "$ep" s3 mb s3://tlsb
+    check "tls aws: cp up, multipart" '' aws --ca-bundle "$a/cert.pem" --endpoint-url "$ep" s3 cp "$W/data/large.bin" s3://tlsb/large.bin
+    check "tls aws: cp down" 'same "$a/large.bin" "$W/data/large.bin"' aws --ca-bundle "$a/cert.pem" --endpoint-url "$ep" s3 cp s3://tlsb/large.bin "$a/large.bin"
+    check "tls aws: ls" 'has "$OUT" large.bin' aws --ca-bundle "$a/cert.pem" --endpoint-url "$ep" s3 ls s3://tlsb
+  else
+    fail "tls aws installed" "no aws CLI"
+  fi
+  if command -v s3cmd >/dev/null; then
+    printf '[default]\nhost_base = 127.0.0.1:%s/s3\nhost_bucket = 127.0.0.1:%s/s3/%%(bucket)\naccess_key = K\nsecret_key = S\nuse_https = True\nca_certs_file = %s\ncheck_ssl_certificate = True\n' "$port" "$port" "$a/cert.pem" >"$a/s3cfg"
+    check "tls s3cmd: put" '' env HOME="$a" s3cmd -c "$a/s3cfg" put "$W/data/big7.bin" s3://tlsb/big7.bin
+    check "tls s3cmd: get" 'same "$a/s3cmd-big7" "$W/data/big7.bin"' env HOME="$a" s3cmd -c "$a/s3cfg" get s3://tlsb/big7.bin "$a/s3cmd-big7"
+  fi
+  local py
+  py=$(command -v python3 || true)
+  if [[ -n $py ]] && "$py" -c 'import boto3' 2>/dev/null; then
+    check "tls boto3: put/get with verify=CA, refused without it" 'has "$OUT" "^boto3 tls ok$"' "$py" "$HERE/boto3_tls.py" "$ep" "$a/cert.pem"
+  fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 # ---------------------------------------------------------------- main
 
 export AWS_ACCESS_KEY_ID=FAKEKEY AWS_SECRET_ACCESS_KEY=FAKESECRET
@@ -683,7 +729,8 @@ for c in ${CLIENTS//,/ }; do
     rclone) section_rclone ;;
     boto3) section_boto3 ;;
     authn) section_authn ;;
-    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3, authn)" ;;
+    tls) section_tls ;;
+    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3, authn, tls)" ;;
   esac
   echo "# $c: $((SECONDS - t)) s"
 done
