@@ -28,7 +28,7 @@ import {
   type Provider,
 } from './native';
 import { headBucket, type BackendError } from '../backend/s3';
-import { parseBckTo, startListRangeJob, startTcbJob } from './xactions';
+import { parseBckTo, startArchiveJob, startListRangeJob, startTcbJob } from './xactions';
 
 const PREFIX = '/v1/buckets';
 
@@ -102,7 +102,11 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
         );
       case 'PUT':
         return readAction(res).then((msg) => {
-          throw notServed(`action "${msg?.action ?? ''}" on PUT /v1/buckets/NAME is not supported yet`);
+          if (msg?.action !== 'archive') throw notServed(`action "${msg?.action ?? ''}" on PUT /v1/buckets/NAME is not supported yet`);
+          const to = (msg.value as { tobck?: { name?: string } } | null)?.tobck?.name ?? name;
+          authorize(node, req, Ace.GET, bck);
+          authorize(node, req, Ace.PUT, { name: to, provider: node.bmd.get(to)?.provider ?? 'ais' });
+          return startArchiveJob(node, res, req, name, existing(), msg.value);
         });
       default:
         throw new ApiError(405, `${req.method} /v1/buckets/NAME is not supported`);

@@ -23,6 +23,7 @@ import { headObject, deleteObject as deleteRemote, BackendError } from '../backe
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
 import { putRemoteS3 } from '../target/tgts3-remote';
 import { getTransformed } from './etl-inline';
+import { getArchived } from '../target/archpath';
 
 const PREFIX = '/v1/objects/';
 
@@ -55,6 +56,10 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
       case 'HEAD': {
         const q = req.method === 'GET' ? new URLSearchParams(req.query) : undefined;
         const etlName = q?.get('etl_name');
+        const archpath = q?.get('archpath');
+        if (archpath && props.provider === 'ais') {
+          return toOwner(node, res, req, bucket, obj, () => getArchived(node.target, res, req, bucket, obj, archpath));
+        }
         if (q && etlName) {
           const names = [etlName, ...(q.get('etl_pipeline') ?? '').split(',').filter((n) => n !== '')];
           return toOwner(node, res, req, bucket, obj, local((p) => getTransformed(node, res, req, bucket, obj, p, names, q.get('etl_args') ?? undefined)));

@@ -68,7 +68,8 @@ export function startServer(node: Node, host: string, port: number, opts: Server
       socks.push(isock);
       intraPort = uws.us_socket_local_port(isock);
     }
-    if (node.isTarget) node.target.servePort = pubPort;
+    // servePort lets large GETs go out by sendfile(2) on the socket: never under TLS (raw bytes).
+    if (node.isTarget) node.target.servePort = opts.tls ? -1 : pubPort;
     return {
       apps: pub === plain ? [plain] : [pub, plain],
       port: pubPort,

@@ -12,17 +12,22 @@ import { nodeUrl } from '../cluster/snode';
 import { ApiError, badRequest, bucketUri, notServed, sendJson } from './native';
 import { startListRange, validateListRange, type ListRangeKind, type ListRangeMsg } from '../xact/listrange';
 import { startTcb, validateTcb, type TcbKind, type TcbMsg } from '../xact/tcb';
+import { startArchive, validateArchive, type ArchiveMsg } from '../xact/archive';
 import { newXactId, xactRegistry, type XactSnap } from '../xact/xaction';
 import { newBucketProps } from '../cluster/config';
 import { etls } from '../etl/etl';
 
-export type StartMsg = { id: string; kind: ListRangeKind; bucket: string; msg: ListRangeMsg } | { id: string; kind: TcbKind; bucket: string; msg: TcbMsg; dst: string };
+export type StartMsg =
+  | { id: string; kind: ListRangeKind; bucket: string; msg: ListRangeMsg }
+  | { id: string; kind: TcbKind; bucket: string; msg: TcbMsg; dst: string }
+  | { id: string; kind: 'archive'; bucket: string; msg: ArchiveMsg; dst: string };
 
 /** What a target does with a start message (also called in-process when the gateway is a target). */
 export function startOnTarget(node: Node, m: StartMsg): void {
   const props = node.bmd.get(m.bucket);
   if (!props) throw new ApiError(404, `bucket "${m.bucket}" does not exist on target ${node.self.id}`);
-  if (m.kind === 'copy-bucket' || m.kind === 'etl-bucket') {
+  if (m.kind === 'archive') startArchive(node, m.id, m.bucket, m.dst, m.msg);
+  else if (m.kind === 'copy-bucket' || m.kind === 'etl-bucket') {
     if (m.msg.id && !etls.has(m.msg.id)) throw new ApiError(404, `ETL "${m.msg.id}" does not exist on target ${node.self.id}`);
     startTcb(node, m.kind, m.id, m.bucket, props, m.dst, m.msg);
   } else startListRange(node, m.kind, m.id, m.bucket, props, m.msg);
@@ -103,6 +108,32 @@ export async function startTcbJob(node: Node, res: HttpResponse, req: Req, src: 
     }
   }
   await startEverywhere(node, res, req, { id: newXactId(), kind, bucket: src, msg, dst: dst.name });
+}
+
+/**
+ * archive (PUT /v1/buckets/SRC {"action":"archive","value":ArchiveBckMsg}): one job, on the target
+ * that owns the shard (it reads the members from their owners); the answer is the job ID.
+ */
+export async function startArchiveJob(node: Node, res: HttpResponse, req: Req, src: string, srcProps: BucketProps, value: unknown): Promise<void> {
+  let msg: ArchiveMsg;
+  try {
+    msg = validateArchive(value);
+  } catch (err) {
+    throw badRequest(`archive: ${(err as Error).message}`);
+  }
+  const dst = msg.tobck?.name ?? src;
+  const props = node.bmd.get(dst);
+  if (!props) throw new ApiError(404, `archive: destination bucket "${bucketUri(dst, (msg.tobck?.provider as 'ais' | 'aws' | undefined) ?? 'ais')}" does not exist`);
+  if (srcProps.provider !== 'ais' || props.provider !== 'ais') throw notServed('archive: ais:// buckets only');
+  const owner = node.smap.owner(dst, msg.archname, props.provider);
+  if (!owner) throw new ApiError(503, 'the cluster has no storage targets');
+  const start: StartMsg = { id: newXactId(), kind: 'archive', bucket: src, msg, dst };
+  if (owner.id === node.self.id && node.isTarget) startOnTarget(node, start);
+  else
+    await intraMsg(nodeUrl(owner), '/v1/intra/xact/start', { method: 'POST', secret: node.secret, body: packMsg(start) }).catch((err: Error) => {
+      throw err instanceof IntraError ? new ApiError(err.status, err.detail) : err;
+    });
+  reply(res, req, '200 OK', [['Content-Type', 'text/plain']], start.id);
 }
 
 /** GET /v1/cluster?what=qryxstats[&id=ID]: {targetID: [snap...]}. */

@@ -156,8 +156,9 @@ const get: Command = {
     offset: { type: 'string', arg: 'N', help: 'read from byte N (a range read)' },
     length: { type: 'string', arg: 'N', help: 'read N bytes (a range read)' },
     progress: { type: 'boolean', help: 'show a progress bar (shown by default on a terminal for 8 MiB and more)' },
+    archpath: { type: 'string', arg: 'FILE', help: 'a file inside the object, a .tar shard (a range of it: not checked against the shard\'s checksum)' },
   },
-  examples: ['ais get ais://demo/obj output.txt', 'ais get ais://demo/obj - | head', 'ais get ais://demo/shard.tar --offset 1024 --length 512 part.bin'],
+  examples: ['ais get ais://demo/obj output.txt', 'ais get ais://demo/shard-0001.tar --archpath 000123.jpg img.jpg', 'ais get ais://demo/obj - | head', 'ais get ais://demo/shard.tar --offset 1024 --length 512 part.bin'],
   async run(ctx, pos, flags) {
     const p = 'ais object get';
     needArgs(pos, 1, 2, 'object (BUCKET/OBJECT)', p);
@@ -170,10 +171,12 @@ const get: Command = {
       const start = offset ?? 0;
       headers.Range = `bytes=${start}-${length !== undefined ? start + length - 1 : ''}`;
     }
-    let out = pos[1] ?? path.basename(obj);
+    const archpath = typeof flags.archpath === 'string' ? flags.archpath : undefined;
+    const base = path.basename(archpath ?? obj);
+    let out = pos[1] ?? base;
     const toStdout = out === '-';
-    if (!toStdout && fs.existsSync(out) && fs.statSync(out).isDirectory()) out = path.join(out, path.basename(obj));
-    const url = ctx.api.url(opath(bucket, obj), providerQuery(bucket));
+    if (!toStdout && fs.existsSync(out) && fs.statSync(out).isDirectory()) out = path.join(out, base);
+    const url = ctx.api.url(opath(bucket, obj), { ...providerQuery(bucket), ...(archpath ? { archpath } : {}) });
     let size = -1;
     let type = '';
     let want = '';
@@ -223,7 +226,7 @@ const get: Command = {
       throw err;
     }
     progress?.finish();
-    if (!toStdout) ctx.out(`GET "${obj}" from bucket "${bucketString(bucket)}" as "${out}" [${sizeIEC(got)}]`);
+    if (!toStdout) ctx.out(`GET "${archpath ? `${obj}/${archpath}` : obj}" from bucket "${bucketString(bucket)}" as "${out}" [${sizeIEC(got)}]`);
   },
 };
 

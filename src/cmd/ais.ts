@@ -12,6 +12,7 @@ import { prefetchCommand, evictCommand, stopCommand } from '../cli/job';
 import { storageCommand } from '../cli/storage';
 import { authCommand, loadToken } from '../cli/auth';
 import { etlCommand, copyCommand } from '../cli/etl';
+import { archiveCommand } from '../cli/archive';
 
 // `ais bucket cp` is `ais cp` (cli/etl.ts imports cli/bucket.ts, so it is added here).
 bucketCommand.sub?.push(copyCommand);
@@ -19,7 +20,7 @@ bucketCommand.sub?.push(copyCommand);
 export const root: Command = {
   name: 'ais',
   summary: `the command-line client of a tais cluster (endpoint: AIS_ENDPOINT, now ${process.env.AIS_ENDPOINT || 'http://localhost:8080'})`,
-  sub: [bucketCommand, objectCommand, configCommand, showCommand, storageCommand, authCommand, etlCommand, prefetchCommand, evictCommand, stopCommand, copyCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
+  sub: [bucketCommand, objectCommand, configCommand, showCommand, storageCommand, authCommand, etlCommand, archiveCommand, prefetchCommand, evictCommand, stopCommand, copyCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,19 +5,16 @@
 // bucket's checksum and MD5 ETag, a work file and an atomic rename, as any PUT. A source that fails its
 // checksum never reaches the destination whole (its last piece is held back until the hash matched, so
 // the PUT ends short and is dropped). Every target works in parallel; errors are counted, the job goes on.
-import http from 'node:http';
 import { Readable } from 'node:stream';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
-import { FWD_HEADER } from '../cluster/intra';
-import { nodeUrl } from '../cluster/snode';
 import { listPage } from '../target/list';
-import { keepAliveAgent } from '../util/agent';
 import { log } from '../util/log';
 import { etls } from '../etl/etl';
 import { MAX_ETL_OBJECT } from '../etl/comm';
 import { closeHandle, readPieces, readWhole } from './read-verified';
 import { xactRegistry, Xaction } from './xaction';
+import { putToOwner } from './put-owner';
 
 /** AIStore's TCBMsg, the fields tais acts on. */
 export interface TcbMsg {
@@ -36,7 +33,6 @@ export interface TcbMsg {
 export type TcbKind = 'copy-bucket' | 'etl-bucket';
 
 const DEFAULT_WORKERS = 4;
-const agent = keepAliveAgent({ maxSockets: 32 });
 
 /** Checks a message before any target starts. */
 export function validateTcb(raw: unknown, kind: TcbKind): TcbMsg {
@@ -144,39 +140,10 @@ async function copyOne(node: Node, x: Xaction, dst: string, msg: TcbMsg, name: s
       for (const [k, v] of Object.entries(h.lom.meta ?? {})) headers[`x-amz-meta-${k}`] = v;
       if (h.lom.tags?.length) headers['x-amz-tagging'] = h.lom.tags.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
     }
-    await putToOwner(node, dst, to, body, headers);
+    await putToOwner(node, dst, to, body, headers, 's3');
     x.objs++;
     x.bytes += Number(headers['content-length']);
   } finally {
     closeHandle(h);
   }
-}
-
-/** PUT through the destination owner's S3 path, forwarded (the owner serves it as its own). */
-function putToOwner(node: Node, bucket: string, name: string, body: Buffer | Readable, headers: Record<string, string>): Promise<void> {
-  const owner = node.smap.owner(bucket, name, node.bmd.get(bucket)?.provider ?? 'ais');
-  if (!owner) return Promise.reject(new Error('the cluster has no storage targets'));
-  const path = `/s3/${encodeURIComponent(bucket)}/${name.split('/').map(encodeURIComponent).join('/')}`;
-  return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, nodeUrl(owner)), { method: 'PUT', agent, headers: { ...headers, [FWD_HEADER]: node.secret } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (b: Buffer) => parts.push(b));
-      res.on('end', () => {
-        if (res.statusCode === 200) return resolve();
-        const text = Buffer.concat(parts).toString('utf8');
-        const msg = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text.slice(0, 200);
-        reject(new Error(`PUT ${bucket}/${name} on ${owner.id}: ${res.statusCode} ${msg}`));
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (Buffer.isBuffer(body)) req.end(body);
-    else {
-      body.on('error', (err) => {
-        req.destroy(err); // the owner gets a short body and drops it
-        reject(err);
-      });
-      body.pipe(req);
-    }
-  });
 }

@@ -1,0 +1,52 @@
+// ais archive bucket: objects (a list or a template) into one .tar shard, a job on the shard's owner
+// target (PUT /v1/buckets/SRC {"action":"archive"}); files come back out with `ais get SHARD --archpath`.
+import { UsageError, needArgs, type Command } from './command';
+import { bpath, bucketArg } from './bucket';
+import { waitJob } from './job';
+import { bucketString, parseUri, providerQuery } from './format';
+
+const bucket: Command = {
+  name: 'bucket',
+  summary: 'put objects of a bucket into a .tar shard (in the same or another bucket)',
+  args: 'SRC_BUCKET DST_BUCKET/SHARD.tar',
+  description: 'Each object is read from its owner and checked against its checksum on the way; a shard is\nstored whole or not at all. Read a file back with: ais get BUCKET/SHARD.tar --archpath NAME OUT',
+  options: {
+    template: { type: 'string', arg: 'TEMPLATE', help: 'object names from a range template, e.g. "img-{0000..0999}.jpg"' },
+    list: { type: 'string', arg: 'NAMES', help: 'comma-separated object names' },
+    'base-name': { type: 'boolean', help: "members named by the object's base name only (bnonly)" },
+    'include-src-bck': { type: 'boolean', help: 'members named SRC_BUCKET/OBJECT (isbn)' },
+    'cont-on-err': { type: 'boolean', help: 'skip objects that do not exist (coer)' },
+    wait: { type: 'boolean', help: 'wait for the job to finish, then print its totals' },
+  },
+  examples: ['ais archive bucket ais://imgs ais://shards/train-0000.tar --template "img-{0000..0999}.jpg" --wait', 'ais archive bucket ais://docs ais://docs/all.tar --list a.txt,b.txt'],
+  async run(ctx, pos, flags) {
+    const p = 'ais archive bucket';
+    needArgs(pos, 2, 2, 'source bucket and destination shard (BUCKET/SHARD.tar)', p);
+    const src = bucketArg(pos[0]!, p);
+    let dst;
+    try {
+      dst = parseUri(pos[1]!);
+    } catch (err) {
+      throw new UsageError((err as Error).message, p);
+    }
+    if (dst.obj === '') throw new UsageError(`"${pos[1]}": expected BUCKET/SHARD.tar`, p);
+    const given = ['template', 'list'].filter((f) => typeof flags[f] === 'string');
+    if (given.length !== 1) throw new UsageError('give one of --template and --list', p);
+    const value: Record<string, unknown> = { archname: dst.obj, mime: '.tar', tobck: { name: dst.bucket.name, provider: dst.bucket.provider } };
+    if (typeof flags.template === 'string') value.template = flags.template;
+    if (typeof flags.list === 'string') value.objnames = flags.list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (flags['base-name']) value.bnonly = true;
+    if (flags['include-src-bck']) value.isbn = true;
+    if (flags['cont-on-err']) value.coer = true;
+    const r = await ctx.api.call('PUT', bpath(src), { query: providerQuery(src), json: { action: 'archive', value } });
+    const id = r.body.toString('utf8').trim();
+    ctx.out(`archive[${id}]: ${bucketString(src)} => ${bucketString(dst.bucket)}/${dst.obj}. To monitor the progress, run 'ais show job ${id}'`);
+    if (flags.wait) await waitJob(ctx, id);
+  },
+};
+
+export const archiveCommand: Command = {
+  name: 'archive',
+  summary: 'create .tar shards of objects (read files out of them with ais get --archpath)',
+  sub: [bucket],
+};

@@ -1,0 +1,122 @@
+// The archive job (AIStore's "archive" action, `ais archive bucket`): objects named by a list or a
+// template go into one tar shard. It runs on the target that owns the shard: it reads each object from
+// its owner (an intra-cluster GET, which verifies the stored checksum as it streams and cuts the
+// connection on a mismatch), writes the member's header, bytes and padding into the shard's body as it
+// goes, and PUTs that body to itself (put-owner.ts). A member that cannot be read whole aborts the PUT
+// (nothing stored), unless continue-on-error (`coer`) skips objects that do not exist.
+import http from 'node:http';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { Node } from '../cluster/node';
+import { FWD_HEADER } from '../cluster/intra';
+import { nodeUrl } from '../cluster/snode';
+import { keepAliveAgent } from '../util/agent';
+import { log } from '../util/log';
+import { memberHeader, padding, TAR_END } from '../archive/tar';
+import { expandTemplate, parseTemplate } from './template';
+import { putToOwner } from './put-owner';
+import { xactRegistry, Xaction } from './xaction';
+
+/** AIStore's ArchiveBckMsg, the fields tais acts on. */
+export interface ArchiveMsg {
+  archname: string;
+  mime?: string;
+  objnames?: string[];
+  template?: string;
+  /** Members named by the object's base name only. */
+  bnonly?: boolean;
+  /** Members named "<source bucket>/<object>". */
+  isbn?: boolean;
+  /** Skip objects that do not exist (continue on error). */
+  coer?: boolean;
+  tobck?: { name: string; provider?: string };
+}
+
+const MAX_MEMBERS = 100_000;
+const agent = keepAliveAgent({ maxSockets: 16 });
+
+export function validateArchive(raw: unknown): ArchiveMsg {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('the value must be {"archname":"shard.tar","objnames":[...]} or {"archname":...,"template":"..."}');
+  const m = raw as Record<string, unknown>;
+  if (typeof m.archname !== 'string' || m.archname === '') throw new Error('archname (the shard to create) is required');
+  const mime = (m.mime as string | undefined) ?? '';
+  if (mime !== '' && mime !== '.tar' && mime !== 'tar') throw new Error(`mime "${mime}": tais writes .tar shards only`);
+  if (!m.archname.toLowerCase().endsWith('.tar')) throw new Error(`archname "${m.archname}" must end with .tar`);
+  const hasList = m.objnames !== undefined;
+  const hasTpl = typeof m.template === 'string' && m.template !== '';
+  if (hasList === hasTpl) throw new Error('give one of objnames and template');
+  if (hasList && (!Array.isArray(m.objnames) || m.objnames.length === 0 || m.objnames.some((n) => typeof n !== 'string' || n === ''))) throw new Error('objnames must be a non-empty list of object names');
+  if (hasTpl && !parseTemplate(m.template as string)) throw new Error(`template "${String(m.template)}" has no range ({0000..0999}); listing by prefix is not supported here`);
+  const count = hasList ? (m.objnames as string[]).length : [...expandTemplate(parseTemplate(m.template as string)!)].length;
+  if (count > MAX_MEMBERS) throw new Error(`more than ${MAX_MEMBERS} objects in one shard`);
+  const tobck = m.tobck as { name?: unknown; provider?: unknown } | undefined;
+  if (tobck !== undefined && (tobck === null || typeof tobck.name !== 'string' || tobck.name === '')) throw new Error('tobck must be {"name":"bucket","provider":"ais"}');
+  return {
+    archname: m.archname,
+    ...(hasList ? { objnames: m.objnames as string[] } : { template: m.template as string }),
+    ...(m.bnonly === true ? { bnonly: true } : {}),
+    ...(m.isbn === true ? { isbn: true } : {}),
+    ...(m.coer === true ? { coer: true } : {}),
+    ...(tobck?.name ? { tobck: { name: tobck.name as string, provider: (tobck.provider as string | undefined) ?? 'ais' } } : {}),
+  };
+}
+
+export function startArchive(node: Node, id: string, src: string, dst: string, msg: ArchiveMsg): Xaction {
+  const x = new Xaction(id, 'archive', src, node.bmd.get(src)?.provider ?? 'ais');
+  xactRegistry.add(x);
+  run(node, x, dst, msg)
+    .catch((err: Error) => {
+      x.errs++;
+      x.lastErr = err.message;
+      log.warn(`archive[${id}] ${src} => ${dst}/${msg.archname}: ${err.message}`);
+    })
+    .finally(() => x.finish());
+  return x;
+}
+
+async function run(node: Node, x: Xaction, dst: string, msg: ArchiveMsg): Promise<void> {
+  const names = msg.objnames ?? [...expandTemplate(parseTemplate(msg.template!)!)];
+  const member = (name: string): string => (msg.bnonly ? path.posix.basename(name) : msg.isbn ? `${x.bucket}/${name}` : name);
+  async function* body(): AsyncGenerator<Buffer> {
+    for (const name of names) {
+      if (x.aborted) throw new Error('stopped by user');
+      const res = await getFromOwner(node, x.bucket, name);
+      if (res.statusCode === 404 && msg.coer) {
+        res.resume();
+        x.errs++;
+        x.lastErr = `${name}: does not exist (skipped)`;
+        continue;
+      }
+      if (res.statusCode !== 200) {
+        res.resume();
+        throw new Error(`${name}: GET answered ${res.statusCode}`);
+      }
+      const size = Number(res.headers['content-length']);
+      const mtime = Date.parse(String(res.headers['last-modified'] ?? '')) || Date.now();
+      yield memberHeader(member(name), size, mtime);
+      let got = 0;
+      for await (const chunk of res) {
+        got += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+      if (got !== size) throw new Error(`${name}: read ${got} of ${size} bytes (the source did not verify, or its owner went away)`);
+      yield padding(size);
+      x.objs++;
+      x.bytes += size;
+    }
+    yield TAR_END;
+  }
+  await putToOwner(node, dst, msg.archname, Readable.from(body()), { 'content-type': 'application/x-tar' }, 'native');
+}
+
+function getFromOwner(node: Node, bucket: string, name: string): Promise<http.IncomingMessage> {
+  const owner = node.smap.owner(bucket, name, node.bmd.get(bucket)?.provider ?? 'ais');
+  if (!owner) return Promise.reject(new Error('the cluster has no storage targets'));
+  const p = `/v1/objects/${encodeURIComponent(bucket)}/${name.split('/').map(encodeURIComponent).join('/')}?provider=${node.bmd.get(bucket)?.provider ?? 'ais'}`;
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(p, nodeUrl(owner)), { method: 'GET', agent, headers: { [FWD_HEADER]: node.secret }, timeout: 5 * 60_000 }, resolve);
+    req.on('timeout', () => req.destroy(new Error(`GET ${bucket}/${name}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}

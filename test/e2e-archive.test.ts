@@ -1,0 +1,153 @@
+// End to end, a cluster (a proxy and two targets): `ais archive bucket` makes .tar shards of objects
+// spread over both targets, GNU tar reads them, and files come back out of shards (ours and GNU tar's,
+// long names included) with GET ?archpath= and `ais get --archpath`, whole or by range. A missing
+// object, a corrupted source and requests for what is not there get their errors and store nothing.
+import test from 'ava';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startCluster, hrwPlacement, type Cluster } from './helpers/cluster';
+import { ROOT, request, random, s3Client, sha256 } from './helpers/node';
+import { flipByte, objectFile } from './helpers/disk';
+
+const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
+
+let c: Cluster;
+let s3: S3Client;
+let work: string;
+const imgs = new Map<string, Buffer>();
+const name = (i: number): string => `img-${String(i).padStart(4, '0')}.jpg`;
+
+function ais(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [AIS, ...args], { cwd: work, env: { ...process.env, AIS_ENDPOINT: c.primary.url } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function getShard(bucket: string, key: string): Promise<Buffer | undefined> {
+  try {
+    const g = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return Buffer.from(await g.Body!.transformToByteArray());
+  } catch {
+    return undefined;
+  }
+}
+
+const member = (bucket: string, shard: string, file: string, headers?: Record<string, string>) =>
+  request(c.primary.url, { method: 'GET', path: `/v1/objects/${bucket}/${shard}?archpath=${encodeURIComponent(file)}`, ...(headers ? { headers } : {}) });
+
+test.before(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-archive-'));
+  c = await startCluster({ name: 'arch', targets: 2 });
+  s3 = s3Client(c.primary.url);
+  for (const b of ['imgs', 'shards']) {
+    const r = await ais('bucket', 'create', `ais://${b}`);
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
+  for (let i = 0; i < 30; i++) imgs.set(name(i), random(1000 + ((i * 7919) % 200_000)));
+  for (const [k, v] of imgs) await s3.send(new PutObjectCommand({ Bucket: 'imgs', Key: k, Body: v }));
+});
+
+test.after.always(async () => {
+  s3?.destroy();
+  await c?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+test.serial('ais archive bucket: a shard of objects from both targets, in template order, that GNU tar reads', async (t) => {
+  const smap = await c.smap();
+  t.is(new Set([...imgs.keys()].map((k) => hrwPlacement(smap, c.targets, 'imgs', k).id)).size, 2);
+  const r = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/train-0000.tar', '--template', 'img-{0000..0029}.jpg', '--wait');
+  t.is(r.code, 0, r.stderr + r.stdout);
+  t.regex(r.stdout, /archive\[\w+\]/);
+  t.regex(r.stdout, /Total: 30 objects/);
+  const shard = await getShard('shards', 'train-0000.tar');
+  t.truthy(shard);
+  const f = path.join(work, 'train-0000.tar');
+  fs.writeFileSync(f, shard!);
+  t.deepEqual(execFileSync('tar', ['-tf', f], { encoding: 'utf8' }).split('\n').filter(Boolean), [...imgs.keys()]);
+  for (const k of ['img-0000.jpg', 'img-0017.jpg', 'img-0029.jpg']) t.is(sha256(execFileSync('tar', ['-xOf', f, k], { maxBuffer: 1 << 24 })), sha256(imgs.get(k)!));
+});
+
+test.serial('archpath: one file out of the shard, whole or by range, via the API and ais get --archpath', async (t) => {
+  for (const k of ['img-0003.jpg', 'img-0021.jpg']) {
+    const g = await member('shards', 'train-0000.tar', k);
+    t.is(g.status, 200);
+    t.is(sha256(g.body), sha256(imgs.get(k)!));
+  }
+  const part = await member('shards', 'train-0000.tar', 'img-0009.jpg', { Range: 'bytes=100-499' });
+  t.is(part.status, 206);
+  t.is(part.headers['content-range'], `bytes 100-499/${imgs.get('img-0009.jpg')!.length}`);
+  t.true(part.body.equals(imgs.get('img-0009.jpg')!.subarray(100, 500)));
+  const r = await ais('get', 'ais://shards/train-0000.tar', '--archpath', 'img-0012.jpg', 'out.jpg');
+  t.is(r.code, 0, r.stderr);
+  t.is(sha256(fs.readFileSync(path.join(work, 'out.jpg'))), sha256(imgs.get('img-0012.jpg')!));
+});
+
+test.serial('archpath in a shard GNU tar made (pax, a long name in a directory)', async (t) => {
+  const src = path.join(work, 'gnu');
+  const long = `class-a/${'x'.repeat(120)}/sample.cls`;
+  fs.mkdirSync(path.dirname(path.join(src, long)), { recursive: true });
+  fs.writeFileSync(path.join(src, long), 'label: 7\n');
+  fs.writeFileSync(path.join(src, 'sample.jpg'), imgs.get('img-0001.jpg')!);
+  const f = path.join(work, 'gnu.tar');
+  execFileSync('tar', ['--format=pax', '-cf', f, '-C', src, 'class-a', 'sample.jpg']);
+  await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: 'gnu.tar', Body: fs.readFileSync(f) }));
+  let g = await member('shards', 'gnu.tar', long);
+  t.is(g.status, 200);
+  t.is(g.body.toString(), 'label: 7\n');
+  g = await member('shards', 'gnu.tar', 'sample.jpg');
+  t.is(sha256(g.body), sha256(imgs.get('img-0001.jpg')!));
+});
+
+test.serial('archpath errors: a missing file 404, an object that is not a tar 400, a name that is not .tar 400', async (t) => {
+  let g = await member('shards', 'train-0000.tar', 'nope.jpg');
+  t.is(g.status, 404);
+  t.regex(g.body.toString(), /nope\.jpg/);
+  await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: 'fake.tar', Body: random(5000) }));
+  g = await member('shards', 'fake.tar', 'a');
+  t.is(g.status, 400);
+  t.regex(g.body.toString(), /not a readable tar/);
+  g = await member('imgs', 'img-0001.jpg', 'a');
+  t.is(g.status, 400);
+  g = await member('shards', 'absent.tar', 'a');
+  t.is(g.status, 404);
+});
+
+test.serial('a missing object: the job fails and stores no shard; with --cont-on-err it is skipped', async (t) => {
+  let r = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/partial.tar', '--list', 'img-0001.jpg,no-such.jpg,img-0002.jpg', '--wait');
+  t.is(r.code, 1);
+  t.regex(r.stdout, /no-such\.jpg/);
+  t.is(await getShard('shards', 'partial.tar'), undefined);
+  r = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/partial.tar', '--list', 'img-0001.jpg,no-such.jpg,img-0002.jpg', '--cont-on-err', '--wait');
+  t.is(r.code, 1); // finished, with the skipped object counted as an error
+  t.regex(r.stdout, /Total: 2 objects/);
+  const f = path.join(work, 'partial.tar');
+  fs.writeFileSync(f, (await getShard('shards', 'partial.tar'))!);
+  t.deepEqual(execFileSync('tar', ['-tf', f], { encoding: 'utf8' }).split('\n').filter(Boolean), ['img-0001.jpg', 'img-0002.jpg']);
+});
+
+test.serial('a corrupted source object aborts the shard: nothing stored', async (t) => {
+  await s3.send(new PutObjectCommand({ Bucket: 'imgs', Key: 'rotten.jpg', Body: random(300_000) }));
+  const smap = await c.smap();
+  flipByte(objectFile(hrwPlacement(smap, c.targets, 'imgs', 'rotten.jpg').owner, 'imgs', 'rotten.jpg'), 250_000);
+  const r = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/rotten.tar', '--list', 'img-0004.jpg,rotten.jpg,img-0005.jpg', '--wait');
+  t.is(r.code, 1);
+  t.is(await getShard('shards', 'rotten.tar'), undefined);
+});
+
+test.serial('bad archive requests: no .tar name, both list and template, unknown destination', async (t) => {
+  let r = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/x.zip', '--list', 'img-0001.jpg');
+  t.is(r.code, 1);
+  t.regex(r.stderr, /must end with \.tar/);
+  r = await ais('archive', 'bucket', 'ais://imgs', 'ais://nowhere/x.tar', '--list', 'img-0001.jpg');
+  t.is(r.code, 1);
+  t.regex(r.stderr, /does not exist/);
+  const raw = await request(c.primary.url, { method: 'PUT', path: '/v1/buckets/imgs', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ action: 'archive', value: { archname: 'y.tar', objnames: ['a'], template: 'b-{0..1}' } }) });
+  t.is(raw.status, 400);
+  t.regex(raw.body.toString(), /one of objnames and template/);
+});
