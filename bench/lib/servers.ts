@@ -190,6 +190,8 @@ export interface TaisOptions {
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir', DIR]. */
   nodeArgs?: string[];
   mountpaths?: number;
+  /** Serve HTTPS with these PEM files (the node's url is then https://; its intraUrl plain http). */
+  tls?: { cert: string; key: string; intraPort: number };
 }
 
 /** A tais node (aisnode) on a free port with temp mountpaths under `dir` (same disk as the caller's temp). */
@@ -199,6 +201,7 @@ export async function startTais(dir: string, opts: TaisOptions = {}): Promise<Ta
   for (const m of mps) fs.mkdirSync(m, { recursive: true });
   const args = [...(opts.nodeArgs ?? []), AISNODE, '--host', '127.0.0.1', '--port', String(port), '--confdir', path.join(dir, 'conf')];
   for (const m of mps) args.push('--mountpath', m);
+  if (opts.tls) args.push('--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key, '--intra-port', String(opts.tls.intraPort));
   if (opts.config) {
     const f = path.join(dir, 'config.json');
     fs.writeFileSync(f, JSON.stringify(opts.config));
@@ -211,7 +214,7 @@ export async function startTais(dir: string, opts: TaisOptions = {}): Promise<Ta
   const stop = (): Promise<void> => stopProc(proc, 'SIGTERM', 20_000);
   onCleanup(stop);
   await waitPort(port, proc, 'aisnode', () => log);
-  return { name: 'tais', url: `http://127.0.0.1:${port}`, port, pid: proc.pid!, root: dir, stop, log: () => log };
+  return { name: 'tais', url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`, port, pid: proc.pid!, root: dir, stop, log: () => log };
 }
 
 function readQuiet(f: string): string {
