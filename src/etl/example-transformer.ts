@@ -95,3 +95,6 @@ uws
     }
     process.stdout.write(`example-transformer (${mode}) on 127.0.0.1:${port}\n`);
   });
+
+// A target stops its transformer with SIGTERM: exit at once (uWS's loop would otherwise keep running).
+for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => process.exit(0));
