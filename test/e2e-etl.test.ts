@@ -252,6 +252,41 @@ test.serial('a slow transformer: the GET fails with 504 after obj_timeout; one t
   t.true(back.body.equals(upper(objects.get('docs/d4.txt')!)));
 });
 
+async function until(what: string, ok: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function allTransformed(t: import('ava').ExecutionContext): Promise<void> {
+  for (const [k, v] of objects) {
+    const r = await etlGet('src', k, 'etl_name=upper-case');
+    t.is(r.status, 200, `${k}: ${r.body.toString().slice(0, 200)}`);
+    t.true(r.body.equals(upper(v)), k);
+  }
+}
+
+test.serial('the EtlMD: a restarted target starts its ETL again, a target that joins later gets it', async (t) => {
+  const before = await etlInfo('upper-case');
+  const smap = await c.smap();
+  const restarted = hrwPlacement(smap, c.targets, 'src', 'docs/d1.txt');
+  await c.targets.find((n) => n === restarted.owner)!.restart();
+  await c.settle(2);
+  await until('the restarted target to run upper-case', async () => (await etlInfo('upper-case'))[restarted.id]?.stage === 'Running');
+  t.not((await etlInfo('upper-case'))[restarted.id]!.pid, before[restarted.id]!.pid);
+  await allTransformed(t);
+  await c.addTarget();
+  await c.settle(3);
+  await until('three targets to run upper-case', async () => Object.values(await etlInfo('upper-case')).filter((i) => i.stage === 'Running').length === 3);
+  await until('the rebalance to finish', async () => {
+    const r = await request(c.primary.url, { method: 'GET', path: '/v1/cluster?what=rmd' });
+    return !(JSON.parse(r.body.toString()) as { running?: boolean }).running;
+  });
+  await allTransformed(t);
+});
+
 test.serial('ais etl stop / rm: the transformer processes go; a GET with the ETL is 404 after rm', async (t) => {
   const pids = Object.values(await etlInfo('upper-case')).map((i) => i.pid!);
   let r = await ais('etl', 'stop', 'upper-case');

@@ -1,7 +1,9 @@
 // Native /v1/etl (AIStore's ETL API) on any gateway: init (PUT, the spec as JSON), list (GET), one ETL's
 // details (GET /NAME) and logs (GET /NAME/logs), stop / start (POST /NAME/stop|start), delete (DELETE
 // /NAME). Each is carried out on every target over the intra-cluster routes, where the ETL runs
-// (etl/etl.ts); an init that fails on any target is undone on all of them.
+// (etl/etl.ts); an init that fails on any target is undone on all of them. Changes go through the
+// primary, which then records them in the EtlMD (cluster/meta.ts): a target that restarts or joins
+// later starts the ETLs from there (etl/reconcile.ts).
 import { authorize } from '../authn/authn';
 import { Ace } from '../authn/access';
 import type { HttpResponse } from '../util/uws';
@@ -10,6 +12,7 @@ import type { Node } from '../cluster/node';
 import { IntraError, intraMsg, packMsg } from '../cluster/intra';
 import { nodeUrl } from '../cluster/snode';
 import { ApiError, badRequest, guarded, sendJson } from './native';
+import { toPrimary } from '../proxy/route';
 import { parseSpec, specJson, SpecError, checkEtlName, type EtlSpec } from '../etl/spec';
 import { Etl, etls, type EtlInfo } from '../etl/etl';
 
@@ -38,7 +41,10 @@ export async function etlOnTarget(node: Node, m: EtlOpMsg): Promise<unknown> {
     }
     return etl.info();
   }
-  const etl = etls.get(m.name!);
+  let etl = etls.get(m.name!);
+  // A target that restarted while the ETL was stopped has it in the EtlMD only: start makes it here.
+  const recorded = node.etlmd.etls[m.name!];
+  if (!etl && m.op === 'start' && recorded) etls.set(m.name!, (etl = new Etl(recorded.spec, nodeUrl(node.self))));
   if (!etl) return null; // the gateway decides whether no target having it is a 404
   switch (m.op) {
     case 'stop':
@@ -87,41 +93,57 @@ export function handleEtlV1(node: Node, res: HttpResponse, req: Req): void {
     const [name, sub] = parts;
     if (parts.length > 2) throw badRequest(`no such ETL path: ${req.url}`);
     authorize(node, req, req.method === 'GET' ? Ace.SHOW_CLUSTER : Ace.ADMIN);
-    if (name === undefined) {
-      if (req.method === 'GET') {
-        res.onData(() => {});
-        return sendJson(res, req, mergeList(await everywhere(node, { op: 'list' })));
-      }
-      if (req.method === 'PUT' || req.method === 'POST') return initEtl(node, res, req, await readBody(res, 1 << 20));
-      throw new ApiError(405, `${req.method} /v1/etl is not supported (PUT initializes, GET lists)`);
-    }
+    // Changes go to the primary, which records them in the EtlMD once the targets carried them out.
+    if (req.method !== 'GET') return toPrimary(node, res, req, () => change(node, res, req, name, sub));
     res.onData(() => {});
-    try {
-      checkEtlName(name);
-    } catch (err) {
-      throw badRequest((err as Error).message);
-    }
-    const have = (answers: [string, unknown][]): [string, unknown][] => {
-      const got = answers.filter(([, a]) => a !== null);
-      if (got.length === 0) throw new ApiError(404, `ETL "${name}" does not exist`);
-      return got;
-    };
-    if (req.method === 'GET' && sub === undefined) {
+    if (name === undefined) return sendJson(res, req, mergeList(await everywhere(node, { op: 'list' })));
+    const have = haveEtl(name);
+    if (sub === undefined) {
       const infos = have(await everywhere(node, { op: 'list' }).then((all) => all.map(([t, list]) => [t, (list as EtlInfo[]).find((i) => i.id === name) ?? null])));
       const spec = have(await everywhere(node, { op: 'spec', name }))[0]![1] as EtlSpec;
       return sendJson(res, req, { id: name, init_msg: specJson(spec), targets: Object.fromEntries(infos) });
     }
-    if (req.method === 'GET' && sub === 'logs') return sendJson(res, req, have(await everywhere(node, { op: 'logs', name })).map(([, a]) => a));
-    if (req.method === 'POST' && (sub === 'stop' || sub === 'start')) {
-      have(await everywhere(node, { op: sub, name }));
-      return reply(res, req, '200 OK', []);
-    }
-    if (req.method === 'DELETE' && sub === undefined) {
-      have(await everywhere(node, { op: 'delete', name }));
-      return reply(res, req, '200 OK', []);
-    }
+    if (sub === 'logs') return sendJson(res, req, have(await everywhere(node, { op: 'logs', name })).map(([, a]) => a));
     throw new ApiError(405, `${req.method} ${req.url} is not supported`);
   });
+}
+
+/** The answers of the targets that have ETL `name` (404 when none has it). */
+function haveEtl(name: string): (answers: [string, unknown][]) => [string, unknown][] {
+  try {
+    checkEtlName(name);
+  } catch (err) {
+    throw badRequest((err as Error).message);
+  }
+  return (answers) => {
+    const got = answers.filter(([, a]) => a !== null);
+    if (got.length === 0) throw new ApiError(404, `ETL "${name}" does not exist`);
+    return got;
+  };
+}
+
+/** init, stop, start, delete: on every target, then in the EtlMD (on the primary). */
+async function change(node: Node, res: HttpResponse, req: Req, name: string | undefined, sub: string | undefined): Promise<void> {
+  if (name === undefined) {
+    if (req.method === 'PUT' || req.method === 'POST') return initEtl(node, res, req, await readBody(res, 1 << 20));
+    res.onData(() => {});
+    throw new ApiError(405, `${req.method} /v1/etl is not supported (PUT initializes, GET lists)`);
+  }
+  res.onData(() => {});
+  const have = haveEtl(name);
+  if (req.method === 'POST' && (sub === 'stop' || sub === 'start')) {
+    have(await everywhere(node, { op: sub, name }));
+    await node.primary!.modifyEtlmd((etls) => {
+      if (etls[name]) etls[name] = { spec: etls[name].spec, ...(sub === 'stop' ? { stopped: true } : {}) };
+    });
+    return reply(res, req, '200 OK', []);
+  }
+  if (req.method === 'DELETE' && sub === undefined) {
+    have(await everywhere(node, { op: 'delete', name }));
+    await node.primary!.modifyEtlmd((etls) => void delete etls[name]);
+    return reply(res, req, '200 OK', []);
+  }
+  throw new ApiError(405, `${req.method} ${req.url} is not supported`);
 }
 
 async function initEtl(node: Node, res: HttpResponse, req: Req, body: Buffer): Promise<void> {
@@ -146,6 +168,7 @@ async function initEtl(node: Node, res: HttpResponse, req: Req, body: Buffer): P
     if (!(err instanceof ApiError && err.status === 409)) await everywhere(node, { op: 'delete', name: spec.name }).catch(() => {});
     throw err;
   }
+  await node.primary!.modifyEtlmd((etls) => void (etls[spec.name] = { spec }));
   reply(res, req, '200 OK', [['Content-Type', 'text/plain']], spec.name);
 }
 

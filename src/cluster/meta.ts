@@ -7,6 +7,7 @@ import { pack, unpack } from 'msgpackr';
 import { writeFileAtomic, type BmdData } from './bmd';
 import type { SmapData } from './smap';
 import type { ClusterConfig } from './config';
+import type { EtlSpec } from '../etl/spec';
 
 /** Rebalance metadata: one version per membership change of targets (and one more when it finishes). */
 export interface RmdData {
@@ -20,16 +21,24 @@ export interface RmdData {
   done: string[];
 }
 
+/** ETL metadata (AIStore's EtlMD): the ETLs of the cluster, so that a target that restarts or joins
+ *  starts their transformers too. `stopped`: stopped by the user (not started again). */
+export interface EtlMdData {
+  version: number;
+  etls: Record<string, { spec: EtlSpec; stopped?: boolean }>;
+}
+
 export interface MetaSet {
   smap?: SmapData;
   bmd?: BmdData;
   conf?: ClusterConfig;
   rmd?: RmdData;
+  etlmd?: EtlMdData;
 }
 
 export type MetaTag = keyof MetaSet;
-export const META_TAGS: readonly MetaTag[] = ['smap', 'bmd', 'conf', 'rmd'];
-export const META_FILES: Record<MetaTag, string> = { smap: '.ais.smap', bmd: '.ais.bmd', conf: '.ais.conf', rmd: '.ais.rmd' };
+export const META_TAGS: readonly MetaTag[] = ['smap', 'bmd', 'conf', 'rmd', 'etlmd'];
+export const META_FILES: Record<MetaTag, string> = { smap: '.ais.smap', bmd: '.ais.bmd', conf: '.ais.conf', rmd: '.ais.rmd', etlmd: '.ais.etlmd' };
 
 export type MetaVersions = Partial<Record<MetaTag, number>>;
 

@@ -10,7 +10,8 @@ import { Bmd, type BmdData } from './bmd';
 import { defaultClusterConfig, mergeConfig, type ClusterConfig, httpThreads } from './config';
 import { Smap, type SmapData } from './smap';
 import { loadDaemonId, nodeUrl, type DaemonType, type Snode } from './snode';
-import { loadMeta, saveMeta, versionsOf, META_TAGS, type MetaSet, type MetaTag, type MetaVersions, type RmdData } from './meta';
+import { loadMeta, saveMeta, versionsOf, META_TAGS, type MetaSet, type MetaTag, type MetaVersions, type RmdData, type EtlMdData } from './meta';
+import { reconcileEtls } from '../etl/reconcile';
 import { intraMsg, packMsg } from './intra';
 import { authnConfigError } from '../authn/authn';
 import { Primary } from './primary';
@@ -64,6 +65,7 @@ export class Node {
   readonly bmd: Bmd;
   smap!: Smap;
   rmd: RmdData;
+  etlmd: EtlMdData;
   self!: Snode;
   /** Shared by all nodes of the cluster: required on intra-cluster routes. */
   secret = '';
@@ -76,6 +78,8 @@ export class Node {
   ready = false;
   /** Called on a target when a newer RMD arrives (the rebalance plugs in here). */
   onRmd?: (rmd: RmdData) => void;
+  /** Called on a target (main thread) when a newer EtlMD arrives: its ETLs follow it (etl/reconcile.ts). */
+  onEtlmd?: (etlmd: EtlMdData) => void;
   /** HTTP threads serving this node's port, the main one included (set when they are started). */
   httpThreads = 1;
   /** In an extra HTTP thread: the main thread's private listener (see api/http-threads.ts). */
@@ -109,6 +113,7 @@ export class Node {
     if (authErr) throw new Error(authErr);
     this.bmd = new Bmd(path.join(this.confDir, '.ais.bmd'));
     this.rmd = loadMeta<RmdData>(this.confDir, 'rmd') ?? { version: 0, id: 0, smapVersion: 0, running: false, done: [] };
+    this.etlmd = loadMeta<EtlMdData>(this.confDir, 'etlmd') ?? { version: 0, etls: {} };
     this.shared = opts.replica?.shared ?? { stats: newStatsTable(httpThreads(this.config)), statsRow: 0, putBudget: new SharedArrayBuffer(PUT_BUDGET_BYTES), rateLimits: new SharedArrayBuffer(RATE_LIMIT_BYTES) };
     if (opts.role === 'target' && !opts.replica) this.shared.putSlab = new SharedArrayBuffer(PutSlab.bytes(this.config.io.buffer_size, putSlots(this.config)));
     this.limiter = new FrontendLimiter(this.shared.rateLimits);
@@ -135,6 +140,7 @@ export class Node {
         this.reb = reb;
         this.resilver = new Resilver(this);
         this.onRmd = (rmd) => reb.onRmd(rmd);
+        this.onEtlmd = (md) => reconcileEtls(this, md);
       }
     } else if (opts.mountpaths.length) {
       throw new Error('a proxy has no mountpaths');
@@ -225,7 +231,7 @@ export class Node {
   }
 
   metaSet(): MetaSet {
-    return { smap: this.smap.data, bmd: this.bmd.snapshot, conf: this.config, rmd: this.rmd };
+    return { smap: this.smap.data, bmd: this.bmd.snapshot, conf: this.config, rmd: this.rmd, etlmd: this.etlmd };
   }
 
   versions(): MetaVersions {
@@ -261,6 +267,11 @@ export class Node {
           if (!this.replica) saveMeta(this.confDir, 'rmd', v);
           this.rmd = v as RmdData;
           if (this.tgt) this.onRmd?.(this.rmd);
+          break;
+        case 'etlmd':
+          if (!this.replica) saveMeta(this.confDir, 'etlmd', v);
+          this.etlmd = v as EtlMdData;
+          this.onEtlmd?.(this.etlmd);
           break;
       }
       applied.push(tag);

@@ -5,7 +5,7 @@
 import type { Node } from './node';
 import { Smap } from './smap';
 import { mergeConfig, type BucketProps, type ClusterConfig } from './config';
-import { saveMeta, type MetaSet, type MetaVersions, type RmdData } from './meta';
+import { saveMeta, type EtlMdData, type MetaSet, type MetaVersions, type RmdData } from './meta';
 import { intraCall, packMsg } from './intra';
 import { nodeUrl, type Snode } from './snode';
 import { log } from '../util/log';
@@ -122,6 +122,18 @@ export class Primary {
       node.bucketsChanged(before, node.bmd.snapshot);
       node.metaChanged();
       await this.push({ bmd: node.bmd.snapshot });
+    });
+  }
+
+  /** Changes the EtlMD and waits until every node has it (targets start or drop ETLs on it). */
+  modifyEtlmd(change: (etls: EtlMdData['etls']) => void): Promise<void> {
+    return this.serialize(async () => {
+      const cur = this.node.etlmd;
+      const etls = structuredClone(cur.etls);
+      change(etls);
+      const next: EtlMdData = { version: cur.version + 1, etls };
+      this.node.applyMeta({ etlmd: next });
+      await this.push({ etlmd: next });
     });
   }
 
