@@ -180,6 +180,30 @@ test.serial('copy-bck: ais cp copies bytes, content type and user metadata; --pr
   t.not(ls.code, 0); // never created
 });
 
+test.serial('list/range jobs: copy and transform by --list/--template (a missing name is an error), delete by template', async (t) => {
+  let r = await ais('cp', 'ais://src', 'ais://dst-list', '--list', 'docs/d1.txt,img/small.jpg', '--wait');
+  t.is(r.code, 0, r.stderr + r.stdout);
+  t.regex(r.stdout, /copy-objects\[\w+\]/);
+  t.deepEqual(await bucketKeys('dst-list'), ['docs/d1.txt', 'img/small.jpg']);
+  r = await ais('etl', 'bucket', 'upper-case', 'ais://src', 'ais://dst-list', '--template', 'docs/d{10..12}.txt', '--prepend', 'up/', '--wait');
+  t.is(r.code, 0, r.stderr + r.stdout);
+  t.regex(r.stdout, /etl-objects\[\w+\]/);
+  for (const i of [10, 11, 12]) {
+    const g = await request(c.primary.url, { method: 'GET', path: `/v1/objects/dst-list/up/docs/d${i}.txt` });
+    t.true(g.body.equals(upper(objects.get(`docs/d${i}.txt`)!)));
+  }
+  r = await ais('cp', 'ais://src', 'ais://dst-list', '--list', 'docs/d2.txt,no/such.txt', '--wait');
+  t.is(r.code, 1);
+  t.regex(r.stdout, /no\/such\.txt: does not exist/);
+  t.true((await bucketKeys('dst-list')).includes('docs/d2.txt'));
+  // delete-listrange over both targets
+  r = await ais('rmo', 'ais://dst-copy', '--template', 'docs/d{0..9}.txt', '--wait');
+  t.is(r.code, 0, r.stderr + r.stdout);
+  t.regex(r.stdout, /delete-objects\[\w+\]/);
+  t.regex(r.stdout, /Total: 10 objects/);
+  t.deepEqual(await bucketKeys('dst-copy'), [...objects.keys()].filter((k) => !/^docs\/d\d\.txt$/.test(k)).sort());
+});
+
 test.serial('a corrupted source object is neither copied nor transformed; the rest of the job goes on', async (t) => {
   await s3.send(new PutObjectCommand({ Bucket: 'src', Key: 'bad/one.txt', Body: text(5000, 3) }));
   await s3.send(new PutObjectCommand({ Bucket: 'src', Key: 'bad/two.txt', Body: text(6000, 4) }));

@@ -29,6 +29,7 @@ import {
 } from './native';
 import { headBucket, type BackendError } from '../backend/s3';
 import { parseBckTo, startArchiveJob, startListRangeJob, startTcbJob } from './xactions';
+import type { TcbKind } from '../xact/tcb';
 
 const PREFIX = '/v1/buckets';
 
@@ -69,12 +70,13 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
         return toPrimary(node, res, req, () =>
           readAction(res).then((msg) => {
             const prefetch = msg?.action === 'prefetch-listrange';
-            if (msg?.action === 'copy-bck' || msg?.action === 'etl-bck') {
+            const tcb = msg ? TCB_KINDS[msg.action] : undefined;
+            if (tcb) {
               // Reading the source, writing the destination (created if need be).
               const to = parseBckTo(query.get('bck_to'));
               authorize(node, req, Ace.GET, bck);
               authorize(node, req, Ace.PUT | (node.bmd.get(to.name) ? 0n : Ace.CREATE_BUCKET), to);
-              return startTcbJob(node, res, req, name, existing(), msg.action === 'copy-bck' ? 'copy-bucket' : 'etl-bucket', query.get('bck_to'), msg.value);
+              return startTcbJob(node, res, req, name, existing(), tcb, query.get('bck_to'), msg!.value);
             }
             authorize(node, req, prefetch ? Ace.GET : Ace.CREATE_BUCKET, bck);
             return prefetch ? startListRangeJob(node, res, req, name, existing(), 'prefetch-objects', msg.value) : createBucket(node, res, req, name, provider, msg);
@@ -84,9 +86,10 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
         existing();
         return toPrimary(node, res, req, () =>
           readAction(res).then((msg) => {
-            authorize(node, req, msg?.action === 'evict-listrange' ? Ace.OBJ_DELETE : Ace.DESTROY_BUCKET, bck);
-            return msg?.action === 'evict-listrange'
-              ? startListRangeJob(node, res, req, name, existing(), 'evict-objects', msg.value)
+            const listRange = msg?.action === 'evict-listrange' || msg?.action === 'delete-listrange';
+            authorize(node, req, listRange ? Ace.OBJ_DELETE : Ace.DESTROY_BUCKET, bck);
+            return listRange
+              ? startListRangeJob(node, res, req, name, existing(), msg.action === 'evict-listrange' ? 'evict-objects' : 'delete-objects', msg.value)
               : msg?.action === 'evict-remote-bck'
                 ? evictRemoteBucket(node, res, req, name, existing(), msg.value)
                 : destroyBucket(node, res, req, name, msg);
@@ -113,6 +116,9 @@ export function handleBucketsV1(node: Node, res: HttpResponse, req: Req): void {
     }
   });
 }
+
+/** AIStore's copy/transform actions and the job kinds they start (bucket, or list/range of objects). */
+const TCB_KINDS: Readonly<Record<string, TcbKind>> = { 'copy-bck': 'copy-bucket', 'etl-bck': 'etl-bucket', 'copy-listrange': 'copy-objects', 'etl-listrange': 'etl-objects' };
 
 /** GET /v1/buckets/ (optionally with {"action":"list"}): every bucket, as AIStore's Bck list. */
 function bucketsRoot(node: Node, res: HttpResponse, req: Req, provider: Provider | undefined): Promise<void> {

@@ -27,7 +27,7 @@ export function startOnTarget(node: Node, m: StartMsg): void {
   const props = node.bmd.get(m.bucket);
   if (!props) throw new ApiError(404, `bucket "${m.bucket}" does not exist on target ${node.self.id}`);
   if (m.kind === 'archive') startArchive(node, m.id, m.bucket, m.dst, m.msg);
-  else if (m.kind === 'copy-bucket' || m.kind === 'etl-bucket') {
+  else if ('dst' in m) {
     if (m.msg.id && !etls.has(m.msg.id)) throw new ApiError(404, `ETL "${m.msg.id}" does not exist on target ${node.self.id}`);
     startTcb(node, m.kind, m.id, m.bucket, props, m.dst, m.msg);
   } else startListRange(node, m.kind, m.id, m.bucket, props, m.msg);
@@ -46,7 +46,7 @@ export function stopOnTarget(id: string): number {
 
 /** prefetch-listrange / evict-listrange: checked here, then started on every target. */
 export async function startListRangeJob(node: Node, res: HttpResponse, req: Req, bucket: string, props: BucketProps, kind: ListRangeKind, value: unknown): Promise<void> {
-  if (props.provider !== 'aws') throw badRequest(`${kind === 'prefetch-objects' ? 'prefetch' : 'evict'}: "${bucketUri(bucket, props.provider)}" is not a remote bucket (s3://)`);
+  if (props.provider !== 'aws' && kind !== 'delete-objects') throw badRequest(`${kind === 'prefetch-objects' ? 'prefetch' : 'evict'}: "${bucketUri(bucket, props.provider)}" is not a remote bucket (s3://)`);
   let msg: ListRangeMsg;
   try {
     msg = validateListRange(value ?? {});
@@ -94,7 +94,7 @@ export async function startTcbJob(node: Node, res: HttpResponse, req: Req, src: 
   try {
     msg = validateTcb(value, kind);
   } catch (err) {
-    throw badRequest(`${kind === 'copy-bucket' ? 'copy-bck' : 'etl-bck'}: ${(err as Error).message}`);
+    throw badRequest(`${kind}: ${(err as Error).message}`);
   }
   if (dst.name === src && !msg.prepend && !msg.ext) throw badRequest(`cannot copy ${bucketUri(src, srcProps.provider)} onto itself (give a different destination, or prepend)`);
   const cur = node.bmd.get(dst.name);

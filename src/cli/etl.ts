@@ -129,12 +129,20 @@ const tcbOptions = {
   prefix: { type: 'string', arg: 'PREFIX', help: 'only objects whose names start with PREFIX' },
   prepend: { type: 'string', arg: 'PREFIX', help: 'put PREFIX in front of every destination name' },
   'dry-run': { type: 'boolean', help: 'count what would be copied; write nothing' },
+  list: { type: 'string', arg: 'NAMES', help: 'only these objects (comma-separated names)' },
+  template: { type: 'string', arg: 'TEMPLATE', help: 'only the objects of a range template, e.g. "shard-{0000..0999}.tar"' },
   'num-workers': { type: 'string', arg: 'N', help: 'objects in flight per target (default 4)' },
   wait: { type: 'boolean', help: 'wait for the job to finish, then print its totals' },
 } as const;
 
-async function startTcb(ctx: Ctx, action: 'copy-bck' | 'etl-bck', src: BucketName, dst: BucketName, flags: Flags, p: string, extra: Record<string, unknown>): Promise<void> {
+async function startTcb(ctx: Ctx, bucketAction: 'copy-bck' | 'etl-bck', src: BucketName, dst: BucketName, flags: Flags, p: string, extra: Record<string, unknown>): Promise<void> {
   const value: Record<string, unknown> = { ...extra };
+  // A list or a template makes it AIStore's list/range job (copy-listrange, etl-listrange).
+  if (typeof flags.list === 'string' && typeof flags.template === 'string') throw new UsageError('give one of --list and --template', p);
+  if (typeof flags.list === 'string') value.objnames = flags.list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (typeof flags.template === 'string') value.template = flags.template;
+  const objects = value.objnames !== undefined || value.template !== undefined;
+  const action = objects ? (bucketAction === 'copy-bck' ? 'copy-listrange' : 'etl-listrange') : bucketAction;
   if (typeof flags.prefix === 'string') value.prefix = flags.prefix;
   if (typeof flags.prepend === 'string') value.prepend = flags.prepend;
   if (flags['dry-run']) value.dry_run = true;
@@ -146,7 +154,7 @@ async function startTcb(ctx: Ctx, action: 'copy-bck' | 'etl-bck', src: BucketNam
   const bckTo = `${dst.provider}/@#/${dst.name}/`;
   const r = await ctx.api.call('POST', bpath(src), { query: { ...providerQuery(src), bck_to: bckTo }, json: { action, value } });
   const id = r.body.toString('utf8').trim();
-  const kind = action === 'copy-bck' ? 'copy-bucket' : 'etl-bucket';
+  const kind = `${bucketAction === 'copy-bck' ? 'copy' : 'etl'}-${objects ? 'objects' : 'bucket'}`;
   ctx.out(`${kind}[${id}]: ${bucketString(src)} => ${bucketString(dst)}${flags['dry-run'] ? ' (dry run)' : ''}. To monitor the progress, run 'ais show job ${id}'`);
   if (flags.wait) await waitJob(ctx, id);
 }

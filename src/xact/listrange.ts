@@ -1,12 +1,13 @@
-// prefetch-objects and evict-objects on one target: the job names objects by list, template or prefix
+// prefetch-objects, evict-objects and delete-objects on one target: the job names objects by list, template or prefix
 // (AIStore's ListRange message); every target walks the same names and acts on the ones HRW gives it,
 // so all targets work in parallel and each object is handled once. Prefetch = a cold GET (the same
 // fetch-once path as a client's, so a client GET and the job never fetch an object twice); objects
-// already cached are skipped. Evict = delete the cached copy (the remote keeps the object).
+// already cached are skipped. Evict = delete the cached copy (the remote keeps the object). Delete =
+// delete the object (of an s3:// bucket: in the remote first, then the cached copy).
 import fs from 'node:fs';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
-import { listPage as remotePage } from '../backend/s3';
+import { listPage as remotePage, deleteObject as deleteRemote } from '../backend/s3';
 import { listPage as localPage } from '../target/list';
 import { coldFetch } from '../target/cold-get';
 import { expandTemplate, parseTemplate } from './template';
@@ -21,7 +22,7 @@ export interface ListRangeMsg {
   'num-workers'?: number;
 }
 
-export type ListRangeKind = 'prefetch-objects' | 'evict-objects';
+export type ListRangeKind = 'prefetch-objects' | 'evict-objects' | 'delete-objects';
 
 const DEFAULT_WORKERS = 4;
 
@@ -55,7 +56,7 @@ export function startListRange(node: Node, kind: ListRangeKind, id: string, buck
 
 async function run(node: Node, x: Xaction, props: BucketProps, msg: ListRangeMsg): Promise<void> {
   const names = ownedNames(node, x, props, msg);
-  const act = x.kind === 'prefetch-objects' ? prefetchOne : evictOne;
+  const act = x.kind === 'prefetch-objects' ? prefetchOne : x.kind === 'delete-objects' ? deleteOne : evictOne;
   const worker = async (): Promise<void> => {
     for (;;) {
       if (x.aborted) return;
@@ -90,6 +91,17 @@ async function evictOne(node: Node, x: Xaction, _props: BucketProps, name: strin
   }
 }
 
+async function deleteOne(node: Node, x: Xaction, props: BucketProps, name: string): Promise<void> {
+  if (props.provider === 'aws') await deleteRemote(x.bucket, name, props); // write-through, as a client DELETE
+  const h = node.target.openObject(x.bucket, name);
+  const size = h?.lom.size ?? 0;
+  if (h) fs.closeSync(h.fd);
+  if ((await node.target.deleteObject(x.bucket, name)) || props.provider === 'aws') {
+    x.objs++;
+    x.bytes += size;
+  }
+}
+
 /**
  * The names this target owns, one at a time (shared by the workers: a generator resumed by several
  * awaits hands each name out once). A prefix is listed from the remote for prefetch, from this
@@ -107,7 +119,7 @@ async function* ownedNames(node: Node, x: Xaction, props: BucketProps, msg: List
     return;
   }
   const prefix = msg.prefix || msg.template || '';
-  if (x.kind === 'evict-objects') {
+  if (x.kind === 'evict-objects' || props.provider === 'ais') {
     let after = '';
     for (;;) {
       const page = await localPage(node.target, x.bucket, { prefix, delimiter: '', after, maxKeys: 1000 });

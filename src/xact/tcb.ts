@@ -14,6 +14,7 @@ import { etls } from '../etl/etl';
 import { MAX_ETL_OBJECT } from '../etl/comm';
 import { closeHandle, readPieces, readWhole } from './read-verified';
 import { xactRegistry, Xaction } from './xaction';
+import { expandTemplate, parseTemplate } from './template';
 import { putToOwner } from './put-owner';
 
 /** AIStore's TCBMsg, the fields tais acts on. */
@@ -28,9 +29,12 @@ export interface TcbMsg {
   ext?: Record<string, string>;
   /** ETL arguments, sent with every object. */
   etl_args?: string;
+  /** copy-objects / etl-objects (AIStore's TCO, "copy-listrange"): the objects by list or template. */
+  objnames?: string[];
+  template?: string;
 }
 
-export type TcbKind = 'copy-bucket' | 'etl-bucket';
+export type TcbKind = 'copy-bucket' | 'etl-bucket' | 'copy-objects' | 'etl-objects';
 
 const DEFAULT_WORKERS = 4;
 
@@ -50,8 +54,16 @@ export function validateTcb(raw: unknown, kind: TcbKind): TcbMsg {
   if (m.ext !== undefined) {
     if (m.ext === null || typeof m.ext !== 'object' || Object.entries(m.ext).some(([k, v]) => k === '' || typeof v !== 'string' || v === '')) throw new Error('ext must map extensions to extensions: {"jpg":"png"}');
   }
-  if (kind === 'etl-bucket' && !m.id) throw new Error('etl-bck needs the ETL name in "id"');
-  if (kind === 'copy-bucket' && m.id) throw new Error('copy-bck with an ETL ("id") is etl-bck');
+  const etl = kind === 'etl-bucket' || kind === 'etl-objects';
+  if (etl && !m.id) throw new Error('an ETL job needs the ETL name in "id"');
+  if (!etl && m.id) throw new Error('a copy with an ETL ("id") is etl-bck / etl-listrange');
+  const objs = kind === 'copy-objects' || kind === 'etl-objects';
+  const hasList = m.objnames !== undefined;
+  const hasTpl = typeof m.template === 'string' && m.template !== '';
+  if (objs && hasList === hasTpl) throw new Error('give one of objnames and template');
+  if (!objs && (hasList || hasTpl)) throw new Error('objnames and template are for copy-listrange / etl-listrange');
+  if (hasList && (!Array.isArray(m.objnames) || m.objnames.some((n) => typeof n !== 'string' || n === ''))) throw new Error('objnames must be a list of object names');
+  if (hasTpl && !parseTemplate(m.template as string)) throw new Error(`template "${String(m.template)}" has no range ({0000..0999}): use prefix with copy-bck`);
   return {
     ...(m.prefix ? { prefix: m.prefix as string } : {}),
     ...(m.prepend ? { prepend: m.prepend as string } : {}),
@@ -60,6 +72,8 @@ export function validateTcb(raw: unknown, kind: TcbKind): TcbMsg {
     ...(m.id ? { id: m.id as string } : {}),
     ...(m.ext ? { ext: m.ext as Record<string, string> } : {}),
     ...(m.etl_args ? { etl_args: m.etl_args as string } : {}),
+    ...(hasList ? { objnames: m.objnames as string[] } : {}),
+    ...(hasTpl ? { template: m.template as string } : {}),
   };
 }
 
@@ -90,6 +104,10 @@ async function run(node: Node, x: Xaction, dst: string, msg: TcbMsg): Promise<vo
   const provider = node.bmd.get(x.bucket)?.provider ?? 'ais';
   const mine = (name: string): boolean => node.smap.owner(x.bucket, name, provider)?.id === node.self.id;
   async function* names(): AsyncGenerator<string> {
+    if (msg.objnames || msg.template) {
+      for (const n of msg.objnames ?? expandTemplate(parseTemplate(msg.template!)!)) if (mine(n) && (!msg.prefix || n.startsWith(msg.prefix))) yield n;
+      return;
+    }
     let after = '';
     for (;;) {
       const page = await listPage(node.target, x.bucket, { prefix: msg.prefix ?? '', delimiter: '', after, maxKeys: 1000 });
@@ -117,7 +135,10 @@ async function run(node: Node, x: Xaction, dst: string, msg: TcbMsg): Promise<vo
 
 async function copyOne(node: Node, x: Xaction, dst: string, msg: TcbMsg, name: string): Promise<void> {
   const h = node.target.openObject(x.bucket, name);
-  if (!h) return; // gone since it was listed
+  if (!h) {
+    if (msg.objnames || msg.template) throw new Error('does not exist'); // named, not listed
+    return; // gone since it was listed
+  }
   try {
     if (msg.dry_run) {
       x.objs++;
