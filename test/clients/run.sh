@@ -26,7 +26,7 @@ HERE="$ROOT/test/clients"
 AISNODE="$ROOT/dist/src/cmd/aisnode.js"
 PLAYGROUND="$ROOT/dist/src/cmd/playground.js"
 TOPOLOGY=${CLIENTS_TOPOLOGY:-playground}
-CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3,authn,tls}
+CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3,authn,tls,etl}
 DEBUG=${CLIENTS_DEBUG:-}
 
 if [[ ! -f $AISNODE ]]; then
@@ -706,6 +706,33 @@ section_tls() {
   wait "$pid" 2>/dev/null || true
 }
 
+# ETL with a transformer in Python (test/clients/etl_transformer.py, python3-websockets from Debian)
+# that every target of the cluster starts: inline through `ais etl object`, bucket to bucket with
+# `ais etl bucket`, and the result read back with the aws CLI.
+section_etl() {
+  local py=/usr/bin/python3 e="$W/etl" ais="$ROOT/dist/src/cmd/ais.js" i
+  if ! "$py" -c 'import websockets' 2>/dev/null; then
+    fail "etl python3-websockets installed" "no websockets module for $py (Debian: apt-get install python3-websockets)"
+    return
+  fi
+  mkdir -p "$e/in"
+  printf 'hello from python\n' >"$e/in/hello.txt"
+  for i in $(seq 20); do printf 'line %s of many\n' "$i" >"$e/in/f$i.txt"; done
+  export AIS_ENDPOINT="http://127.0.0.1:$PORT"
+  check "etl: source bucket" '' node "$ais" bucket create ais://etlsrc
+  check "etl: put a tree" '' node "$ais" put "$e/in" ais://etlsrc/ -r
+  check "etl: init a Python transformer on every target" '' node "$ais" etl init --name py-upper -- "$py" "$HERE/etl_transformer.py"
+  check "etl: running on every target" 'has "$OUT" "^py-upper +Running"' node "$ais" etl show
+  check "etl: inline GET" 'has "$OUT" "^HELLO FROM PYTHON$"' node "$ais" etl object py-upper ais://etlsrc/hello.txt -
+  check "etl: inline GET with etl_args" 'has "$OUT" "^v1:HELLO FROM PYTHON$"' node "$ais" etl object py-upper ais://etlsrc/hello.txt - --args v1
+  check "etl: bucket to bucket" 'has "$OUT" "Total: 21 objects"' node "$ais" etl bucket py-upper ais://etlsrc ais://etldst --wait
+  if command -v aws >/dev/null; then
+    check "etl: the result through S3 (aws)" 'has "$OUT" "^LINE 7 OF MANY$"' aws --endpoint-url "http://127.0.0.1:$PORT/s3" s3 cp s3://etldst/f7.txt -
+  fi
+  check "etl: rm" '' node "$ais" etl rm py-upper
+  unset AIS_ENDPOINT
+}
+
 # ---------------------------------------------------------------- main
 
 export AWS_ACCESS_KEY_ID=FAKEKEY AWS_SECRET_ACCESS_KEY=FAKESECRET
@@ -730,7 +757,8 @@ for c in ${CLIENTS//,/ }; do
     boto3) section_boto3 ;;
     authn) section_authn ;;
     tls) section_tls ;;
-    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3, authn, tls)" ;;
+    etl) section_etl ;;
+    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3, authn, tls, etl)" ;;
   esac
   echo "# $c: $((SECONDS - t)) s"
 done

@@ -1,0 +1,44 @@
+# An ETL transformer in Python, as ML engineers write them, speaking what a tais (and AIStore) target
+# speaks over ws://: GET /health, and a WebSocket at /ws where each object arrives as two binary
+# messages, a control JSON {"path", "etl_args"} and the bytes, and is answered with one binary message.
+# This one upper-cases ASCII letters and puts etl_args in front. Needs python3-websockets (Debian).
+#   PORT=8000 python3 etl_transformer.py     (a target sets PORT when it starts it)
+import asyncio
+import http
+import json
+import os
+
+import websockets
+
+
+def transform(data: bytes, args: str) -> bytes:
+    out = data.upper()
+    return (args.encode() + b":" + out) if args else out
+
+
+async def health(path, headers):
+    if path == "/health":
+        return http.HTTPStatus.OK, [], b"Running"
+    if path != "/ws":
+        return http.HTTPStatus.NOT_FOUND, [], b"not found"
+    return None  # go on with the WebSocket handshake
+
+
+async def handler(ws, path):
+    ctrl = None
+    async for msg in ws:
+        if ctrl is None:
+            ctrl = json.loads(msg)
+            continue
+        await ws.send(transform(msg, ctrl.get("etl_args", "")))
+        ctrl = None
+
+
+async def main():
+    port = int(os.environ.get("PORT", "8000"))
+    async with websockets.serve(handler, "127.0.0.1", port, process_request=health, max_size=None, compression=None):
+        print(f"python transformer on 127.0.0.1:{port}", flush=True)
+        await asyncio.Future()
+
+
+asyncio.run(main())
