@@ -88,6 +88,25 @@ test.serial('archpath: one file out of the shard, whole or by range, via the API
   t.is(sha256(fs.readFileSync(path.join(work, 'out.jpg'))), sha256(imgs.get('img-0012.jpg')!));
 });
 
+test.serial("listing with --archive: a shard's files follow it as SHARD.tar/FILE with their sizes", async (t) => {
+  let r = await ais('archive', 'ls', 'ais://shards/train-0000.tar', '--no-headers');
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Listed'));
+  t.is(lines.length, 31);
+  t.regex(lines[0]!, /^train-0000\.tar\s/);
+  t.regex(lines[8]!, new RegExp(`^train-0000\\.tar/img-0007\\.jpg\\s+${(imgs.get('img-0007.jpg')!.length / 1024).toFixed(2)}KiB$`));
+  r = await ais('ls', 'ais://shards', '--no-headers');
+  t.false(r.stdout.includes('train-0000.tar/'), 'no files without --archive');
+  const body = JSON.stringify({ action: 'list', value: { props: 'name,size', flags: '8' } });
+  const raw = await request(c.primary.url, { method: 'GET', path: '/v1/buckets/shards', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, body });
+  const page = JSON.parse(raw.body.toString()) as { entries: { name: string; size: string; flags?: number }[] };
+  const shard = page.entries.find((e) => e.name === 'train-0000.tar')!;
+  const file = page.entries.find((e) => e.name === 'train-0000.tar/img-0003.jpg')!;
+  t.is((shard.flags ?? 0) & 512, 512); // EntryIsArchive
+  t.is((file.flags ?? 0) & 128, 128); // EntryInArch
+  t.is(Number(file.size), imgs.get('img-0003.jpg')!.length);
+});
+
 test.serial('archpath in a shard GNU tar made (pax, a long name in a directory)', async (t) => {
   const src = path.join(work, 'gnu');
   const long = `class-a/${'x'.repeat(120)}/sample.cls`;

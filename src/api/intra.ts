@@ -9,6 +9,7 @@ import { listPage } from '../target/list';
 import { mpuStore } from '../target/mpu';
 import { startOnTarget, snapsOnTarget, stopOnTarget, type StartMsg } from './xactions';
 import { etlOnTarget, type EtlOpMsg } from './etl';
+import { shardMembers } from '../target/archpath';
 import { receiveMoved } from '../target/reb-recv';
 import { REB_PATH } from '../target/reb-send';
 import type { Node } from '../cluster/node';
@@ -157,6 +158,18 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
         sendMsg(res, req, await etlOnTarget(node, unpack(b) as EtlOpMsg));
       })
       .catch((err: Error) => jsonError(res, req, (err as { status?: number }).status ?? 400, err.message));
+  });
+  // The files of a .tar shard this target holds (bucket listings with the arch-dir flag, lso.ts).
+  app.get('/v1/intra/archls/*', (res, r) => {
+    const req = captureRequest(res, r);
+    if (!trusted(node, res, req)) return;
+    if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
+    const rest = req.url.slice('/v1/intra/archls/'.length);
+    const slash = rest.indexOf('/');
+    shardMembers(node.target, decodeURIComponent(rest.slice(0, slash)), decodeURIComponent(rest.slice(slash + 1))).then(
+      (list) => sendMsg(res, req, list),
+      (err: Error) => jsonError(res, req, 500, err.message),
+    );
   });
   // This target's multipart uploads in progress in a bucket (ListMultipartUploads merges all targets').
   app.get('/v1/intra/uploads/*', (res, r) => {

@@ -11,6 +11,9 @@ import { listCluster } from '../proxy/fanout';
 import { listRemote, MAX_PAGE_REMOTE } from '../proxy/list-remote';
 import { inventoryAsk, listInventory, HDR_INV_TIME, type InventoryAsk } from '../proxy/list-inventory';
 import { badRequest, JSON_CT } from './native';
+import { intraMsg } from '../cluster/intra';
+import { nodeUrl } from '../cluster/snode';
+import { shardMembers } from '../target/archpath';
 
 export interface LsoMsg {
   uuid?: string;
@@ -28,10 +31,13 @@ export const MAX_PAGE_AIS = 10_000;
 const LS_CACHED = 1n;
 const LS_NAME_ONLY = 16n;
 const LS_NAME_SIZE = 32n;
+const LS_ARCH_DIR = 8n;
 const LS_NO_RECURSION = 2048n;
-/** Entry flags (cmn/objlist.go): present on this cluster; a virtual directory. */
+/** Entry flags (cmn/objlist.go): present on this cluster; a file inside a shard; a virtual directory; a shard. */
 const ENTRY_CACHED = 64;
+const ENTRY_IN_ARCH = 128;
 const ENTRY_DIR = 256;
+const ENTRY_IS_ARCHIVE = 512;
 const KNOWN_PROPS = new Set(['name', 'size', 'checksum', 'atime', 'version', 'cached', 'status', 'copies', 'ec', 'custom', 'location', 'chunked', 'last-modified', 'etag']);
 const DEFAULT_PROPS = ['name', 'size', 'checksum', 'atime'];
 
@@ -102,6 +108,13 @@ export async function listPageV1(node: Node, bucket: string, msg: LsoMsg, inv?: 
     if (props.has('atime')) e.atime = formatTime(o.mtimeMs, rfc3339);
     if (props.has('copies')) e.copies = e.flags & ENTRY_CACHED ? 1 : 0;
     entries.push(e);
+    // --archive: a shard's files follow it, as "shard.tar/file" (they do not count toward the page:
+    // the next page starts after the shard, never inside it).
+    if ((flags & LS_ARCH_DIR) !== 0n && !remote && /\.tar$/i.test(o.key)) {
+      const files = await shardFiles(node, bucket, o.key);
+      if (files.length) e.flags |= ENTRY_IS_ARCHIVE;
+      for (const f of files) entries.push({ ...blank(`${o.key}/${f.name}`), flags: ENTRY_IN_ARCH | ENTRY_CACHED, size: props.has('size') ? f.size : 0 });
+    }
   }
   const all = dirs.length ? [...entries, ...dirs].sort((a, b) => (Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))) : entries;
   return {
@@ -111,6 +124,14 @@ export async function listPageV1(node: Node, bucket: string, msg: LsoMsg, inv?: 
     flags: 0,
     ...('createdMs' in r && typeof r.createdMs === 'number' ? { invCreatedMs: r.createdMs } : {}),
   };
+}
+
+/** The files of a shard, from the target that holds it. */
+async function shardFiles(node: Node, bucket: string, obj: string): Promise<{ name: string; size: number }[]> {
+  const owner = node.smap.owner(bucket, obj, node.bmd.get(bucket)?.provider ?? 'ais');
+  if (!owner) return [];
+  if (owner.id === node.self.id && node.isTarget) return shardMembers(node.target, bucket, obj);
+  return intraMsg<{ name: string; size: number }[]>(nodeUrl(owner), `/v1/intra/archls/${encodeURIComponent(bucket)}/${encodeURIComponent(obj)}`, { secret: node.secret });
 }
 
 function str(v: unknown, name: string): string {

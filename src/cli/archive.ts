@@ -4,6 +4,7 @@ import { UsageError, needArgs, type Command } from './command';
 import { bpath, bucketArg } from './bucket';
 import { waitJob } from './job';
 import { bucketString, parseUri, providerQuery } from './format';
+import { listCommand } from './ls';
 
 const bucket: Command = {
   name: 'bucket',
@@ -45,8 +46,17 @@ const bucket: Command = {
   },
 };
 
+const ls: Command = {
+  name: 'ls',
+  summary: "list a shard's files (or every shard's, under a prefix): ais ls --archive",
+  args: 'BUCKET[/SHARD.tar]',
+  options: { 'no-headers': { type: 'boolean', short: 'H', help: 'no table headers and footers' }, json: { type: 'boolean', short: 'j', help: 'print JSON' } },
+  examples: ['ais archive ls ais://shards/train-0000.tar'],
+  run: (ctx, pos, flags) => listCommand.run!(ctx, pos, { ...flags, archive: true }),
+};
+
 export const archiveCommand: Command = {
   name: 'archive',
-  summary: 'create .tar shards of objects (read files out of them with ais get --archpath)',
-  sub: [bucket],
+  summary: 'create .tar shards of objects, list their files (read one with ais get --archpath)',
+  sub: [bucket, ls],
 };

@@ -37,6 +37,7 @@ const CACHED_FLAG = 64;
 const LS_CACHED = 1;
 const DIR_FLAG = 256;
 const LS_NO_RECURSION = 2048;
+const LS_ARCH_DIR = 8;
 
 export const listCommand: Command = {
   name: 'ls',
@@ -49,6 +50,7 @@ export const listCommand: Command = {
     'page-size': { type: 'string', arg: 'N', help: 'objects per page requested from the cluster (default and maximum 10000)' },
     paged: { type: 'boolean', help: 'print each page as it arrives, with a page footer' },
     nr: { type: 'boolean', help: 'non-recursive: objects and virtual directories directly under the prefix' },
+    archive: { type: 'boolean', help: 'list the files inside .tar shards too (as SHARD.tar/FILE)' },
     cached: { type: 'boolean', help: 'remote (s3://) buckets: only the objects that are in the cluster (the remote is not asked)' },
     inventory: { type: 'boolean', help: 'remote (s3://) buckets: list from the bucket\'s S3 inventory (CSV) instead of ListObjects calls' },
     'inv-name': { type: 'string', arg: 'NAME', help: 'with --inventory: the inventory\'s destination prefix in the bucket (default .inventory), or s3://DEST[/PREFIX]' },
@@ -114,7 +116,7 @@ async function listObjects(ctx: Ctx, b: BucketName, prefix: string, flags: Flags
       uuid,
       continuation_token: token,
       pagesize: Number.isFinite(want) ? want : 0,
-      flags: String((flags.nr ? LS_NO_RECURSION : 0) | (flags.cached ? LS_CACHED : 0)),
+      flags: String((flags.nr ? LS_NO_RECURSION : 0) | (flags.cached ? LS_CACHED : 0) | (flags.archive ? LS_ARCH_DIR : 0)),
     };
     const r = await ctx.api.call('GET', `/v1/buckets/${encodeURIComponent(b.name)}`, { query: providerQuery(b), json: { action: 'list', value }, headers: invHeaders });
     const invTime = r.headers['ais-inv-time'];

@@ -41,6 +41,21 @@ async function memberIndex(h: ObjectHandle): Promise<Map<string, TarMember>> {
   return idx;
 }
 
+/** The files of a shard on this target (its listing with --archive): [] when it is missing or not a tar. */
+export async function shardMembers(target: Target, bucket: string, obj: string): Promise<{ name: string; size: number }[]> {
+  if (!ARCHIVE_EXTS.some((e) => obj.toLowerCase().endsWith(e))) return [];
+  const h = target.openForRead(bucket, obj);
+  if (!h) return [];
+  try {
+    return [...(await memberIndex(h)).values()].map((m) => ({ name: m.name, size: m.size }));
+  } catch (err) {
+    if (err instanceof TarError) return [];
+    throw err;
+  } finally {
+    target.closeObject(h);
+  }
+}
+
 export async function getArchived(target: Target, res: HttpResponse, req: Req, bucket: string, obj: string, archpath: string): Promise<void> {
   const uri = `${bucket}/${obj}`;
   if (!ARCHIVE_EXTS.some((e) => obj.toLowerCase().endsWith(e))) throw new ApiError(400, `archpath: "${obj}" is not a shard tais can read (${ARCHIVE_EXTS.join(', ')})`);
