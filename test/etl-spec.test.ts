@@ -4,6 +4,7 @@ import test from 'ava';
 import { parseSpec, INIT_TIMEOUT_MS, OBJ_TIMEOUT_MS } from '../src/etl/spec';
 import { dstName, validateTcb } from '../src/xact/tcb';
 import { parseBckTo } from '../src/api/xactions';
+import { ByteBudget } from '../src/etl/budget';
 
 test('a runtime spec: argv or a shell line, env as AIStore list or object, Go-duration timeouts', (t) => {
   const a = parseSpec({ name: 'md5-sums', runtime: { command: ['python3', 'server.py'], env: [{ name: 'MODE', value: 'fast' }] } });
@@ -68,4 +69,33 @@ test("bck_to: AIStore's unames and a bare name", (t) => {
   t.throws(() => parseBckTo(null), { message: /missing the destination/ });
   t.throws(() => parseBckTo('gcp/@#/x/'), { message: /invalid bck_to/ });
   t.throws(() => parseBckTo('ais/@uuid#ns/x/'), { message: /namespaces/ });
+});
+
+test('the ETL byte budget: waits over the limit, first come first served, one object over the limit alone', async (t) => {
+  const b = new ByteBudget(100);
+  const r1 = await b.take(60);
+  const order: string[] = [];
+  const p2 = b.take(50).then((r) => (order.push('50'), r));
+  const p3 = b.take(10).then((r) => (order.push('10'), r)); // fits, but waits behind the 50
+  await new Promise((r) => setTimeout(r, 10));
+  t.deepEqual(order, []);
+  t.is(b.inUse, 60);
+  r1();
+  const [r2, r3] = await Promise.all([p2, p3]);
+  t.deepEqual(order, ['50', '10']);
+  t.is(b.inUse, 60);
+  r2();
+  r3();
+  r3(); // a second release changes nothing
+  t.is(b.inUse, 0);
+  const big = await b.take(500); // larger than the budget: granted when nothing else is held
+  t.is(b.inUse, 500);
+  const small = b.take(1);
+  let got = false;
+  void small.then(() => (got = true));
+  await new Promise((r) => setTimeout(r, 10));
+  t.false(got);
+  big();
+  (await small)();
+  t.is(b.inUse, 0);
 });

@@ -8,7 +8,9 @@ import { reply, type Req } from './http';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
 import { ApiError, notFound } from './native';
-import { etls } from '../etl/etl';
+import { etls, type Etl } from '../etl/etl';
+import { etlBytes } from '../etl/budget';
+import type { ObjectHandle } from '../target/target';
 import { MAX_ETL_OBJECT, TransformError } from '../etl/comm';
 import { closeHandle, CorruptObject, readWhole } from '../xact/read-verified';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
@@ -32,9 +34,22 @@ export async function getTransformed(node: Node, res: HttpResponse, req: Req, bu
     h = node.target.openObject(bucket, obj);
   }
   if (!h) throw notFound(`object "${uri}"`);
+  if (h.lom.size > MAX_ETL_OBJECT) {
+    closeHandle(h);
+    throw new ApiError(400, `object "${uri}" is too large for an ETL (${h.lom.size} > ${MAX_ETL_OBJECT} bytes)`);
+  }
+  // The object and the answers are held in memory: within the node's ETL budget (etl/budget.ts).
+  const release = await etlBytes.take(h.lom.size * 2);
+  try {
+    await transformed(node, res, req, h, uri, stages, args, bucket, obj, names);
+  } finally {
+    release();
+  }
+}
+
+async function transformed(node: Node, res: HttpResponse, req: Req, h: ObjectHandle, uri: string, stages: Etl[], args: string | undefined, bucket: string, obj: string, names: string[]): Promise<void> {
   let body: Buffer;
   try {
-    if (h.lom.size > MAX_ETL_OBJECT) throw new ApiError(400, `object "${uri}" is too large for an ETL (${h.lom.size} > ${MAX_ETL_OBJECT} bytes)`);
     body = await readWhole(h);
   } catch (err) {
     if (err instanceof CorruptObject) {

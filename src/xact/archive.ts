@@ -47,7 +47,8 @@ export function validateArchive(raw: unknown): ArchiveMsg {
   if (hasList === hasTpl) throw new Error('give one of objnames and template');
   if (hasList && (!Array.isArray(m.objnames) || m.objnames.length === 0 || m.objnames.some((n) => typeof n !== 'string' || n === ''))) throw new Error('objnames must be a non-empty list of object names');
   if (hasTpl && !parseTemplate(m.template as string)) throw new Error(`template "${String(m.template)}" has no range ({0000..0999}); listing by prefix is not supported here`);
-  const count = hasList ? (m.objnames as string[]).length : [...expandTemplate(parseTemplate(m.template as string)!)].length;
+  let count = hasList ? (m.objnames as string[]).length : 0;
+  if (hasTpl) for (const _ of expandTemplate(parseTemplate(m.template as string)!)) if (++count > MAX_MEMBERS) break; // counted lazily: a template may name billions
   if (count > MAX_MEMBERS) throw new Error(`more than ${MAX_MEMBERS} objects in one shard`);
   const tobck = m.tobck as { name?: unknown; provider?: unknown } | undefined;
   if (tobck !== undefined && (tobck === null || typeof tobck.name !== 'string' || tobck.name === '')) throw new Error('tobck must be {"name":"bucket","provider":"ais"}');

@@ -12,6 +12,7 @@ import { listPage } from '../target/list';
 import { log } from '../util/log';
 import { etls } from '../etl/etl';
 import { MAX_ETL_OBJECT } from '../etl/comm';
+import { etlBytes } from '../etl/budget';
 import { closeHandle, readPieces, readWhole } from './read-verified';
 import { xactRegistry, Xaction } from './xaction';
 import { expandTemplate, parseTemplate } from './template';
@@ -152,8 +153,17 @@ async function copyOne(node: Node, x: Xaction, dst: string, msg: TcbMsg, name: s
       const etl = etls.get(msg.id);
       if (!etl) throw new Error(`ETL "${msg.id}" does not exist on target ${node.self.id}`);
       if (h.lom.size > MAX_ETL_OBJECT) throw new Error(`too large for an ETL (${h.lom.size} > ${MAX_ETL_OBJECT} bytes)`);
-      body = await etl.transform({ bucket: x.bucket, objName: name, body: await readWhole(h), ...(msg.etl_args ? { args: msg.etl_args } : {}) });
-      headers['content-length'] = String(body.length);
+      const release = await etlBytes.take(h.lom.size * 2);
+      try {
+        body = await etl.transform({ bucket: x.bucket, objName: name, body: await readWhole(h), ...(msg.etl_args ? { args: msg.etl_args } : {}) });
+        headers['content-length'] = String(body.length);
+        await putToOwner(node, dst, to, body, headers, 's3');
+      } finally {
+        release();
+      }
+      x.objs++;
+      x.bytes += body.length;
+      return;
     } else {
       body = Readable.from(readPieces(h), { objectMode: false });
       headers['content-length'] = String(h.lom.size);
