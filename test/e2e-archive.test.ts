@@ -123,6 +123,36 @@ test.serial('archpath in a shard GNU tar made (pax, a long name in a directory)'
   t.is(sha256(g.body), sha256(imgs.get('img-0001.jpg')!));
 });
 
+test.serial('.tgz shards: a file out of one (whole and by range), their files listed; a damaged one is 400', async (t) => {
+  const src = path.join(work, 'tgz');
+  const long = `labels/${'y'.repeat(130)}.json`;
+  fs.mkdirSync(path.join(src, 'labels'), { recursive: true });
+  fs.writeFileSync(path.join(src, long), '{"label": 3}');
+  for (const k of ['img-0005.jpg', 'img-0006.jpg']) fs.writeFileSync(path.join(src, k), imgs.get(k)!);
+  const f = path.join(work, 'set.tar.gz');
+  execFileSync('tar', ['-czf', f, '-C', src, 'img-0005.jpg', 'labels', 'img-0006.jpg']);
+  await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: 'set.tar.gz', Body: fs.readFileSync(f) }));
+  let g = await member('shards', 'set.tar.gz', 'img-0006.jpg');
+  t.is(g.status, 200);
+  t.is(sha256(g.body), sha256(imgs.get('img-0006.jpg')!));
+  g = await member('shards', 'set.tar.gz', long);
+  t.is(g.body.toString(), '{"label": 3}');
+  g = await member('shards', 'set.tar.gz', 'img-0005.jpg', { Range: 'bytes=-100' });
+  t.is(g.status, 206);
+  t.true(g.body.equals(imgs.get('img-0005.jpg')!.subarray(-100)));
+  t.is((await member('shards', 'set.tar.gz', 'nope')).status, 404);
+  const r = await ais('archive', 'ls', 'ais://shards/set.tar.gz', '--no-headers');
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(
+    r.stdout.split('\n').filter((l) => l.startsWith('set.tar.gz/')).map((l) => l.split(/\s+/)[0]),
+    ['set.tar.gz/img-0005.jpg', `set.tar.gz/${long}`, 'set.tar.gz/img-0006.jpg'],
+  );
+  await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: 'bad.tgz', Body: random(3000) }));
+  g = await member('shards', 'bad.tgz', 'a');
+  t.is(g.status, 400);
+  t.regex(g.body.toString(), /not a readable \.tgz/);
+});
+
 test.serial('archpath errors: a missing file 404, an object that is not a tar 400, a name that is not .tar 400', async (t) => {
   let g = await member('shards', 'train-0000.tar', 'nope.jpg');
   t.is(g.status, 404);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { memberHeader, padding, readTarIndex, TAR_END, TarError, type ReadAt } from '../src/archive/tar';
+import { memberHeader, padding, readTarIndex, streamTar, TAR_END, TarError, type ReadAt, type StreamedMember } from '../src/archive/tar';
 import { random } from './helpers/node';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-tar-'));
@@ -79,4 +79,25 @@ test('damaged or foreign bytes are a TarError, not a wrong index', async (t) => 
   await t.throwsAsync(readTarIndex(readAtBuf(notTar), notTar.length), { instanceOf: TarError });
   const cut = b.subarray(0, 5000); // inside img/0001.jpg
   await t.throwsAsync(readTarIndex(readAtBuf(cut), cut.length), { instanceOf: TarError, message: /past the end/ });
+});
+
+test('streamTar reads the same files as the index, in chunks of any size, and only the wanted bytes', async (t) => {
+  const b = ours();
+  for (const chunk of [1, 333, 512, 65536]) {
+    const chunks = (async function* () {
+      for (let i = 0; i < b.length; i += chunk) yield b.subarray(i, i + chunk);
+    })();
+    const got: StreamedMember[] = [];
+    for await (const m of streamTar(chunks, (n) => n === 'img/0001.jpg' || n === long)) got.push(m);
+    t.deepEqual(got.map((m) => [m.name, m.size]), members.map(([n, d]) => [n, d.length]), `chunk ${chunk}`);
+    t.true(got.find((m) => m.name === 'img/0001.jpg')!.data!.equals(members[3]![1]));
+    t.true(got.find((m) => m.name === long)!.data!.equals(members[4]![1]));
+    t.is(got.find((m) => m.name === 'a.txt')!.data, undefined);
+  }
+  const cut = (async function* () {
+    yield b.subarray(0, 5000);
+  })();
+  await t.throwsAsync(async () => {
+    for await (const _ of streamTar(cut)) void _;
+  }, { instanceOf: TarError });
 });

@@ -57,6 +57,19 @@ function paxPath(data: Buffer): string | undefined {
   return path;
 }
 
+/** What a header block says: a file's name and size, an extended header, or something to skip. */
+function parseHeader(h: Buffer, off: number): { type: string; len: number; name: string } {
+  if (!checksumOk(h)) throw new TarError(`bad header checksum at offset ${off}: not a tar, or a damaged one`);
+  const len = octal(h, 124, 12);
+  const type = String.fromCharCode(h[156]!);
+  // The name prefix is POSIX ustar's ("ustar\0"); GNU's header ("ustar  \0") keeps times there.
+  const prefix = h.toString('latin1', 257, 263) === 'ustar\0' ? cstr(h, 345, 155) : '';
+  const base = cstr(h, 0, 100);
+  return { type, len, name: prefix ? `${prefix}/${base}` : base };
+}
+
+const isFile = (type: string): boolean => type === '0' || type === '\0' || type === '7';
+
 /** Regular files (and hard links' targets are not followed) of a tar, in order, read header by header. */
 export async function readTarIndex(readAt: ReadAt, size: number, maxMembers = 1_000_000): Promise<TarMember[]> {
   const out: TarMember[] = [];
@@ -66,22 +79,17 @@ export async function readTarIndex(readAt: ReadAt, size: number, maxMembers = 1_
     const h = await readAt(off, BLOCK);
     if (h.length < BLOCK) throw new TarError(`truncated header at ${off}`);
     if (h.every((x) => x === 0)) break;
-    if (!checksumOk(h)) throw new TarError(`bad header checksum at offset ${off}: not a tar, or a damaged one`);
-    const len = octal(h, 124, 12);
-    const type = String.fromCharCode(h[156]!);
+    const { type, len, name } = parseHeader(h, off);
     const dataOff = off + BLOCK;
     const next = dataOff + Math.ceil(len / BLOCK) * BLOCK;
     if (dataOff + len > size) throw new TarError(`member at ${off} runs past the end (${dataOff + len} > ${size})`);
     if (type === 'L' || type === 'x') {
       if (len > 1 << 20) throw new TarError(`extended header of ${len} bytes at ${off}`);
       const data = await readAt(dataOff, len);
-      const name = type === 'L' ? cstr(data, 0, len) : paxPath(data);
-      if (name !== undefined) longName = name;
-    } else if (type === '0' || type === '\0' || type === '7') {
-      const prefix = h.toString('latin1', 257, 263) === 'ustar\0' || h.toString('latin1', 257, 262) === 'ustar' ? cstr(h, 345, 155) : '';
-      const base = cstr(h, 0, 100);
-      const name = longName ?? (prefix ? `${prefix}/${base}` : base);
-      out.push({ name: name.replace(/^\.\//, ''), offset: dataOff, size: len });
+      const n = type === 'L' ? cstr(data, 0, len) : paxPath(data);
+      if (n !== undefined) longName = n;
+    } else if (isFile(type)) {
+      out.push({ name: (longName ?? name).replace(/^\.\//, ''), offset: dataOff, size: len });
       if (out.length > maxMembers) throw new TarError(`more than ${maxMembers} members`);
       longName = undefined;
     } else longName = undefined; // directories, links, globals: not files to read
@@ -156,3 +164,91 @@ export function padding(size: number): Buffer {
 
 /** The end of a tar: two zero blocks. */
 export const TAR_END = Buffer.alloc(2 * BLOCK);
+
+/** Reads exact byte counts off a stream of chunks (a decompressed shard). */
+class ChunkReader {
+  private bufs: Buffer[] = [];
+  private have = 0;
+  private done = false;
+  constructor(private readonly it: AsyncIterator<Buffer>) {}
+
+  private async fill(n: number): Promise<void> {
+    while (this.have < n && !this.done) {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      else {
+        this.bufs.push(r.value);
+        this.have += r.value.length;
+      }
+    }
+  }
+
+  /** Exactly n bytes, or fewer at the end of the stream. */
+  async read(n: number): Promise<Buffer> {
+    await this.fill(n);
+    const all = this.bufs.length === 1 ? this.bufs[0]! : Buffer.concat(this.bufs);
+    const out = all.subarray(0, Math.min(n, all.length));
+    const rest = all.subarray(out.length);
+    this.bufs = rest.length ? [rest] : [];
+    this.have = rest.length;
+    return out;
+  }
+
+  async skip(n: number): Promise<void> {
+    while (n > 0) {
+      const b = await this.read(Math.min(n, 1 << 20));
+      if (b.length === 0) throw new TarError('the archive ends inside a member');
+      n -= b.length;
+    }
+  }
+}
+
+export interface StreamedMember {
+  name: string;
+  size: number;
+  /** The member's bytes, when `want` said so. */
+  data?: Buffer;
+}
+
+/**
+ * The files of a tar read as a stream (a compressed shard cannot be read at offsets): each member with
+ * its bytes when `want(name, size)` says so, skipped otherwise.
+ */
+export async function* streamTar(chunks: AsyncIterable<Buffer>, want: (name: string, size: number) => boolean = () => false): AsyncGenerator<StreamedMember> {
+  const r = new ChunkReader(chunks[Symbol.asyncIterator]());
+  let off = 0;
+  let longName: string | undefined;
+  for (;;) {
+    const h = await r.read(BLOCK);
+    if (h.length === 0 || h.every((x) => x === 0)) return;
+    if (h.length < BLOCK) throw new TarError(`truncated header at ${off}`);
+    const { type, len, name } = parseHeader(h, off);
+    const padded = Math.ceil(len / BLOCK) * BLOCK;
+    off += BLOCK + padded;
+    if (type === 'L' || type === 'x') {
+      if (len > 1 << 20) throw new TarError(`extended header of ${len} bytes`);
+      const data = await r.read(len);
+      if (data.length < len) throw new TarError('the archive ends inside a header');
+      await r.skip(padded - len);
+      const n = type === 'L' ? cstr(data, 0, len) : paxPath(data);
+      if (n !== undefined) longName = n;
+      continue;
+    }
+    if (!isFile(type)) {
+      longName = undefined;
+      await r.skip(padded);
+      continue;
+    }
+    const file = (longName ?? name).replace(/^\.\//, '');
+    longName = undefined;
+    if (want(file, len)) {
+      const data = await r.read(len);
+      if (data.length < len) throw new TarError(`the archive ends inside ${file}`);
+      await r.skip(padded - len);
+      yield { name: file, size: len, data };
+    } else {
+      await r.skip(padded);
+      yield { name: file, size: len };
+    }
+  }
+}

@@ -1,5 +1,6 @@
 // GET /v1/objects/BUCKET/SHARD.tar?archpath=NAME: one file out of a tar shard (AIStore's archpath), as
-// ML dataloaders read WebDataset shards. The owner finds the member by the shard's index (its headers,
+// ML dataloaders read WebDataset shards. A .tgz / .tar.gz shard is decompressed from its start up to the
+// file, which is answered from memory (gzip has no offsets to seek to). The owner finds the member by the shard's index (its headers,
 // read once and kept per HTTP thread for the shard's size and mtime) and streams the member's bytes as a
 // range of the shard (a Range header is relative to the member). Like any range, the member is not
 // verified against the shard's checksum (that covers the whole shard): a whole-shard GET is.
@@ -7,16 +8,31 @@ import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from '../api/http';
 import { ApiError, notFound, sendApiError } from '../api/native';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
-import { readTarIndex, TarError, type TarMember } from '../archive/tar';
+import { readTarIndex, streamTar, TarError, type StreamedMember, type TarMember } from '../archive/tar';
 import { streamObject } from './get';
 import type { ObjectHandle, Target } from './target';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 
 /** Shard indexes kept per HTTP thread (least recently used go first). */
 const MAX_INDEXES = 64;
 const indexes = new Map<string, Map<string, TarMember>>();
 
-export const ARCHIVE_EXTS = ['.tar'];
+export const ARCHIVE_EXTS = ['.tar', '.tgz', '.tar.gz'];
+const isGz = (obj: string): boolean => /\.(tgz|tar\.gz)$/i.test(obj);
+/** A file read out of a compressed shard is held whole (the shard is decompressed up to it). */
+const MAX_GZ_MEMBER = 256 << 20;
+
+/**
+ * The decompressed bytes of a .tgz shard, from its start (no offsets into a gzip stream). The stream owns
+ * the handle's fd and closes it (after any read in flight) when it ends or `done()` destroys it.
+ */
+function gunzipped(h: ObjectHandle): { chunks: AsyncIterable<Buffer>; done: () => void } {
+  const src = fs.createReadStream('', { fd: h.fd, autoClose: true, start: 0, highWaterMark: 1 << 20 });
+  const gz = src.pipe(zlib.createGunzip());
+  src.on('error', (err) => gz.destroy(err));
+  return { chunks: gz, done: () => (src.destroy(), gz.destroy()) };
+}
 
 function readAt(fd: number): (position: number, length: number) => Promise<Buffer> {
   return (position, length) =>
@@ -44,16 +60,62 @@ async function memberIndex(h: ObjectHandle): Promise<Map<string, TarMember>> {
 /** The files of a shard on this target (its listing with --archive): [] when it is missing or not a tar. */
 export async function shardMembers(target: Target, bucket: string, obj: string): Promise<{ name: string; size: number }[]> {
   if (!ARCHIVE_EXTS.some((e) => obj.toLowerCase().endsWith(e))) return [];
+  if (isGz(obj)) {
+    const gz = target.openObject(bucket, obj);
+    if (!gz) return [];
+    const z = gunzipped(gz);
+    const out: { name: string; size: number }[] = [];
+    try {
+      for await (const m of streamTar(z.chunks)) out.push({ name: m.name, size: m.size });
+    } catch (err) {
+      if (err instanceof TarError || (err as NodeJS.ErrnoException).code?.startsWith('Z_')) return [];
+      throw err;
+    } finally {
+      z.done();
+    }
+    return out;
+  }
   const h = target.openForRead(bucket, obj);
   if (!h) return [];
   try {
     return [...(await memberIndex(h)).values()].map((m) => ({ name: m.name, size: m.size }));
   } catch (err) {
-    if (err instanceof TarError) return [];
+    if (err instanceof TarError || (err as NodeJS.ErrnoException).code?.startsWith('Z_')) return [];
     throw err;
   } finally {
     target.closeObject(h);
   }
+}
+
+/** A file out of a .tgz shard: decompressed up to it and answered from memory. */
+async function getFromGz(res: HttpResponse, req: Req, h: ObjectHandle, uri: string, archpath: string): Promise<void> {
+  const want = archpath.replace(/^\.?\//, '');
+  let found: StreamedMember | undefined;
+  const z = gunzipped(h);
+  try {
+    for await (const m of streamTar(z.chunks, (n, size) => n === want && size <= MAX_GZ_MEMBER)) {
+      if (m.name !== want) continue;
+      if (!m.data) throw new ApiError(400, `file "${archpath}" in "${uri}" is ${m.size} bytes: files of compressed shards are read up to ${MAX_GZ_MEMBER} bytes`);
+      found = m;
+      break;
+    }
+  } catch (err) {
+    if (err instanceof TarError || (err as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new ApiError(400, `"${uri}" is not a readable .tgz: ${(err as Error).message}`);
+    throw err;
+  } finally {
+    z.done();
+  }
+  if (!found) throw notFound(`file "${archpath}" in archive "${uri}"`);
+  const data = found.data!;
+  const rangeHeader = header(req, 'range');
+  const range = rangeHeader ? parseRange(rangeHeader, data.length) : null;
+  if (range === 'unsatisfiable') {
+    return reply(res, req, '416 Range Not Satisfiable', [['Content-Type', 'application/json'], ['Content-Range', contentRangeUnsatisfied(data.length)]], JSON.stringify({ message: `range "${rangeHeader}" is not satisfiable for "${archpath}" of ${data.length} bytes`, status: 416 }));
+  }
+  const headers: [string, string][] = [['Content-Type', 'application/octet-stream'], ['Accept-Ranges', 'bytes']];
+  if (!range) return reply(res, req, '200 OK', headers, data);
+  headers.push(['Content-Range', contentRange(range.start, range.end, data.length)]);
+  reply(res, req, '206 Partial Content', headers, data.subarray(range.start, range.end + 1));
 }
 
 export async function getArchived(target: Target, res: HttpResponse, req: Req, bucket: string, obj: string, archpath: string): Promise<void> {
@@ -61,6 +123,12 @@ export async function getArchived(target: Target, res: HttpResponse, req: Req, b
   if (!ARCHIVE_EXTS.some((e) => obj.toLowerCase().endsWith(e))) throw new ApiError(400, `archpath: "${obj}" is not a shard tais can read (${ARCHIVE_EXTS.join(', ')})`);
   let h = target.openForRead(bucket, obj);
   if (!h) throw notFound(`object "${uri}"`);
+  if (isGz(obj)) {
+    target.closeObject(h);
+    const gz = target.openObject(bucket, obj); // a plain fd, which the decompressing stream owns and closes
+    if (!gz) throw notFound(`object "${uri}"`);
+    return getFromGz(res, req, gz, uri, archpath);
+  }
   try {
     let idx: Map<string, TarMember>;
     try {
