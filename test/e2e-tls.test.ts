@@ -14,6 +14,7 @@ import { startCluster, hrwPlacement, parseSmap, type Cluster } from './helpers/c
 import { ROOT, request, random, sha256, trustCa } from './helpers/node';
 
 const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
+const AISLOADER = path.join(ROOT, 'dist', 'src', 'cmd', 'aisloader.js');
 
 let c: Cluster;
 let work: string;
@@ -22,8 +23,12 @@ let s3: S3Client;
 const objects = new Map<string, Buffer>();
 
 function ais(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return node(AIS, env, args);
+}
+
+function node(bin: string, env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [AIS, ...args], { cwd: work, env: { ...process.env, AIS_ENDPOINT: c.primary.url, ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd: work, env: { ...process.env, AIS_ENDPOINT: c.primary.url, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -118,6 +123,19 @@ test.serial('ais CLI over https: AIS_CLIENT_CA or AIS_SKIP_VERIFY_CRT; refused w
   r = await ais({}, 'ls', 'ais://tls');
   t.is(r.code, 1);
   t.regex(r.stderr, /self[- ]signed certificate/);
+});
+
+test.serial('aisloader over https (S3 and native), trusting the CA; refused without it', async (t) => {
+  for (const api of [['-s3'], []]) {
+    const r = await node(AISLOADER, { AIS_CLIENT_CA: cert }, ['-endpoint', c.primary.url, '-bucket', 'ais://tls', ...api, '-pctput', '50', '-duration', '2s', '-numworkers', '4', '-minsize', '64KiB', '-maxsize', '256KiB', '-cleanup', '-json', '-quiet']);
+    t.is(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { put: { count: number; errors: number }; get: { count: number; errors: number } };
+    t.true(res.put.count > 0 && res.get.count > 0, r.stdout);
+    t.is(res.put.errors + res.get.errors, 0, r.stdout);
+  }
+  const bad = await node(AISLOADER, {}, ['-endpoint', c.primary.url, '-bucket', 'ais://tls', '-pctput', '100', '-duration', '1s', '-numworkers', '1', '-json', '-quiet']);
+  t.not(bad.code, 0);
+  t.regex(bad.stderr + bad.stdout, /self[- ]signed certificate/);
 });
 
 test.serial('a restarted target rejoins over TLS and serves its objects', async (t) => {

@@ -1,6 +1,7 @@
 // The loader's control requests (not timed): make sure the bucket exists, set its properties, list its
 // objects for a GET run, delete what the run wrote. node:http is plenty here.
 import http from 'node:http';
+import https from 'node:https';
 import { Conn } from './http';
 import { describeStatus, encodeKey } from './engine';
 import { authHeader, type LoaderConfig } from './flags';
@@ -12,8 +13,9 @@ interface Reply {
 
 export function call(cfg: LoaderConfig, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: cfg.host, port: cfg.port, method, path, headers: { ...headers, ...(cfg.token ? { Authorization: `Bearer ${cfg.token}` } : {}), ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body) } : {}) }, agent: false },
+    const opts = { host: cfg.host, port: cfg.port, method, path, headers: { ...headers, ...(cfg.token ? { Authorization: `Bearer ${cfg.token}` } : {}), ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body) } : {}) }, agent: false as const };
+    const req = (cfg.tls ? https.request : http.request)(
+      cfg.tls ? { ...opts, ...(cfg.tls.ca ? { ca: cfg.tls.ca } : {}), rejectUnauthorized: !cfg.tls.skipVerify } : opts,
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -142,7 +144,7 @@ export function deleteObjects(cfg: LoaderConfig, names: readonly string[], concu
     const n = Math.max(1, Math.min(concurrency, names.length));
     if (names.length === 0) return resolve({ deleted, errors });
     for (let i = 0; i < n; i++) {
-      const c = new Conn(cfg.host, cfg.port, readBuf, onDone);
+      const c = new Conn(cfg.host, cfg.port, readBuf, onDone, cfg.tls);
       conns.push(c);
       active++;
     }

@@ -117,7 +117,7 @@ export class Engine {
       if (this.cfg.timeoutMs > 0) this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.cfg.timeoutMs));
       for (let i = 0; i < this.numWorkers; i++) {
         const w: Worker = { conn: undefined as unknown as Conn, op: OP_GET, start: 0, name: '', size: 0, body: null, redirects: 0, redirConns: new Map() };
-        w.conn = new Conn(this.cfg.host, this.cfg.port, this.readBuf, (c, err) => this.onDone(w, c, err));
+        w.conn = new Conn(this.cfg.host, this.cfg.port, this.readBuf, (c, err) => this.onDone(w, c, err), this.cfg.tls);
         this.workers.push(w);
         this.running++;
       }
@@ -216,7 +216,8 @@ export class Engine {
     const key = u.host;
     let c = w.redirConns.get(key);
     if (!c) {
-      c = new Conn(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port || 80), this.readBuf, (cc, err) => this.onDone(w, cc, err));
+      const secure = u.protocol === 'https:';
+      c = new Conn(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port || (secure ? 443 : 80)), this.readBuf, (cc, err) => this.onDone(w, cc, err), secure ? (this.cfg.tls ?? { skipVerify: false }) : undefined);
       w.redirConns.set(key, c);
     }
     c.startedAt = w.start;

@@ -53,6 +53,13 @@ export interface LoaderConfig {
   /** Give up on one request after this many ms (0 = never). */
   timeoutMs: number;
   quiet: boolean;
+  /** An https:// endpoint: the CA to trust (PEM, AIS_CLIENT_CA) and AIS_SKIP_VERIFY_CRT. */
+  tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  ca?: string;
+  skipVerify: boolean;
 }
 
 interface FlagSpec {
@@ -223,6 +230,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
   if (!endpoint && !raw.has('ip') && !raw.has('port') && env.AIS_ENDPOINT) endpoint = env.AIS_ENDPOINT;
   let host: string;
   let port: number;
+  let tls: TlsOptions | undefined;
   if (endpoint) {
     let u: URL;
     try {
@@ -230,9 +238,10 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
     } catch {
       throw new FlagError(`-endpoint: invalid URL "${endpoint}"`);
     }
-    if (u.protocol !== 'http:') throw new FlagError(`-endpoint: only http:// is supported (got ${u.protocol})`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FlagError(`-endpoint: http:// or https:// (got ${u.protocol})`);
     host = u.hostname.replace(/^\[|\]$/g, '');
-    port = u.port ? Number(u.port) : 80;
+    port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+    if (u.protocol === 'https:') tls = { ...(env.AIS_CLIENT_CA ? { ca: readCa(env.AIS_CLIENT_CA) } : {}), skipVerify: env.AIS_SKIP_VERIFY_CRT === 'true' };
   } else {
     host = get('ip');
     port = parseInt10('port', get('port'));
@@ -254,7 +263,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
   const s3 = parseBool('s3', get('s3'));
 
   const cfg: LoaderConfig = {
-    endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    endpoint: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     host,
     port,
     bucket,
@@ -285,6 +294,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
     token: readTokenFile(get('tokenfile')),
     timeoutMs: parseDuration(get('timeout')),
     quiet: parseBool('quiet', get('quiet')),
+    ...(tls ? { tls } : {}),
   };
   // A size-bounded run without an explicit -duration runs until the bound.
   if (!raw.has('duration') && (cfg.maxPuts > 0 || cfg.totalPutSize > 0)) cfg.durationMs = 0;
@@ -292,6 +302,14 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
   if (!raw.has('minsize') && raw.has('maxsize')) cfg.minSize = Math.min(cfg.minSize, cfg.maxSize);
   validate(cfg);
   return cfg;
+}
+
+function readCa(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FlagError(`AIS_CLIENT_CA: cannot read ${file}: ${(err as Error).message}`);
+  }
 }
 
 function validate(c: LoaderConfig): void {

@@ -4,7 +4,9 @@
 // parser the gateway's relay uses (util/h1-response.ts), so the body bytes of a GET are counted, never
 // allocated.
 import net from 'node:net';
+import tls from 'node:tls';
 import { ResponseParser, type ResponseHead } from '../util/h1-response';
+import type { TlsOptions } from './flags';
 
 /** Error bodies are kept up to this many bytes (for the error report). */
 const ERR_BODY = 1024;
@@ -48,6 +50,8 @@ export class Conn {
     /** Shared by all connections of a thread: parsing is synchronous inside the read callback. */
     private readonly readBuf: Buffer,
     private readonly done: DoneFn,
+    /** HTTPS: a TLS socket, read through 'data' events (TLS sockets take no `onread` buffer). */
+    private readonly tlsOpts?: TlsOptions,
   ) {}
 
   get busy(): boolean {
@@ -96,18 +100,32 @@ export class Conn {
   }
 
   private connect(): net.Socket {
-    const s = net.connect({
-      host: this.host,
-      port: this.port,
-      noDelay: true,
-      onread: {
-        buffer: this.readBuf,
-        callback: (n: number, buf: Uint8Array): boolean => {
-          if (this.sock === s) this.onBytes(buf as Buffer, n);
-          return true;
-        },
-      },
-    });
+    const s: net.Socket = this.tlsOpts
+      ? tls.connect({
+          host: this.host,
+          port: this.port,
+          ...(net.isIP(this.host) ? {} : { servername: this.host }),
+          ...(this.tlsOpts.ca ? { ca: this.tlsOpts.ca } : {}),
+          rejectUnauthorized: !this.tlsOpts.skipVerify,
+        })
+      : net.connect({
+          host: this.host,
+          port: this.port,
+          noDelay: true,
+          onread: {
+            buffer: this.readBuf,
+            callback: (n: number, buf: Uint8Array): boolean => {
+              if (this.sock === s) this.onBytes(buf as Buffer, n);
+              return true;
+            },
+          },
+        });
+    if (this.tlsOpts) {
+      s.setNoDelay(true);
+      s.on('data', (b: Buffer) => {
+        if (this.sock === s) this.onBytes(b, b.length);
+      });
+    }
     s.on('error', (err) => {
       if (this.sock === s && !this.sockErr) this.sockErr = err;
     });
