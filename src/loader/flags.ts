@@ -72,7 +72,7 @@ interface FlagSpec {
 export const FLAGS: Record<string, FlagSpec> = {
   ip: { kind: 'string', def: 'localhost', help: 'cluster (gateway) host' },
   port: { kind: 'int', def: '8080', help: 'cluster (gateway) port' },
-  endpoint: { kind: 'string', def: '', help: 'cluster URL, e.g. http://127.0.0.1:8080 (overrides -ip/-port; default $AIS_ENDPOINT)' },
+  endpoint: { kind: 'string', def: '', help: 'cluster URL, e.g. http://127.0.0.1:8080 or https://... (overrides -ip/-port; default $AIS_ENDPOINT; https: AIS_CLIENT_CA, AIS_SKIP_VERIFY_CRT)' },
   bucket: { kind: 'string', def: '', help: 'bucket name (S3 name; "ais://" prefix accepted); created if missing' },
   s3: { kind: 'bool', def: 'false', help: 'use the S3 API at /s3 instead of the native API (/v1/objects)' },
   duration: { kind: 'duration', def: '1m', help: 'run time (e.g. 30s, 1m; 0 = until -maxputs/-totalputsize)' },
