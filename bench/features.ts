@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   caPem = fs.readFileSync(path.join(dir, 'cert.pem'));
   tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: caPem });
   const intraPort = await freePort();
+  process.env.AIS_ETL_COMMANDS = 'true'; // the node (which inherits it) starts the example transformers
   const node = await startTais(path.join(dir, 'node'), { tls: { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem'), intraPort } });
   const pub = node.url;
   const plain = `http://127.0.0.1:${intraPort}`;

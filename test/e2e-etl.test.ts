@@ -1,4 +1,4 @@
-// End to end, a cluster (a proxy and two targets): ETLs whose transformers the targets start as local
+// End to end, a cluster (a proxy and two targets, started with AIS_ETL_COMMANDS=true): ETLs whose transformers the targets start as local
 // processes (src/etl/example-transformer.ts) over AIStore's ws:// and hpush:// protocols, inline
 // (GET ?etl_name=) and offline (etl-bck), the copy-bck job, and what goes wrong: a corrupted source, a
 // transformer that is too slow or dies, unknown and duplicate ETLs. Everything through the ais CLI or
@@ -63,7 +63,7 @@ async function bucketKeys(bucket: string): Promise<string[]> {
 
 test.before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-etl-'));
-  c = await startCluster({ name: 'etl', targets: 2 });
+  c = await startCluster({ name: 'etl', targets: 2, env: { AIS_ETL_COMMANDS: 'true' } });
   s3 = s3Client(c.primary.url);
   const r = await ais('bucket', 'create', 'ais://src');
   if (r.code !== 0) throw new Error(r.stderr);

@@ -14,7 +14,7 @@ import { nodeUrl } from '../cluster/snode';
 import { ApiError, badRequest, guarded, sendJson } from './native';
 import { toPrimary } from '../proxy/route';
 import { parseSpec, specJson, SpecError, checkEtlName, type EtlSpec } from '../etl/spec';
-import { Etl, etls, type EtlInfo } from '../etl/etl';
+import { Etl, commandsRefused, etlPolicy, etls, type EtlInfo } from '../etl/etl';
 
 export type EtlOp = 'init' | 'start' | 'stop' | 'delete' | 'list' | 'logs' | 'spec';
 
@@ -30,6 +30,7 @@ export async function etlOnTarget(node: Node, m: EtlOpMsg): Promise<unknown> {
   if (m.op === 'init') {
     const spec = m.spec!;
     if (etls.has(spec.name)) throw new ApiError(409, `ETL "${spec.name}" already exists`);
+    if (spec.runtime && !etlPolicy.commands) throw new ApiError(403, commandsRefused(spec.name, node.self.id));
     const etl = new Etl(spec, nodeUrl(node.self));
     etls.set(spec.name, etl);
     try {

@@ -12,18 +12,22 @@ import { httpThreads } from '../cluster/config';
 import { HttpThreads } from '../api/http-threads';
 import { startServer, type TlsFiles } from '../api/server';
 import { setIntraTls } from '../cluster/intra';
+import { etlPolicy } from '../etl/etl';
 import { log } from '../util/log';
 import type { ClusterConfig } from '../cluster/config';
 
 const USAGE = `usage: aisnode [--role proxy|target] [--host H] [--port P] [--mountpath DIR ...] [--confdir DIR]
                [--primary URL] [--public-host H] [--config FILE.json] [--workers N]
-               [--tls-cert FILE --tls-key FILE [--intra-port P]]
+               [--tls-cert FILE --tls-key FILE [--intra-port P]] [--etl-commands]
   --role        proxy (gateway, no data) or target (storage; the default)
   --primary     URL of the primary proxy to join (AIS_PRIMARY_EP); none: this node is the primary
   --public-host the address other nodes and redirected clients use (default: --host, or localhost)
   --tls-cert, --tls-key
                 HTTPS on --port with this certificate and key (PEM; AIS_TLS_CERT, AIS_TLS_KEY); the other
-                nodes then use plain HTTP on --intra-port (AIS_INTRA_PORT; default: a free port)`;
+                nodes then use plain HTTP on --intra-port (AIS_INTRA_PORT; default: a free port)
+  --etl-commands
+                a target starts the transformer commands of ETL specs (runtime.command; AIS_ETL_COMMANDS=true):
+                code run here by whoever may init an ETL, so off by default`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -40,6 +44,7 @@ async function main(): Promise<void> {
       'tls-cert': { type: 'string', default: process.env.AIS_TLS_CERT },
       'tls-key': { type: 'string', default: process.env.AIS_TLS_KEY },
       'intra-port': { type: 'string', default: process.env.AIS_INTRA_PORT },
+      'etl-commands': { type: 'boolean', default: process.env.AIS_ETL_COMMANDS === 'true' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
     const ca = process.env.AIS_CLIENT_CA ?? certs?.cert;
     setIntraTls({ ...(ca ? { ca: fs.readFileSync(ca) } : {}), skipVerify: process.env.AIS_SKIP_VERIFY_CRT === 'true' });
   }
+  etlPolicy.commands = values['etl-commands'] === true;
   const node = new Node(opts);
   const server = await startServer(node, values.host, port, certs ? { tls: certs, intraPort } : {});
   const publicHost = values['public-host'] ?? (values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host);

@@ -177,6 +177,17 @@ function healthy(base: string): Promise<boolean> {
 /** The ETLs of this target, by name. Their transformer processes go when the target exits. */
 export const etls = new Map<string, Etl>();
 
+/**
+ * Whether this target starts transformer commands (`runtime.command`): a node-local choice made when
+ * aisnode starts (--etl-commands, AIS_ETL_COMMANDS=true), never over the API, because a command is
+ * code run on the target by whoever may init an ETL. Off by default: an `endpoint` works either way.
+ */
+export const etlPolicy = { commands: false };
+
+export function commandsRefused(name: string, targetId: string): string {
+  return `ETL "${name}": target ${targetId} does not start transformer commands (start its aisnode with --etl-commands or AIS_ETL_COMMANDS=true, or run the transformer yourself and init with endpoint)`;
+}
+
 process.once('exit', () => {
   for (const e of etls.values()) e.stop('target exiting');
 });

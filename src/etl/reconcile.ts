@@ -6,7 +6,7 @@ import type { Node } from '../cluster/node';
 import type { EtlMdData } from '../cluster/meta';
 import { nodeUrl } from '../cluster/snode';
 import { log } from '../util/log';
-import { Etl, etls } from './etl';
+import { Etl, commandsRefused, etlPolicy, etls } from './etl';
 
 export function reconcileEtls(node: Node, md: EtlMdData): void {
   for (const [name, etl] of etls) {
@@ -18,6 +18,11 @@ export function reconcileEtls(node: Node, md: EtlMdData): void {
     if (stopped || etls.has(name)) continue;
     const etl = new Etl(spec, nodeUrl(node.self));
     etls.set(name, etl);
+    if (spec.runtime && !etlPolicy.commands) {
+      etl.stop(commandsRefused(name, node.self.id));
+      log.warn(commandsRefused(name, node.self.id));
+      continue;
+    }
     etl.start().then(
       () => log.info(`etl ${name}: started (EtlMD v${md.version})`),
       (err: Error) => {

@@ -735,6 +735,8 @@ section_etl() {
 
 # ---------------------------------------------------------------- main
 
+# The playground's targets start ETL transformer commands (section etl); off by default in aisnode.
+export AIS_ETL_COMMANDS=true
 export AWS_ACCESS_KEY_ID=FAKEKEY AWS_SECRET_ACCESS_KEY=FAKESECRET
 export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 export AWS_CONFIG_FILE="$W/aws-config" AWS_SHARED_CREDENTIALS_FILE="$W/aws-credentials"
