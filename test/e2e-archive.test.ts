@@ -3,13 +3,13 @@
 // long names included) with GET ?archpath= and `ais get --archpath`, whole or by range. A missing
 // object, a corrupted source and requests for what is not there get their errors and store nothing.
 import test from 'ava';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startCluster, hrwPlacement, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, s3Client, sha256 } from './helpers/node';
+import { ROOT, request, random, runScript, s3Client, sha256, type ScriptRun } from './helpers/node';
 import { flipByte, objectFile } from './helpers/disk';
 
 const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
@@ -20,13 +20,7 @@ let work: string;
 const imgs = new Map<string, Buffer>();
 const name = (i: number): string => `img-${String(i).padStart(4, '0')}.jpg`;
 
-function ais(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [AIS, ...args], { cwd: work, env: { ...process.env, AIS_ENDPOINT: c.primary.url } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const ais = (...args: string[]): Promise<ScriptRun> => runScript(AIS, args, { cwd: work, env: { AIS_ENDPOINT: c.primary.url } });
 
 async function getShard(bucket: string, key: string): Promise<Buffer | undefined> {
   try {

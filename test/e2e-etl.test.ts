@@ -4,13 +4,12 @@
 // transformer that is too slow or dies, unknown and duplicate ETLs. Everything through the ais CLI or
 // raw HTTP on the gateway, results checked byte for byte and on disk.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startCluster, hrwPlacement, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, md5, s3Client, sha256, sleep } from './helpers/node';
+import { ROOT, request, random, md5, runScript, s3Client, sha256, sleep, type ScriptRun } from './helpers/node';
 import { flipByte, objectFile } from './helpers/disk';
 
 const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
@@ -21,19 +20,7 @@ let s3: S3Client;
 let work: string;
 const objects = new Map<string, Buffer>();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ais(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [AIS, ...args], { cwd: work, env: { ...process.env, AIS_ENDPOINT: c.primary.url }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const ais = (...args: string[]): Promise<ScriptRun> => runScript(AIS, args, { cwd: work, env: { AIS_ENDPOINT: c.primary.url } });
 
 const upper = (b: Buffer): Buffer => Buffer.from(b.map((x) => (x >= 0x61 && x <= 0x7a ? x - 0x20 : x)));
 const text = (n: number, seed: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => 'abcdefghij klmnop\n'[(i * 7 + seed) % 18]!).join(''));
@@ -230,7 +217,7 @@ test.serial('errors: unknown ETL, bad or taken name, bad spec, etl-bck with an u
   r = await ais('etl', 'init', '--name', 'upper-case', '--', process.execPath, EXAMPLE);
   t.is(r.code, 1);
   t.regex(r.stderr, /already exists/);
-  t.is((await etlInfo('upper-case'))[Object.keys(await etlInfo('upper-case'))[0]!]!.stage, 'Running'); // untouched
+  t.true(Object.values(await etlInfo('upper-case')).every((i) => i.stage === 'Running')); // untouched
   const bad = await request(c.primary.url, { method: 'PUT', path: '/v1/etl', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'image-one', runtime: { image: 'aistore/transformer_md5:latest' } }) });
   t.is(bad.status, 400);
   t.regex(bad.body.toString(), /not containers/);

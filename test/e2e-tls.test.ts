@@ -3,15 +3,15 @@
 // other over their plain intra-cluster ports, and the S3 SDK, the ais CLI and redirects all work; a
 // client that does not trust the certificate is refused, and a restarted target rejoins.
 import test from 'ava';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { startCluster, hrwPlacement, parseSmap, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, sha256, trustCa } from './helpers/node';
+import { startCluster, hrwPlacement, type Cluster } from './helpers/cluster';
+import { ROOT, request, random, runScript, sha256, trustCa, type ScriptRun } from './helpers/node';
 
 const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
 const AISLOADER = path.join(ROOT, 'dist', 'src', 'cmd', 'aisloader.js');
@@ -22,17 +22,8 @@ let cert: string;
 let s3: S3Client;
 const objects = new Map<string, Buffer>();
 
-function ais(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return node(AIS, env, args);
-}
-
-function node(bin: string, env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: work, env: { ...process.env, AIS_ENDPOINT: c.primary.url, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const node = (script: string, env: Record<string, string>, args: string[]): Promise<ScriptRun> => runScript(script, args, { cwd: work, env: { AIS_ENDPOINT: c.primary.url, ...env } });
+const ais = (env: Record<string, string>, ...args: string[]): Promise<ScriptRun> => node(AIS, env, args);
 
 test.before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-tls-'));
@@ -139,7 +130,7 @@ test.serial('aisloader over https (S3 and native), trusting the CA; refused with
 });
 
 test.serial('a restarted target rejoins over TLS and serves its objects', async (t) => {
-  const before = parseSmap(JSON.stringify(await c.smap()));
+  const before = await c.smap();
   await c.targets[0]!.restart();
   await c.settle(2);
   const after = await c.smap();

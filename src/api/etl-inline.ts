@@ -8,11 +8,10 @@ import { reply, type Req } from './http';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
 import { ApiError, notFound } from './native';
-import { etls, type Etl } from '../etl/etl';
+import { etls } from '../etl/etl';
 import { etlBytes } from '../etl/budget';
-import type { ObjectHandle } from '../target/target';
 import { MAX_ETL_OBJECT, TransformError } from '../etl/comm';
-import { closeHandle, CorruptObject, readWhole } from '../xact/read-verified';
+import { CorruptObject, readWhole } from '../xact/read-verified';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
 
 export async function getTransformed(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps, names: string[], args: string | undefined): Promise<void> {
@@ -34,42 +33,35 @@ export async function getTransformed(node: Node, res: HttpResponse, req: Req, bu
     h = node.target.openObject(bucket, obj);
   }
   if (!h) throw notFound(`object "${uri}"`);
-  if (h.lom.size > MAX_ETL_OBJECT) {
-    closeHandle(h);
-    throw new ApiError(400, `object "${uri}" is too large for an ETL (${h.lom.size} > ${MAX_ETL_OBJECT} bytes)`);
+  const size = h.lom.size;
+  if (size > MAX_ETL_OBJECT) {
+    node.target.closeObject(h);
+    throw new ApiError(400, `object "${uri}" is too large for an ETL (${size} > ${MAX_ETL_OBJECT} bytes)`);
   }
   // The object and the answers are held in memory: within the node's ETL budget (etl/budget.ts).
-  const release = await etlBytes.take(h.lom.size * 2);
+  const release = await etlBytes.take(size * 2);
   try {
-    await transformed(node, res, req, h, uri, stages, args, bucket, obj, names);
+    let out: Buffer;
+    try {
+      out = await readWhole(h);
+    } catch (err) {
+      if (!(err instanceof CorruptObject)) throw err;
+      node.target.stats.errCksum++;
+      throw new ApiError(500, `BAD DATA CHECKSUM: ${err.message}`);
+    } finally {
+      node.target.closeObject(h);
+    }
+    for (const etl of stages) {
+      if (req.aborted) return;
+      try {
+        out = await etl.transform({ bucket, objName: obj, body: out, ...(args ? { args } : {}) });
+      } catch (err) {
+        if (err instanceof TransformError) throw new ApiError(err.timeout ? 504 : 502, `ETL "${etl.spec.name}": ${err.message}`);
+        throw err;
+      }
+    }
+    reply(res, req, '200 OK', [['Content-Type', 'application/octet-stream'], ['Ais-Etl-Name', names.join(',')]], out);
   } finally {
     release();
   }
-}
-
-async function transformed(node: Node, res: HttpResponse, req: Req, h: ObjectHandle, uri: string, stages: Etl[], args: string | undefined, bucket: string, obj: string, names: string[]): Promise<void> {
-  let body: Buffer;
-  try {
-    body = await readWhole(h);
-  } catch (err) {
-    if (err instanceof CorruptObject) {
-      node.target.stats.errCksum++;
-      throw new ApiError(500, `BAD DATA CHECKSUM: ${err.message}`);
-    }
-    throw err;
-  } finally {
-    closeHandle(h);
-  }
-  if (req.aborted) return;
-  let out = body;
-  for (const etl of stages) {
-    try {
-      out = await etl.transform({ bucket, objName: obj, body: out, ...(args ? { args } : {}) });
-    } catch (err) {
-      if (err instanceof TransformError) throw new ApiError(err.timeout ? 504 : 502, `ETL "${etl.spec.name}": ${err.message}`);
-      throw err;
-    }
-    if (req.aborted) return;
-  }
-  reply(res, req, '200 OK', [['Content-Type', 'application/octet-stream'], ['Ais-Etl-Name', names.join(',')]], out);
 }

@@ -2,7 +2,7 @@
 // target (PUT /v1/buckets/SRC {"action":"archive"}); files come back out with `ais get SHARD --archpath`.
 import { UsageError, needArgs, type Command } from './command';
 import { bpath, bucketArg } from './bucket';
-import { waitJob } from './job';
+import { listRangeValue, selection, waitJob } from './job';
 import { bucketString, parseUri, providerQuery } from './format';
 import { listCommand } from './ls';
 
@@ -12,12 +12,12 @@ const bucket: Command = {
   args: 'SRC_BUCKET DST_BUCKET/SHARD.tar',
   description: 'Each object is read from its owner and checked against its checksum on the way; a shard is\nstored whole or not at all. Read a file back with: ais get BUCKET/SHARD.tar --archpath NAME OUT',
   options: {
-    template: { type: 'string', arg: 'TEMPLATE', help: 'object names from a range template, e.g. "img-{0000..0999}.jpg"' },
-    list: { type: 'string', arg: 'NAMES', help: 'comma-separated object names' },
+    template: selection.template,
+    list: selection.list,
     'base-name': { type: 'boolean', help: "members named by the object's base name only (bnonly)" },
     'include-src-bck': { type: 'boolean', help: 'members named SRC_BUCKET/OBJECT (isbn)' },
     'cont-on-err': { type: 'boolean', help: 'skip objects that do not exist (coer)' },
-    wait: { type: 'boolean', help: 'wait for the job to finish, then print its totals' },
+    wait: selection.wait,
   },
   examples: ['ais archive bucket ais://imgs ais://shards/train-0000.tar --template "img-{0000..0999}.jpg" --wait', 'ais archive bucket ais://docs ais://docs/all.tar --list a.txt,b.txt'],
   async run(ctx, pos, flags) {
@@ -31,11 +31,8 @@ const bucket: Command = {
       throw new UsageError((err as Error).message, p);
     }
     if (dst.obj === '') throw new UsageError(`"${pos[1]}": expected BUCKET/SHARD.tar`, p);
-    const given = ['template', 'list'].filter((f) => typeof flags[f] === 'string');
-    if (given.length !== 1) throw new UsageError('give one of --template and --list', p);
-    const value: Record<string, unknown> = { archname: dst.obj, mime: '.tar', tobck: { name: dst.bucket.name, provider: dst.bucket.provider } };
-    if (typeof flags.template === 'string') value.template = flags.template;
-    if (typeof flags.list === 'string') value.objnames = flags.list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const value: Record<string, unknown> = { archname: dst.obj, mime: '.tar', tobck: { name: dst.bucket.name, provider: dst.bucket.provider }, ...listRangeValue(flags, p) };
+    if (value.objnames === undefined && value.template === undefined) throw new UsageError('give one of --template and --list', p);
     if (flags['base-name']) value.bnonly = true;
     if (flags['include-src-bck']) value.isbn = true;
     if (flags['cont-on-err']) value.coer = true;

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { CliError, UsageError, needArgs, type Command, type Ctx, type Flags } from './command';
 import { bpath, bucketArg } from './bucket';
-import { waitJob } from './job';
+import { listRangeValue, selection, waitJob } from './job';
 import { bucketString, encodePath, parseUri, providerQuery, sizeIEC, table, type BucketName } from './format';
 import type { EtlInfo } from '../etl/etl';
 
@@ -126,31 +126,18 @@ const object: Command = {
 };
 
 const tcbOptions = {
-  prefix: { type: 'string', arg: 'PREFIX', help: 'only objects whose names start with PREFIX' },
+  ...selection,
   prepend: { type: 'string', arg: 'PREFIX', help: 'put PREFIX in front of every destination name' },
   'dry-run': { type: 'boolean', help: 'count what would be copied; write nothing' },
-  list: { type: 'string', arg: 'NAMES', help: 'only these objects (comma-separated names)' },
-  template: { type: 'string', arg: 'TEMPLATE', help: 'only the objects of a range template, e.g. "shard-{0000..0999}.tar"' },
-  'num-workers': { type: 'string', arg: 'N', help: 'objects in flight per target (default 4)' },
-  wait: { type: 'boolean', help: 'wait for the job to finish, then print its totals' },
 } as const;
 
 async function startTcb(ctx: Ctx, bucketAction: 'copy-bck' | 'etl-bck', src: BucketName, dst: BucketName, flags: Flags, p: string, extra: Record<string, unknown>): Promise<void> {
-  const value: Record<string, unknown> = { ...extra };
+  const value: Record<string, unknown> = { ...extra, ...listRangeValue(flags, p) };
   // A list or a template makes it AIStore's list/range job (copy-listrange, etl-listrange).
-  if (typeof flags.list === 'string' && typeof flags.template === 'string') throw new UsageError('give one of --list and --template', p);
-  if (typeof flags.list === 'string') value.objnames = flags.list.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (typeof flags.template === 'string') value.template = flags.template;
   const objects = value.objnames !== undefined || value.template !== undefined;
   const action = objects ? (bucketAction === 'copy-bck' ? 'copy-listrange' : 'etl-listrange') : bucketAction;
-  if (typeof flags.prefix === 'string') value.prefix = flags.prefix;
   if (typeof flags.prepend === 'string') value.prepend = flags.prepend;
   if (flags['dry-run']) value.dry_run = true;
-  if (typeof flags['num-workers'] === 'string') {
-    const n = Number(flags['num-workers']);
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`invalid --num-workers "${flags['num-workers']}" (1..64)`, p);
-    value['num-workers'] = n;
-  }
   const bckTo = `${dst.provider}/@#/${dst.name}/`;
   const r = await ctx.api.call('POST', bpath(src), { query: { ...providerQuery(src), bck_to: bckTo }, json: { action, value } });
   const id = r.body.toString('utf8').trim();

@@ -4,7 +4,8 @@ import { bpath } from './bucket';
 import { ZERO_TIME, type XactSnap } from '../xact/xaction';
 import { bucketString, parseUri, providerQuery, sizeIEC, table, type BucketName } from './format';
 
-const selection = {
+/** The flags that name a job's objects, and its workers and --wait (also copy, transform, delete, archive). */
+export const selection = {
   prefix: { type: 'string', arg: 'PREFIX', help: 'objects whose names start with PREFIX' },
   template: { type: 'string', arg: 'TEMPLATE', help: 'names from a range template, e.g. "shard-{0000..0999}.tar"' },
   list: { type: 'string', arg: 'NAMES', help: 'comma-separated object names' },
@@ -12,7 +13,8 @@ const selection = {
   wait: { type: 'boolean', help: 'wait for the job to finish, then print its totals' },
 } as const;
 
-function listRangeValue(flags: Flags, path: string): Record<string, unknown> {
+/** Those flags as AIStore's ListRange value: objnames, template or prefix, and num-workers. */
+export function listRangeValue(flags: Flags, path: string): Record<string, unknown> {
   const given = ['prefix', 'template', 'list'].filter((f) => typeof flags[f] === 'string');
   if (given.length > 1) throw new UsageError(`give one of --prefix, --template, --list (got --${given.join(', --')})`, path);
   const v: Record<string, unknown> = {};

@@ -9,7 +9,7 @@ import { bucketString, encodePath, parseUri, providerQuery, sizeIEC, table, Prog
 import { apiError, pipeBody, readAll } from './client';
 import { getToFd, ReaderGone } from './download';
 import { formatTime } from '../api/lso';
-import { waitJob } from './job';
+import { listRangeValue, selection, waitJob } from './job';
 
 /** Transfers at least this large show a progress bar when stderr is a terminal. */
 const PROGRESS_MIN = 8 << 20;
@@ -303,19 +303,14 @@ const rm: Command = {
   name: 'rm',
   summary: 'delete objects (by name, or many at once by --list or --template: a job on every target)',
   args: 'BUCKET/OBJECT [BUCKET/OBJECT...] | BUCKET --list NAMES | BUCKET --template TEMPLATE',
-  options: {
-    list: { type: 'string', arg: 'NAMES', help: 'comma-separated object names (delete-listrange job)' },
-    template: { type: 'string', arg: 'TEMPLATE', help: 'a range template, e.g. "shard-{0000..0099}.tar" (delete-listrange job)' },
-    wait: { type: 'boolean', help: 'with --list/--template: wait for the job, then print its totals' },
-  },
+  options: { list: selection.list, template: selection.template, wait: selection.wait },
   examples: ['ais object rm ais://demo/obj', 'ais rmo ais://demo --template "tmp/part-{000..999}" --wait'],
   async run(ctx, pos, flags) {
     const p = 'ais object rm';
     if (typeof flags.list === 'string' || typeof flags.template === 'string') {
       needArgs(pos, 1, 1, 'bucket', p);
-      if (typeof flags.list === 'string' && typeof flags.template === 'string') throw new UsageError('give one of --list and --template', p);
       const { bucket } = objectArg(pos[0]!, p, false);
-      const value = typeof flags.list === 'string' ? { objnames: flags.list.split(',').map((s) => s.trim()).filter((s) => s !== '') } : { template: flags.template };
+      const value = listRangeValue(flags, p);
       const r = await ctx.api.call('DELETE', `/v1/buckets/${encodeURIComponent(bucket.name)}`, { query: providerQuery(bucket), json: { action: 'delete-listrange', value } });
       const id = r.body.toString('utf8').trim();
       ctx.out(`delete-objects[${id}]: ${bucketString(bucket)}. To monitor the progress, run 'ais show job ${id}'`);

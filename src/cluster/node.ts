@@ -166,8 +166,8 @@ export class Node {
     return p ? nodeUrl(p) : this.joinUrl!;
   }
 
-  /** After the HTTP listener is up (its port known): become primary or join the one given. */
-  /** `net`: a node serving HTTPS says so, with the plain port the other nodes use (Snode). */
+  /** After the HTTP listener is up (its port known): become primary or join the one given. `net`: a node
+   *  serving HTTPS says so, with the plain port the other nodes use (Snode). */
   async start(host: string, port: number, net: { tls?: boolean; intraPort?: number } = {}): Promise<void> {
     const id = loadDaemonId(this.confDir, this.type, port);
     this.self = { id, type: this.type, host, port, flags: 0, ...(net.tls ? { tls: true, intraPort: net.intraPort } : {}) };

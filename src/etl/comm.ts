@@ -61,7 +61,8 @@ class WsConn {
       const p = this.pending.shift();
       if (!p) return this.fail(new TransformError('the transformer answered an object it was not sent'));
       clearTimeout(p.timer);
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      // A Buffer as `ws` delivers it (binaryType nodebuffer): taken as is, not copied again.
+      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       if (isBinary) p.resolve(buf);
       else p.reject(new TransformError(`the transformer answered text instead of the object's bytes: ${buf.toString('utf8').slice(0, 200)}`));
     });

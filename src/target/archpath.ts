@@ -121,14 +121,13 @@ async function getFromGz(res: HttpResponse, req: Req, h: ObjectHandle, uri: stri
 export async function getArchived(target: Target, res: HttpResponse, req: Req, bucket: string, obj: string, archpath: string): Promise<void> {
   const uri = `${bucket}/${obj}`;
   if (!ARCHIVE_EXTS.some((e) => obj.toLowerCase().endsWith(e))) throw new ApiError(400, `archpath: "${obj}" is not a shard tais can read (${ARCHIVE_EXTS.join(', ')})`);
-  let h = target.openForRead(bucket, obj);
-  if (!h) throw notFound(`object "${uri}"`);
   if (isGz(obj)) {
-    target.closeObject(h);
     const gz = target.openObject(bucket, obj); // a plain fd, which the decompressing stream owns and closes
     if (!gz) throw notFound(`object "${uri}"`);
     return getFromGz(res, req, gz, uri, archpath);
   }
+  let h = target.openForRead(bucket, obj);
+  if (!h) throw notFound(`object "${uri}"`);
   try {
     let idx: Map<string, TarMember>;
     try {

@@ -1,7 +1,6 @@
 // An object's bytes as jobs read them off the disk: hashed as they are read and checked against the
 // stored checksum before the last bytes are handed on, so nothing a copy or a transformer gets is
 // unverified. Whole (ETL: the transformer takes the object in one message) or in pieces (copy: any size).
-import fs from 'node:fs';
 import { hashDigest, hashInit, readHash, type HashKind } from '../native';
 import type { ObjectHandle } from '../target/target';
 
@@ -56,8 +55,4 @@ export async function* readPieces(h: ObjectHandle): AsyncGenerator<Buffer> {
   }
   v.check();
   if (held) yield held;
-}
-
-export function closeHandle(h: ObjectHandle): void {
-  fs.close(h.fd, () => {});
 }

@@ -13,7 +13,7 @@ import { log } from '../util/log';
 import { etls } from '../etl/etl';
 import { MAX_ETL_OBJECT } from '../etl/comm';
 import { etlBytes } from '../etl/budget';
-import { closeHandle, readPieces, readWhole } from './read-verified';
+import { readPieces, readWhole } from './read-verified';
 import { xactRegistry, Xaction } from './xaction';
 import { expandTemplate, parseTemplate } from './template';
 import { putToOwner } from './put-owner';
@@ -140,41 +140,33 @@ async function copyOne(node: Node, x: Xaction, dst: string, msg: TcbMsg, name: s
     if (msg.objnames || msg.template) throw new Error('does not exist'); // named, not listed
     return; // gone since it was listed
   }
+  let release: (() => void) | undefined;
   try {
+    let body: Buffer | Readable;
+    const headers: Record<string, string> = {};
     if (msg.dry_run) {
       x.objs++;
       x.bytes += h.lom.size;
       return;
     }
-    const to = dstName(name, msg);
-    let body: Buffer | Readable;
-    const headers: Record<string, string> = {};
     if (msg.id) {
       const etl = etls.get(msg.id);
       if (!etl) throw new Error(`ETL "${msg.id}" does not exist on target ${node.self.id}`);
       if (h.lom.size > MAX_ETL_OBJECT) throw new Error(`too large for an ETL (${h.lom.size} > ${MAX_ETL_OBJECT} bytes)`);
-      const release = await etlBytes.take(h.lom.size * 2);
-      try {
-        body = await etl.transform({ bucket: x.bucket, objName: name, body: await readWhole(h), ...(msg.etl_args ? { args: msg.etl_args } : {}) });
-        headers['content-length'] = String(body.length);
-        await putToOwner(node, dst, to, body, headers, 's3');
-      } finally {
-        release();
-      }
-      x.objs++;
-      x.bytes += body.length;
-      return;
+      release = await etlBytes.take(h.lom.size * 2); // the object and its answer, in memory
+      body = await etl.transform({ bucket: x.bucket, objName: name, body: await readWhole(h), ...(msg.etl_args ? { args: msg.etl_args } : {}) });
     } else {
       body = Readable.from(readPieces(h), { objectMode: false });
-      headers['content-length'] = String(h.lom.size);
       if (h.lom.contentType) headers['content-type'] = h.lom.contentType;
       for (const [k, v] of Object.entries(h.lom.meta ?? {})) headers[`x-amz-meta-${k}`] = v;
       if (h.lom.tags?.length) headers['x-amz-tagging'] = h.lom.tags.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
     }
-    await putToOwner(node, dst, to, body, headers, 's3');
+    const size = Buffer.isBuffer(body) ? body.length : h.lom.size;
+    await putToOwner(node, dst, dstName(name, msg), body, { ...headers, 'content-length': String(size) }, 's3');
     x.objs++;
-    x.bytes += Number(headers['content-length']);
+    x.bytes += size;
   } finally {
-    closeHandle(h);
+    release?.();
+    node.target.closeObject(h);
   }
 }

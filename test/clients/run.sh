@@ -609,30 +609,40 @@ section_boto3() {
 
 # ---------------------------------------------------------------- JWT tokens (auth.enabled)
 
+# start_side_node NAME [AISNODE ARGS...]: a one-node cluster of a section's own under $W/NAME (free
+# port, log $W/NAME.log). Sets SIDE_PID, and SIDE_PORT once the node says it listens (it prints that
+# when it is ready); counts a failure and returns 1 if it does not come up.
+start_side_node() {
+  local name=$1 d="$W/$1"
+  shift
+  mkdir -p "$d"
+  node "$AISNODE" --host 127.0.0.1 --port 0 --confdir "$d/conf" --mountpath "$d/mp1" "$@" >"$W/$name.log" 2>&1 &
+  SIDE_PID=$!
+  SIDE_PORT=
+  for _ in $(seq 200); do
+    kill -0 "$SIDE_PID" 2>/dev/null || break
+    SIDE_PORT=$(grep -oE 'listening on https?://127\.0\.0\.1:[0-9]+' "$W/$name.log" | grep -oE '[0-9]+$') && break
+    sleep 0.1
+  done
+  [[ -n $SIDE_PORT ]] && return 0
+  fail "$name node starts" "$(tail -n 5 "$W/$name.log" | tr '\n' ' ')"
+  return 1
+}
+
+stop_side_node() {
+  kill "$SIDE_PID" 2>/dev/null || true
+  wait "$SIDE_PID" 2>/dev/null || true
+}
+
 # A second node with auth on: the S3 clients pass the token as their session token (aws CLI:
 # AWS_SESSION_TOKEN, boto3: aws_session_token, s3cmd: access_token) and sign it with the request,
 # unmodified; without it they get AccessDenied, with a reader's token a PUT is refused.
 section_authn() {
-  local secret=clients-authn-secret a="$W/authn" pid port ep admin reader
+  local secret=clients-authn-secret a="$W/authn" port ep admin reader
   mkdir -p "$a"
   echo '{"auth":{"enabled":true,"secret":"'"$secret"'"}}' >"$a/config.json"
-  node "$AISNODE" --host 127.0.0.1 --port 0 --confdir "$a/conf" --mountpath "$a/mp1" --config "$a/config.json" >"$W/authn.log" 2>&1 &
-  pid=$!
-  port=
-  for _ in $(seq 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    port=$(listen_port "$pid") && break
-    sleep 0.1
-  done
-  if [[ -z $port ]]; then
-    fail "authn node starts" "$(tail -n 5 "$W/authn.log" | tr '\n' ' ')"
-    return
-  fi
-  for _ in $(seq 100); do
-    node -e 'require("http").get(process.argv[1], (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on("error", () => process.exit(1))' \
-      "http://127.0.0.1:$port/v1/health" && break
-    sleep 0.1
-  done
+  start_side_node authn --config "$a/config.json" || return
+  port=$SIDE_PORT
   ep="http://127.0.0.1:$port/s3"
   admin=$(node "$ROOT/dist/src/cmd/ais.js" auth token ci-admin --admin --secret "$secret")
   reader=$(node "$ROOT/dist/src/cmd/ais.js" auth token ci-reader --bucket authb:ro --secret "$secret")
@@ -656,32 +666,21 @@ section_authn() {
   if [[ -n $py ]] && "$py" -c 'import boto3' 2>/dev/null; then
     check "authn boto3: put/get with aws_session_token, AccessDenied without" 'has "$OUT" "^boto3 authn ok$"' "$py" "$HERE/boto3_authn.py" "$ep" "$admin"
   fi
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_side_node
 }
 
 # A node serving HTTPS (aisnode --tls-cert/--tls-key, a certificate made with openssl): the clients
 # trust it with their own options (aws --ca-bundle, s3cmd --ca-certs, boto3 verify=).
 section_tls() {
-  local a="$W/tls" pid port ep
+  local a="$W/tls" port ep
   mkdir -p "$a"
   if ! openssl req -x509 -newkey rsa:2048 -nodes -keyout "$a/key.pem" -out "$a/cert.pem" -days 2 -subj /CN=tais-clients \
     -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' >"$W/tls-openssl.log" 2>&1; then
     fail "tls certificate (openssl)" "$(tail -n 3 "$W/tls-openssl.log" | tr '\n' ' ')"
     return
   fi
-  node "$AISNODE" --host 127.0.0.1 --port 0 --confdir "$a/conf" --mountpath "$a/mp1" --tls-cert "$a/cert.pem" --tls-key "$a/key.pem" >"$W/tls.log" 2>&1 &
-  pid=$!
-  port=
-  for _ in $(seq 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    port=$(grep -o 'listening on https://127.0.0.1:[0-9]*' "$W/tls.log" | grep -o '[0-9]*$') && break
-    sleep 0.1
-  done
-  if [[ -z $port ]]; then
-    fail "tls node starts" "$(tail -n 5 "$W/tls.log" | tr '\n' ' ')"
-    return
-  fi
+  start_side_node tls --tls-cert "$a/cert.pem" --tls-key "$a/key.pem" || return
+  port=$SIDE_PORT
   ep="https://127.0.0.1:$port/s3"
   if command -v aws >/dev/null; then
     check "tls aws: untrusted certificate refused" 'has "$ERR" "SSL|certificate"' bash -c '! aws --endpoint-url "$1" s3 ls' _ "$ep"
@@ -702,8 +701,7 @@ section_tls() {
   if [[ -n $py ]] && "$py" -c 'import boto3' 2>/dev/null; then
     check "tls boto3: put/get with verify=CA, refused without it" 'has "$OUT" "^boto3 tls ok$"' "$py" "$HERE/boto3_tls.py" "$ep" "$a/cert.pem"
   fi
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop_side_node
 }
 
 # ETL with a transformer in Python (test/clients/etl_transformer.py, python3-websockets from Debian)

@@ -1,6 +1,6 @@
 // End-to-end test helpers: a real aisnode process on a free loopback port with its own temp dirs, an
 // S3 client for it, and a raw HTTP request helper for checks the SDK hides (exact status, headers, bodies).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -265,6 +265,21 @@ let caPem: Buffer | undefined;
 /** The CA request() trusts for https:// URLs (the test cluster's own). */
 export function trustCa(pem: Buffer): void {
   caPem = pem;
+}
+
+export interface ScriptRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one of our scripts (dist/src/cmd/ais.js, aisloader.js) with node; resolves, never rejects. */
+export function runScript(script: string, args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<ScriptRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [script, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
 }
 
 /** One HTTP(S) request; resolves with status, headers and the whole body. */
