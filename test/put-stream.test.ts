@@ -27,20 +27,20 @@ interface Rig {
   pauses: { n: number };
 }
 
-function rig(t: { teardown(fn: () => void): void }): Rig {
+function rig(t: { teardown(fn: () => void): void }, opts: { direct?: boolean; fsync?: boolean } = {}): Rig {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-put-stream-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.mkdirSync(path.join(dir, 'wk'));
   const budget = new PutBudget(1000);
   let n = 0;
   const target = {
-    mountpathFor: () => ({ path: dir, direct: false }),
+    mountpathFor: () => ({ path: dir, direct: opts.direct ?? false }),
     objectFile: () => path.join(dir, 'ob', 'obj'),
     workFile: () => path.join(dir, 'wk', `put.${++n}`),
     putBufs: new PutSlab(BUF, 16),
     putBudget: budget,
     pool: { run: async (task: PutChunkTask) => putChunk(task) },
-    config: { io: { fsync_put: true } },
+    config: { io: { fsync_put: opts.fsync ?? true } },
   } as unknown as Target;
   return { target, budget, dir, obj: path.join(dir, 'ob', 'obj'), work: () => fs.readdirSync(path.join(dir, 'wk')), pauses: { n: 0 } };
 }
@@ -113,3 +113,45 @@ test('failed during a write with more buffers queued behind it: every buffer com
   t.true(await until(() => r.work().length === 0), `work files: ${r.work().join(' ')}`);
   t.false(fs.existsSync(r.obj));
 });
+
+/** The open flags (octal, from /proc) of this process's fd on `file`, or undefined when none is open. */
+function openFlags(file: string): number | undefined {
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target = '';
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (target !== file) continue;
+    const m = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (m) return parseInt(m[1], 8);
+  }
+  return undefined;
+}
+
+for (const fsync of [true, false]) {
+  test(`O_DIRECT ${fsync ? 'with' : 'without'} fsync_put: large writes skip the page cache only when they are fsynced`, async (t) => {
+    const r = rig(t, { direct: true, fsync });
+    // The tmp dir's file system must take O_DIRECT for this to say anything (tmpfs does not).
+    const probe = path.join(r.dir, 'probe');
+    try {
+      fs.closeSync(fs.openSync(probe, fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_DIRECT));
+    } catch {
+      t.log(`${r.dir} does not take O_DIRECT: nothing to check`);
+      t.pass();
+      return;
+    }
+    const body = crypto.randomBytes(8 * BUF);
+    const { stream, done } = upload(r, body.length);
+    stream.onData(body.subarray(0, 4 * BUF), false);
+    const workFile = (): string => path.join(r.dir, 'wk', r.work()[0] ?? '-');
+    t.true(await until(() => openFlags(workFile()) !== undefined), 'the work file is open');
+    const flags = openFlags(workFile())!;
+    t.is((flags & fs.constants.O_DIRECT) !== 0, fsync);
+    stream.onData(body.subarray(4 * BUF), true);
+    const { err } = await done;
+    t.is(err, undefined);
+    t.true(fs.readFileSync(r.obj).equals(body));
+  });
+}

@@ -183,7 +183,7 @@ export async function copyLocal(target: Target, src: ObjectHandle, out: CopyOut)
     srcExpect: src.lom.cksumValue,
     workPath: target.workFile(mp, out.bucket, 'copy'),
     fd: -1,
-    direct: mp.direct && out.length >= buf.length,
+    direct: mp.direct && target.config.io.fsync_put && out.length >= buf.length, // as in put.ts
     buf,
     position: 0,
     budget: Math.max(buf.length, TASK_BUDGET - (TASK_BUDGET % buf.length)),
