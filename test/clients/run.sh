@@ -4,10 +4,12 @@
 # Range reads, the Boto3 examples) run with aws CLI, s3cmd, rclone and boto3, checking exit codes and
 # bytes; and the large transfers (issue 4): `aws s3 cp` of 200 MiB both ways (aws v2), multipart by
 # hand with `aws s3api` (upload-part-copy too), boto3's threaded upload_file/download_file (boto3_transfer.py),
-# rclone copy / sync / check of a tree of 300 files. Needs a build (`npm run build`) and the clients (.ci/run installs them from Debian).
+# rclone copy / sync / check of a tree of 300 files; what ML engineers read data with (ml_readers.py: smart_open,
+# a PyTorch DataLoader, pyarrow, polars). Needs a build (`npm run build`) and the clients (.ci/run installs them from Debian).
 #
 #   bash test/clients/run.sh            # every client
 #   CLIENTS=aws,s3cmd bash test/clients/run.sh
+#   ML_PYTHON=/path/to/venv/bin/python CLIENTS=ml ...   # a python with pyarrow and polars (not in Debian)
 #   CLIENTS_DEBUG=1 ...                 # clients' --debug output and the node's debug log, shown on failures
 #   CLIENTS_KEEP=1 ...                  # keep the temp dir (node log, every command's output)
 #   CLIENTS_TOPOLOGY=node ...           # one aisnode (target + its gateway) instead of the playground
@@ -26,7 +28,7 @@ HERE="$ROOT/test/clients"
 AISNODE="$ROOT/dist/src/cmd/aisnode.js"
 PLAYGROUND="$ROOT/dist/src/cmd/playground.js"
 TOPOLOGY=${CLIENTS_TOPOLOGY:-playground}
-CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3,authn,tls,etl}
+CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3,ml,authn,tls,etl}
 DEBUG=${CLIENTS_DEBUG:-}
 
 if [[ ! -f $AISNODE ]]; then
@@ -731,6 +733,38 @@ section_etl() {
   unset AIS_ENDPOINT
 }
 
+# ---------------------------------------------------------------- what ML engineers read data with
+
+# test/clients/ml_readers.py: smart_open and a PyTorch DataLoader over boto3 with Debian's python3
+# (python3-smart-open, python3-torch), and pyarrow's and polars' S3 file systems with the first python
+# that has them ($ML_PYTHON, then python3 in PATH): they are not in Debian, so CI does not have them
+# and they are only reported missing, not counted.
+run_ml() { # run_ml PYTHON LABEL BUCKET LIBS
+  echo "== $2: $1 test/clients/ml_readers.py $4, endpoint http://127.0.0.1:$PORT/s3, bucket $3"
+  runc "$1" "$HERE/ml_readers.py" "$2" "http://127.0.0.1:$PORT/s3" "$3" "$4"
+  local n_ok n_fail
+  n_ok=$(grep -c '^ok: ' "$OUT" || true)
+  n_fail=$(grep -c '^FAIL: ' "$OUT" || true)
+  grep -E '^(ok|FAIL): |^# ' "$OUT" || true
+  PASS=$((PASS + n_ok))
+  FAIL=$((FAIL + n_fail))
+  if ((RC != 0)) || ((n_ok + n_fail == 0)); then fail "$2 script" "ml_readers.py exited $RC after $n_ok ok, $n_fail failed" show; fi
+}
+
+section_ml() {
+  run_ml /usr/bin/python3 ml-debian ml-debian smart_open,torch
+  local p found=
+  for p in ${ML_PYTHON:-} "$(command -v python3 2>/dev/null || true)"; do
+    [[ -n $p && -x $p ]] || continue
+    if "$p" -c 'import boto3, pyarrow, polars' 2>/dev/null </dev/null; then found=$p; break; fi
+  done
+  if [[ -n $found ]]; then
+    run_ml "$found" ml-arrow ml-arrow pyarrow,polars
+  else
+    echo "# ml: no python with boto3, pyarrow and polars (not in Debian; ML_PYTHON=PATH names one): not checked"
+  fi
+}
+
 # ---------------------------------------------------------------- main
 
 # The playground's targets start ETL transformer commands (section etl); off by default in aisnode.
@@ -758,7 +792,8 @@ for c in ${CLIENTS//,/ }; do
     authn) section_authn ;;
     tls) section_tls ;;
     etl) section_etl ;;
-    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3, authn, tls, etl)" ;;
+    ml) section_ml ;;
+    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3, ml, authn, tls, etl)" ;;
   esac
   echo "# $c: $((SECONDS - t)) s"
 done
