@@ -17,6 +17,7 @@ const COUNTERS: ReadonlyArray<readonly [keyof StatsSnapshot, string, string]> = 
   ['remoteGetCount', 'remote_get_count', 'cold GETs from remote buckets (fetches started)'],
   ['remoteGetBytes', 'remote_get_bytes_total', 'bytes fetched from remote buckets and stored'],
   ['getSendfileCount', 'get_sendfile_count', 'GETs whose body went out with sendfile (io.sendfile)'],
+  ['renameCount', 'rename_count', 'objects renamed (rename-obj)'],
 ];
 
 export function prometheusText(stats: StatsSnapshot, nodeId: string): string {

@@ -18,7 +18,8 @@ import { etagOf, type Lom } from '../fs/lom';
 import { bodyShape, feedBody } from '../target/body';
 import { PutStream } from '../target/put';
 import { streamObject, ChecksumMismatch } from '../target/get';
-import { ApiError, badRequest, bucketOf, bucketUri, guarded, notFound, notServed, providerOf, putErrorToApi, sendApiError, type Provider } from './native';
+import { ApiError, badRequest, bucketOf, bucketUri, guarded, notFound, notServed, providerOf, putErrorToApi, readAction, sendApiError, type Provider } from './native';
+import { renameObject, RenameError } from '../target/rename';
 import { headObject, deleteObject as deleteRemote, BackendError } from '../backend/s3';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
 import { putRemoteS3 } from '../target/tgts3-remote';
@@ -74,16 +75,38 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
       case 'DELETE':
         return toOwner(node, res, req, bucket, obj, local((p) => deleteObject(node, res, req, bucket, obj, p)));
       case 'POST':
+        // The action message is read where the object's owner serves it (the gateway forwards the body).
+        return toOwner(node, res, req, bucket, obj, () => objectAction(node, res, req, bucket, obj, props));
       case 'PATCH':
         res.onData(() => {});
-        throw notServed(`${req.method} /v1/objects (rename, promote, custom metadata, append) is not supported yet`);
+        throw notServed(`PATCH /v1/objects (custom metadata) is not supported yet`);
       default:
         throw new ApiError(405, `${req.method} /v1/objects/BUCKET/OBJECT is not supported`);
     }
   });
 }
 
-const OBJECT_NEEDS: Readonly<Record<string, bigint>> = { GET: Ace.GET, HEAD: Ace.OBJ_HEAD, PUT: Ace.PUT, DELETE: Ace.OBJ_DELETE };
+const OBJECT_NEEDS: Readonly<Record<string, bigint>> = { GET: Ace.GET, HEAD: Ace.OBJ_HEAD, PUT: Ace.PUT, DELETE: Ace.OBJ_DELETE, POST: Ace.OBJ_MOVE };
+
+/** POST /v1/objects/BUCKET/OBJECT: AIStore's object actions; `rename-obj` is the one served. */
+async function objectAction(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps): Promise<void> {
+  const msg = await readAction(res);
+  if (!msg) throw badRequest('expected an action message {"action":"rename-obj","name":"NEW_NAME"}');
+  if (msg.action !== 'rename-obj') throw notServed(`object action "${msg.action}" (promote, blob-download, append, ...) is not supported yet; rename-obj is`);
+  if (props.provider !== 'ais') throw badRequest(`invalid action "rename-obj": not supported for remote buckets (${objUri(bucket, obj, props.provider)})`);
+  const to = typeof msg.name === 'string' ? msg.name : '';
+  if (to === '') throw badRequest('rename-obj: the new object name ("name") is missing');
+  validateObjectKey(to);
+  if (to === obj) throw badRequest(`cannot rename ${objUri(bucket, obj)} to self, nothing to do`);
+  try {
+    await renameObject(node, bucket, obj, to);
+  } catch (err) {
+    if (err instanceof RenameError) throw new ApiError(err.status, err.message);
+    throw err;
+  }
+  node.target.stats.renameCount++;
+  reply(res, req, '200 OK', []);
+}
 
 function objUri(bucket: string, obj: string, provider: Provider = 'ais'): string {
   return `${bucketUri(bucket, provider)}/${obj}`;

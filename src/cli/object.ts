@@ -326,10 +326,34 @@ const rm: Command = {
   },
 };
 
+const mv: Command = {
+  name: 'mv',
+  summary: 'rename an object within its bucket (ais:// buckets)',
+  args: 'BUCKET/OBJECT NEW_OBJECT_NAME',
+  examples: ['ais object mv ais://demo/old.txt new.txt', 'ais object mv ais://demo/a/b.bin ais://demo/c/d.bin'],
+  async run(ctx, pos) {
+    const p = 'ais object mv';
+    needArgs(pos, 2, 2, 'object and its new name', p);
+    const { bucket, obj } = objectArg(pos[0]!, p);
+    if (bucket.provider !== 'ais') throw new UsageError(`provider "${bucket.provider}" not supported (ais:// buckets only)`, p);
+    let to = pos[1]!;
+    if (to.includes('://')) {
+      const dst = objectArg(to, p);
+      if (dst.bucket.name !== bucket.name || dst.bucket.provider !== bucket.provider) {
+        throw new UsageError(`moving an object to another bucket (${bucketString(dst.bucket)}) is not supported`, p);
+      }
+      to = dst.obj;
+    }
+    if (to === obj) throw new UsageError('source and destination are the same object', p);
+    await ctx.api.call('POST', opath(bucket, obj), { query: providerQuery(bucket), json: { action: 'rename-obj', name: to } });
+    ctx.out(`${bucketString(bucket)}/${obj} moved to ${bucketString(bucket)}/${to}`);
+  },
+};
+
 export const objectCommand: Command = {
   name: 'object',
-  summary: 'put, get, show and remove objects',
-  sub: [put, get, show, rm],
+  summary: 'put, get, show, rename and remove objects',
+  sub: [put, get, show, mv, rm],
 };
 
 export const putAlias: Command = { ...put, summary: `${put.summary} (ais object put)` };

@@ -50,7 +50,9 @@ export interface CallOptions {
 
 /** One request to another node; resolves with whatever status it answers, rejects on network errors. */
 export function intraCall(baseUrl: string, path: string, opts: CallOptions = {}): Promise<IntraReply> {
-  const u = new URL(path, baseUrl);
+  // The path goes as given: resolved as a URL, an object name's '.' and '..' segments would be
+  // collapsed and the call would reach another object or route.
+  const u = new URL(baseUrl);
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.secret) headers[INTRA_HEADER] = opts.secret;
   if (opts.body) {
@@ -60,7 +62,7 @@ export function intraCall(baseUrl: string, path: string, opts: CallOptions = {})
   return new Promise((resolve, reject) => {
     const tls = u.protocol === 'https:';
     const req = (tls ? https.request : http.request)(
-      { agent: tls ? (tlsAgent ??= new https.Agent({ keepAlive: true })) : agent, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers, timeout: opts.timeoutMs ?? 10_000 },
+      { agent: tls ? (tlsAgent ??= new https.Agent({ keepAlive: true })) : agent, hostname: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers, timeout: opts.timeoutMs ?? 10_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -68,7 +70,7 @@ export function intraCall(baseUrl: string, path: string, opts: CallOptions = {})
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timeout calling ${u.host}${u.pathname}`)));
+    req.on('timeout', () => req.destroy(new Error(`timeout calling ${u.host}${path}`)));
     req.on('error', reject);
     req.end(opts.body);
   });

@@ -138,7 +138,8 @@ export class HpushCommunicator implements Communicator {
   transform(t: EtlTask): Promise<Buffer> {
     const path = `/${encodeURIComponent(t.bucket)}/${t.objName.split('/').map(encodeURIComponent).join('/')}${t.args ? `?etl_args=${encodeURIComponent(t.args)}` : ''}`;
     return new Promise((resolve, reject) => {
-      const req = http.request(new URL(path, this.base), { method: 'PUT', agent, headers: { 'content-length': t.body.length, 'content-type': 'application/octet-stream' } }, (res) => {
+      const u = new URL(this.base); // the path as given: resolved as a URL, a name's '..' would collapse
+      const req = http.request({ hostname: u.hostname, port: u.port, path, method: 'PUT', agent, headers: { 'content-length': t.body.length, 'content-type': 'application/octet-stream' } }, (res) => {
         const parts: Buffer[] = [];
         let n = 0;
         res.on('data', (b: Buffer) => {

@@ -214,11 +214,16 @@ export class Target {
     return h !== undefined;
   }
 
-  /** Deletes an object; false when it did not exist. Empty folders above it are pruned. */
-  async deleteObject(bucket: string, objName: string): Promise<boolean> {
+  /**
+   * Deletes an object; false when it did not exist (or, with `ino`, is no longer that file: a PUT
+   * replaced it). Empty folders above it are pruned.
+   */
+  async deleteObject(bucket: string, objName: string, ino?: number): Promise<boolean> {
     const h = this.openObject(bucket, objName);
     if (!h) return false;
+    const same = ino === undefined || fs.fstatSync(h.fd).ino === ino;
     fs.closeSync(h.fd);
+    if (!same) return false;
     try {
       await fs.promises.unlink(h.path);
     } catch (err) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Node } from '../cluster/node';
 import { FWD_HEADER } from '../cluster/intra';
-import { nodeUrl } from '../cluster/snode';
+import { intraAddr } from '../cluster/snode';
 import { keepAliveAgent } from '../util/agent';
 import { log } from '../util/log';
 import { memberHeader, padding, TAR_END } from '../archive/tar';
@@ -115,7 +115,7 @@ function getFromOwner(node: Node, bucket: string, name: string): Promise<http.In
   if (!owner) return Promise.reject(new Error('the cluster has no storage targets'));
   const p = `/v1/objects/${encodeURIComponent(bucket)}/${name.split('/').map(encodeURIComponent).join('/')}?provider=${node.bmd.get(bucket)?.provider ?? 'ais'}`;
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(p, nodeUrl(owner)), { method: 'GET', agent, headers: { [FWD_HEADER]: node.secret }, timeout: 5 * 60_000 }, resolve);
+    const req = http.request({ ...intraAddr(owner), path: p, method: 'GET', agent, headers: { [FWD_HEADER]: node.secret }, timeout: 5 * 60_000 }, resolve);
     req.on('timeout', () => req.destroy(new Error(`GET ${bucket}/${name}: timed out`)));
     req.on('error', reject);
     req.end();

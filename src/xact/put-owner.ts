@@ -4,10 +4,12 @@
 // source that did not verify, an archive member that could not be read) destroys the request: the
 // owner gets a short or unterminated body and stores nothing.
 import http from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Node } from '../cluster/node';
+import type { ObjectHandle } from '../target/target';
+import { readPieces } from './read-verified';
 import { FWD_HEADER } from '../cluster/intra';
-import { nodeUrl } from '../cluster/snode';
+import { intraAddr } from '../cluster/snode';
 import { keepAliveAgent } from '../util/agent';
 
 const agent = keepAliveAgent({ maxSockets: 32 });
@@ -21,7 +23,8 @@ export function putToOwner(node: Node, bucket: string, name: string, body: Buffe
   const provider = node.bmd.get(bucket)?.provider ?? 'ais';
   const path = route === 's3' ? `/s3/${encodeURIComponent(bucket)}/${key}` : `/v1/objects/${encodeURIComponent(bucket)}/${key}?provider=${provider}`;
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, nodeUrl(owner)), { method: 'PUT', agent, headers: { ...headers, [FWD_HEADER]: node.secret } }, (res) => {
+    // The path as given (not resolved as a URL: a name's '..' segments would be collapsed).
+    const req = http.request({ ...intraAddr(owner), path, method: 'PUT', agent, headers: { ...headers, [FWD_HEADER]: node.secret } }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (b: Buffer) => parts.push(b));
       res.on('end', () => {
@@ -47,4 +50,16 @@ export function putToOwner(node: Node, bucket: string, name: string, body: Buffe
       body.pipe(req);
     }
   });
+}
+
+/**
+ * An object as a copy sends it to its new owner with putToOwner(..., 's3'): its bytes verified as they
+ * are read (read-verified.ts), its content type, user metadata and tags as the S3 PUT's headers.
+ */
+export function copySource(h: ObjectHandle): { body: Readable; headers: Record<string, string> } {
+  const headers: Record<string, string> = { 'content-length': String(h.lom.size) };
+  if (h.lom.contentType) headers['content-type'] = h.lom.contentType;
+  for (const [k, v] of Object.entries(h.lom.meta ?? {})) headers[`x-amz-meta-${k}`] = v;
+  if (h.lom.tags?.length) headers['x-amz-tagging'] = h.lom.tags.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  return { body: Readable.from(readPieces(h), { objectMode: false }), headers };
 }

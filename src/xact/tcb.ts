@@ -5,7 +5,7 @@
 // bucket's checksum and MD5 ETag, a work file and an atomic rename, as any PUT. A source that fails its
 // checksum never reaches the destination whole (its last piece is held back until the hash matched, so
 // the PUT ends short and is dropped). Every target works in parallel; errors are counted, the job goes on.
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
 import { listPage } from '../target/list';
@@ -13,10 +13,10 @@ import { log } from '../util/log';
 import { etls } from '../etl/etl';
 import { MAX_ETL_OBJECT } from '../etl/comm';
 import { etlBytes } from '../etl/budget';
-import { readPieces, readWhole } from './read-verified';
+import { readWhole } from './read-verified';
 import { xactRegistry, Xaction } from './xaction';
 import { expandTemplate, parseTemplate } from './template';
-import { putToOwner } from './put-owner';
+import { copySource, putToOwner } from './put-owner';
 
 /** AIStore's TCBMsg, the fields tais acts on. */
 export interface TcbMsg {
@@ -143,7 +143,7 @@ async function copyOne(node: Node, x: Xaction, dst: string, msg: TcbMsg, name: s
   let release: (() => void) | undefined;
   try {
     let body: Buffer | Readable;
-    const headers: Record<string, string> = {};
+    let headers: Record<string, string> = {};
     if (msg.dry_run) {
       x.objs++;
       x.bytes += h.lom.size;
@@ -156,10 +156,7 @@ async function copyOne(node: Node, x: Xaction, dst: string, msg: TcbMsg, name: s
       release = await etlBytes.take(h.lom.size * 2); // the object and its answer, in memory
       body = await etl.transform({ bucket: x.bucket, objName: name, body: await readWhole(h), ...(msg.etl_args ? { args: msg.etl_args } : {}) });
     } else {
-      body = Readable.from(readPieces(h), { objectMode: false });
-      if (h.lom.contentType) headers['content-type'] = h.lom.contentType;
-      for (const [k, v] of Object.entries(h.lom.meta ?? {})) headers[`x-amz-meta-${k}`] = v;
-      if (h.lom.tags?.length) headers['x-amz-tagging'] = h.lom.tags.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+      ({ body, headers } = copySource(h));
     }
     const size = Buffer.isBuffer(body) ? body.length : h.lom.size;
     await putToOwner(node, dst, dstName(name, msg), body, { ...headers, 'content-length': String(size) }, 's3');
