@@ -21,6 +21,7 @@ import {
   startClusterWithObjects,
   objectsOnDisk,
   misplacedObjects,
+  hrwPlacement,
   hrwMountpath,
   hrwWinner,
   targetIdOf,
@@ -253,6 +254,41 @@ test.serial('the intra-cluster receive route refuses bad input and stores nothin
   t.is(h.headers['ais-checksum-value'], good.cksumValue);
   t.false(objectsOnDisk(node, B).has(foreign));
   await request(node.url, { method: 'DELETE', path: `/v1/objects/${B}/${key}`, headers: { 'ais-fwd': secret } });
+});
+
+test.serial('ais start rebalance: objects moved by hand to the wrong target go back to their owners, bytes intact; refused while rebalance is disabled', async (t) => {
+  const smap = await c.smap();
+  const moved = [...sums.keys()].filter((k) => k.startsWith('obj-') && !deleting.has(k)).slice(0, 6);
+  for (const key of moved) {
+    const from = hrwPlacement(smap, c.targets, B, key);
+    const other = c.targets.find((n) => n !== from.owner)!;
+    const dst = path.join(other.dirs.mountpaths[0]!, '@ais', B, '%ob', ...key.split('/'));
+    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    fs.renameSync(from.file, dst); // same file system: the metadata (xattr) moves with it
+  }
+  t.is((await misplacedObjects(c, B, moved)).length, moved.length, 'the objects are misplaced');
+  const r = await ais('start', 'rebalance', '--wait');
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /Started rebalance g\d+/);
+  t.regex(r.stdout, /Rebalance g\d+ finished/);
+  const st = await rebalanced();
+  t.deepEqual(st.rmd.done.sort(), Object.keys(st.targets).sort());
+  await assertPlacement(t);
+  t.deepEqual(await readAll(moved), []);
+  const raw = await request(c.primary.url, { method: 'PUT', path: '/v1/cluster', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'rebalance' }) });
+  t.is(raw.status, 200);
+  t.regex(raw.body.toString(), /^g\d+$/);
+  await rebalanced();
+  await assertPlacement(t);
+  const setReb = (on: boolean) => request(c.primary.url, { method: 'PUT', path: `/v1/cluster/set-config?rebalance.enabled=${on}` });
+  t.is((await setReb(false)).status, 200);
+  try {
+    const off = await ais('start', 'rebalance');
+    t.is(off.code, 1);
+    t.regex(off.stderr, /rebalance is disabled/);
+  } finally {
+    t.is((await setReb(true)).status, 200);
+  }
 });
 
 test.serial('kill -9 a target: its objects are unavailable (no replicas) until it returns; back, it gets its objects again', async (t) => {

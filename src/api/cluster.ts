@@ -158,8 +158,17 @@ function setConfig(node: Node, res: HttpResponse, req: Req, sub: string): Promis
     const q = new URLSearchParams(req.query);
     for (const [k, v] of q) if (k !== 'transient' && k !== 'what') changes[k] = v;
     if (msg?.action === 'stop') return stopJob(node, res, req, msg.value);
+    if (msg?.action === 'rebalance') {
+      let id: number;
+      try {
+        id = await node.primary!.startRebalance();
+      } catch (err) {
+        throw badRequest((err as Error).message);
+      }
+      return reply(res, req, '200 OK', [['Content-Type', 'text/plain']], `g${id}`);
+    }
     if (msg) {
-      if (msg.action !== 'set-config') throw notServed(`action "${msg.action}" on /v1/cluster is not supported (only "set-config")`);
+      if (msg.action !== 'set-config') throw notServed(`action "${msg.action}" on /v1/cluster is not supported (only "set-config", "rebalance" and "stop")`);
       if (msg.value !== undefined && msg.value !== null) {
         if (typeof msg.value !== 'object' || Array.isArray(msg.value)) throw badRequest('set-config: the value must be an object of config changes');
         Object.assign(changes, msg.value);

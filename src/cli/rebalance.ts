@@ -1,6 +1,6 @@
 // ais show rebalance: the rebalance the RMD names and every target's progress (objects and bytes sent
 // and received, objects scanned, errors, state), then the targets' last resilver, if any.
-import { needArgs, type Command } from './command';
+import { CliError, needArgs, type Command } from './command';
 import { duration, sizeIEC, table } from './format';
 import type { ClusterRebStatus } from '../api/rebalance';
 import type { XactStats } from '../target/xaction';
@@ -47,3 +47,29 @@ export const showRebalance: Command = {
     }
   },
 };
+
+/** ais start rebalance [--wait]: a rebalance over the targets as they are (PUT /v1/cluster {"action":"rebalance"}). */
+const startRebalance: Command = {
+  name: 'rebalance',
+  summary: 'start a cluster-wide rebalance by hand: objects not on their HRW target and mountpath move there',
+  options: { wait: { type: 'boolean', help: 'wait until every target has finished it' } },
+  examples: ['ais start rebalance', 'ais start rebalance --wait'],
+  async run(ctx, pos, flags) {
+    needArgs(pos, 0, 0, '', 'ais start rebalance');
+    const r = await ctx.api.call('PUT', '/v1/cluster', { json: { action: 'rebalance' } });
+    const xid = r.body.toString('utf8').trim();
+    ctx.out(`Started rebalance ${xid}. To monitor the progress, run 'ais show rebalance'`);
+    if (!flags.wait) return;
+    const id = Number(xid.replace(/^g/, ''));
+    for (;;) {
+      const s = await ctx.api.call('GET', '/v1/cluster', { query: { what: 'rebalance' } });
+      const st = JSON.parse(s.body.toString('utf8')) as ClusterRebStatus;
+      if (st.rmd.id > id) throw new CliError(`rebalance ${xid} was superseded by g${st.rmd.id} (the cluster changed)`);
+      if (st.rmd.id === id && !st.running) break;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    ctx.out(`Rebalance ${xid} finished`);
+  },
+};
+
+export const startCommand: Command = { name: 'start', summary: 'start cluster jobs', sub: [startRebalance] };

@@ -148,6 +148,26 @@ export class Primary {
     });
   }
 
+  /**
+   * A rebalance started by hand (`ais start rebalance`): a new RMD over the targets as they are, which
+   * every target takes as a rebalance to run (target/rebalance.ts onRmd), one still running included
+   * (it is aborted and the new one walks everything again). Objects that are not where HRW puts them —
+   * put there by hand, left by a rebalance that was aborted or disabled — move to their owners.
+   */
+  startRebalance(): Promise<number> {
+    return this.serialize(async () => {
+      const node = this.node;
+      if (!node.config.rebalance.enabled) throw new Error('rebalance is disabled (rebalance.enabled=false)');
+      if (node.smap.targets().length === 0) throw new Error('the cluster has no storage targets');
+      const v = node.rmd.version + 1;
+      const rmd: RmdData = { version: v, id: v, smapVersion: node.smap.version, running: true, done: [] };
+      log.info(`rebalance g${v}: started by hand; targets ${node.smap.targets().map((t) => t.id).join(', ')}`);
+      node.applyMeta({ rmd });
+      await this.push({ rmd });
+      return v;
+    });
+  }
+
   /** A target finished rebalance `id`; when all have, the RMD says so (targets stop looking at neighbours). */
   rebalanceDone(targetId: string, id: number): Promise<void> {
     return this.serialize(async () => {

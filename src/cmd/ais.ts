@@ -9,6 +9,7 @@ import { listCommand } from '../cli/ls';
 import { configCommand } from '../cli/config';
 import { showCommand } from '../cli/show';
 import { prefetchCommand, evictCommand, stopCommand } from '../cli/job';
+import { startCommand } from '../cli/rebalance';
 import { storageCommand } from '../cli/storage';
 import { authCommand, loadToken } from '../cli/auth';
 import { etlCommand, copyCommand } from '../cli/etl';
@@ -20,7 +21,7 @@ bucketCommand.sub?.push(copyCommand);
 export const root: Command = {
   name: 'ais',
   summary: `the command-line client of a tais cluster (endpoint: AIS_ENDPOINT, now ${process.env.AIS_ENDPOINT || 'http://localhost:8080'})`,
-  sub: [bucketCommand, objectCommand, configCommand, showCommand, storageCommand, authCommand, etlCommand, archiveCommand, prefetchCommand, evictCommand, stopCommand, copyCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
+  sub: [bucketCommand, objectCommand, configCommand, showCommand, storageCommand, authCommand, etlCommand, archiveCommand, prefetchCommand, evictCommand, startCommand, stopCommand, copyCommand, listCommand, putAlias, getAlias, createAlias, rmbAlias, rmoAlias],
 };
 
 export async function main(argv: string[]): Promise<number> {
