@@ -121,6 +121,10 @@ test.serial('put, get, object show (checksum type and value), ls with its flags'
   t.is(r.stdout, body.toString());
   r = await primary('get', 'ais://demo/obj', '-', '--offset', '6', '--length', '4');
   t.is(r.stdout, 'from');
+  r = await primary('object', 'cat', 'ais://demo/obj');
+  t.is(r.stdout, body.toString());
+  r = await primary('object', 'cat', 'ais://demo/obj', '--offset', '11', '--length', '3');
+  t.is(r.stdout, 'the');
 
   r = await primary('object', 'show', 'ais://demo/obj');
   t.is(r.code, 0, r.stderr);
@@ -195,7 +199,7 @@ test.serial('missing buckets and objects, wrong arguments: clear errors and exit
 test.serial('--help on every command and subcommand', async (t) => {
   const paths = [
     [], ['bucket'], ['bucket', 'create'], ['bucket', 'rm'], ['bucket', 'ls'], ['bucket', 'props'], ['bucket', 'props', 'show'], ['bucket', 'props', 'set'],
-    ['bucket', 'props', 'reset'], ['object'], ['object', 'put'], ['object', 'get'], ['object', 'show'], ['object', 'rm'], ['config'], ['config', 'cluster'],
+    ['bucket', 'props', 'reset'], ['object'], ['object', 'put'], ['object', 'get'], ['object', 'cat'], ['object', 'show'], ['object', 'mv'], ['object', 'rm'], ['config'], ['config', 'cluster'],
     ['show'], ['show', 'cluster'], ['ls'], ['put'], ['get'], ['create'], ['rmb'], ['rmo'],
   ];
   for (const p of paths) {

@@ -350,10 +350,23 @@ const mv: Command = {
   },
 };
 
+/** AIStore's `ais object cat`: `ais get BUCKET/OBJECT -`, with the same range flags. */
+const cat: Command = {
+  name: 'cat',
+  summary: "print an object's content to stdout (ais get BUCKET/OBJECT -)",
+  args: 'BUCKET/OBJECT',
+  options: { offset: get.options!.offset!, length: get.options!.length! },
+  examples: ['ais object cat ais://demo/notes.txt', 'ais object cat ais://demo/shard.tar --offset 512 --length 100'],
+  async run(ctx, pos, flags) {
+    needArgs(pos, 1, 1, 'object (BUCKET/OBJECT)', 'ais object cat');
+    await get.run!(ctx, [pos[0]!, '-'], flags);
+  },
+};
+
 export const objectCommand: Command = {
   name: 'object',
-  summary: 'put, get, show, rename and remove objects',
-  sub: [put, get, show, mv, rm],
+  summary: 'put, get, cat, show, rename and remove objects',
+  sub: [put, get, cat, show, mv, rm],
 };
 
 export const putAlias: Command = { ...put, summary: `${put.summary} (ais object put)` };
