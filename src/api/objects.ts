@@ -5,7 +5,7 @@
 import { authorize } from '../authn/authn';
 import { Ace } from '../authn/access';
 import type { HttpResponse } from '../util/uws';
-import { header, reply, endHead, type Req } from './http';
+import { header, reply, endHead, readBody, type Req } from './http';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
 import { toOwner, isForwarded } from '../proxy/route';
@@ -20,6 +20,7 @@ import { PutStream } from '../target/put';
 import { streamObject, ChecksumMismatch } from '../target/get';
 import { ApiError, badRequest, bucketOf, bucketUri, guarded, notFound, notServed, providerOf, putErrorToApi, readAction, sendApiError, type Provider } from './native';
 import { renameObject, RenameError } from '../target/rename';
+import { parseCustomMd, setCustomMd, CustomMdError } from '../target/custom-md';
 import { headObject, deleteObject as deleteRemote, BackendError } from '../backend/s3';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
 import { putRemoteS3 } from '../target/tgts3-remote';
@@ -78,15 +79,34 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
         // The action message is read where the object's owner serves it (the gateway forwards the body).
         return toOwner(node, res, req, bucket, obj, () => objectAction(node, res, req, bucket, obj, props));
       case 'PATCH':
-        res.onData(() => {});
-        throw notServed(`PATCH /v1/objects (custom metadata) is not supported yet`);
+        return toOwner(node, res, req, bucket, obj, () => patchObject(node, res, req, bucket, obj));
       default:
         throw new ApiError(405, `${req.method} /v1/objects/BUCKET/OBJECT is not supported`);
     }
   });
 }
 
-const OBJECT_NEEDS: Readonly<Record<string, bigint>> = { GET: Ace.GET, HEAD: Ace.OBJ_HEAD, PUT: Ace.PUT, DELETE: Ace.OBJ_DELETE, POST: Ace.OBJ_MOVE };
+const OBJECT_NEEDS: Readonly<Record<string, bigint>> = { GET: Ace.GET, HEAD: Ace.OBJ_HEAD, PUT: Ace.PUT, DELETE: Ace.OBJ_DELETE, POST: Ace.OBJ_MOVE, PATCH: Ace.OBJ_UPDATE };
+
+/** PATCH /v1/objects/BUCKET/OBJECT: AIStore's set-custom (target/custom-md.ts). */
+async function patchObject(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string): Promise<void> {
+  // AIStore's client sends {"action":"","value":{...}}: the value is what counts here.
+  const text = (await readBody(res, 1 << 20)).toString('utf8');
+  let value: unknown;
+  try {
+    value = (JSON.parse(text) as { value?: unknown } | null)?.value;
+  } catch {
+    throw badRequest('set-custom: the body is not JSON (expected {"value":{"key":"value",...}})');
+  }
+  try {
+    const custom = parseCustomMd(value);
+    setCustomMd(node.target, bucket, obj, custom, new URLSearchParams(req.query).get('set-new-custom') === 'true');
+  } catch (err) {
+    if (err instanceof CustomMdError) throw new ApiError(err.status, err.message);
+    throw err;
+  }
+  reply(res, req, '200 OK', []);
+}
 
 /** POST /v1/objects/BUCKET/OBJECT: AIStore's object actions; `rename-obj` is the one served. */
 async function objectAction(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps): Promise<void> {

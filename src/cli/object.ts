@@ -350,6 +350,29 @@ const mv: Command = {
   },
 };
 
+/** AIStore's `ais object set-custom`: custom (user) metadata of a stored object, added or replaced. */
+const setCustom: Command = {
+  name: 'set-custom',
+  summary: "add custom metadata to an object (its user metadata: S3's x-amz-meta-*), or replace it all",
+  args: 'BUCKET/OBJECT KEY=VALUE [KEY=VALUE...]',
+  options: { 'set-new-custom': { type: 'boolean', help: 'replace the object\'s custom metadata instead of adding to it' } },
+  examples: ['ais object set-custom ais://demo/img.jpg label=cat split=train', 'ais object set-custom ais://demo/img.jpg label=dog --set-new-custom'],
+  async run(ctx, pos, flags) {
+    const p = 'ais object set-custom';
+    needArgs(pos, 2, Infinity, 'object and KEY=VALUE pairs', p);
+    const { bucket, obj } = objectArg(pos[0]!, p);
+    const value: Record<string, string> = {};
+    for (const kv of pos.slice(1)) {
+      const i = kv.indexOf('=');
+      if (i <= 0) throw new UsageError(`"${kv}": expected KEY=VALUE`, p);
+      value[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+    const query = { ...providerQuery(bucket), ...(flags['set-new-custom'] ? { 'set-new-custom': 'true' } : {}) };
+    await ctx.api.call('PATCH', opath(bucket, obj), { query, json: { action: '', value } });
+    ctx.out(`Custom props successfully updated for ${bucketString(bucket)}/${obj}`);
+  },
+};
+
 /** AIStore's `ais object cat`: `ais get BUCKET/OBJECT -`, with the same range flags. */
 const cat: Command = {
   name: 'cat',
@@ -366,7 +389,7 @@ const cat: Command = {
 export const objectCommand: Command = {
   name: 'object',
   summary: 'put, get, cat, show, rename and remove objects',
-  sub: [put, get, cat, show, mv, rm],
+  sub: [put, get, cat, show, setCustom, mv, rm],
 };
 
 export const putAlias: Command = { ...put, summary: `${put.summary} (ais object put)` };
