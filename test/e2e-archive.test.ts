@@ -5,22 +5,21 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startCluster, hrwPlacement, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, runScript, s3Client, sha256, type ScriptRun } from './helpers/node';
+import { startClusterRig, stopClusterRig, hrwPlacement, type Cluster, type ClusterRig } from './helpers/cluster';
+import { request, random, sha256, type ScriptRun } from './helpers/node';
 import { flipByte, objectFile } from './helpers/disk';
 
-const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
 
+let rig: ClusterRig | undefined;
 let c: Cluster;
 let s3: S3Client;
 let work: string;
 const imgs = new Map<string, Buffer>();
 const name = (i: number): string => `img-${String(i).padStart(4, '0')}.jpg`;
 
-const ais = (...args: string[]): Promise<ScriptRun> => runScript(AIS, args, { cwd: work, env: { AIS_ENDPOINT: c.primary.url } });
+const ais = (...args: string[]): Promise<ScriptRun> => rig!.ais(...args);
 
 async function getShard(bucket: string, key: string): Promise<Buffer | undefined> {
   try {
@@ -35,22 +34,13 @@ const member = (bucket: string, shard: string, file: string, headers?: Record<st
   request(c.primary.url, { method: 'GET', path: `/v1/objects/${bucket}/${shard}?archpath=${encodeURIComponent(file)}`, ...(headers ? { headers } : {}) });
 
 test.before(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-archive-'));
-  c = await startCluster({ name: 'arch', targets: 2 });
-  s3 = s3Client(c.primary.url);
-  for (const b of ['imgs', 'shards']) {
-    const r = await ais('bucket', 'create', `ais://${b}`);
-    if (r.code !== 0) throw new Error(r.stderr);
-  }
+  rig = await startClusterRig('arch', 2, ['imgs', 'shards']);
+  ({ c, s3, work } = rig);
   for (let i = 0; i < 30; i++) imgs.set(name(i), random(1000 + ((i * 7919) % 200_000)));
   for (const [k, v] of imgs) await s3.send(new PutObjectCommand({ Bucket: 'imgs', Key: k, Body: v }));
 });
 
-test.after.always(async () => {
-  s3?.destroy();
-  await c?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+test.after.always(() => stopClusterRig(rig));
 
 test.serial('ais archive bucket: a shard of objects from both targets, in template order, that GNU tar reads', async (t) => {
   const smap = await c.smap();

@@ -2,38 +2,27 @@
 // object set-custom`) adds to an object's custom metadata or replaces it, through the gateway to the
 // owner; S3 HEAD and the native HEAD show it, the bytes and checksum stay. Bad input changes nothing.
 import test from 'ava';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startCluster, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, runScript, s3Client, sha256, type ScriptRun } from './helpers/node';
+import { startClusterRig, stopClusterRig, type Cluster, type ClusterRig } from './helpers/cluster';
+import { request, random, sha256, type ScriptRun } from './helpers/node';
 
-const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
 const B = 'cmd';
 
+let rig: ClusterRig | undefined;
 let c: Cluster;
 let s3: S3Client;
-let work: string;
 
-const ais = (...args: string[]): Promise<ScriptRun> => runScript(AIS, args, { cwd: work, env: { AIS_ENDPOINT: c.primary.url } });
+const ais = (...args: string[]): Promise<ScriptRun> => rig!.ais(...args);
 const patch = (key: string, body: string, query = '') =>
   request(c.primary.url, { method: 'PATCH', path: `/v1/objects/${B}/${encodeURIComponent(key)}${query}`, headers: { 'Content-Type': 'application/json' }, body });
 const meta = async (key: string): Promise<Record<string, string> | undefined> => (await s3.send(new HeadObjectCommand({ Bucket: B, Key: key }))).Metadata;
 
 test.before(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-custom-md-'));
-  c = await startCluster({ name: 'custom', targets: 2 });
-  s3 = s3Client(c.primary.url);
-  const r = await ais('bucket', 'create', `ais://${B}`);
-  if (r.code !== 0) throw new Error(r.stderr);
+  rig = await startClusterRig('custom', 2, [B]);
+  ({ c, s3 } = rig);
 });
 
-test.after.always(async () => {
-  s3?.destroy();
-  await c?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+test.after.always(() => stopClusterRig(rig));
 
 test.serial('set-custom adds keys, set-new-custom replaces them; bytes, ETag and checksum stay', async (t) => {
   const data = random(2 * 1024 * 1024 + 5);

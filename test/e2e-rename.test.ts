@@ -5,21 +5,19 @@
 // errors and change nothing.
 import test from 'ava';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startCluster, hrwPlacement, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, runScript, s3Client, sha256, type ScriptRun } from './helpers/node';
+import { startClusterRig, stopClusterRig, hrwPlacement, type Cluster, type ClusterRig } from './helpers/cluster';
+import { request, random, sha256, type ScriptRun } from './helpers/node';
 import { flipByte } from './helpers/disk';
 
-const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
 const B = 'mv';
 
+let rig: ClusterRig | undefined;
 let c: Cluster;
 let s3: S3Client;
-let work: string;
 
-const ais = (...args: string[]): Promise<ScriptRun> => runScript(AIS, args, { cwd: work, env: { AIS_ENDPOINT: c.primary.url } });
+const ais = (...args: string[]): Promise<ScriptRun> => rig!.ais(...args);
 const rename = (from: string, body: unknown, bucket = B) =>
   request(c.primary.url, { method: 'POST', path: `/v1/objects/${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -49,18 +47,11 @@ async function nameOwned(from: string, same: boolean, stem: string): Promise<str
 }
 
 test.before(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-rename-'));
-  c = await startCluster({ name: 'rename', targets: 2 });
-  s3 = s3Client(c.primary.url);
-  const r = await ais('bucket', 'create', `ais://${B}`);
-  if (r.code !== 0) throw new Error(r.stderr);
+  rig = await startClusterRig('rename', 2, [B]);
+  ({ c, s3 } = rig);
 });
 
-test.after.always(async () => {
-  s3?.destroy();
-  await c?.stop();
-  fs.rmSync(work, { recursive: true, force: true });
-});
+test.after.always(() => stopClusterRig(rig));
 
 for (const same of [false, true]) {
   test.serial(`rename-obj to a name owned by ${same ? 'the same' : 'the other'} target: bytes, content type, metadata and tags move; the old name is gone`, async (t) => {

@@ -19,8 +19,8 @@ import { bodyShape, feedBody } from '../target/body';
 import { PutStream } from '../target/put';
 import { streamObject, ChecksumMismatch } from '../target/get';
 import { ApiError, badRequest, bucketOf, bucketUri, guarded, notFound, notServed, providerOf, putErrorToApi, readAction, sendApiError, type Provider } from './native';
-import { renameObject, RenameError } from '../target/rename';
-import { parseCustomMd, setCustomMd, CustomMdError } from '../target/custom-md';
+import { renameObject } from '../target/rename';
+import { parseCustomMd, setCustomMd } from '../target/custom-md';
 import { headObject, deleteObject as deleteRemote, BackendError } from '../backend/s3';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
 import { putRemoteS3 } from '../target/tgts3-remote';
@@ -98,13 +98,7 @@ async function patchObject(node: Node, res: HttpResponse, req: Req, bucket: stri
   } catch {
     throw badRequest('set-custom: the body is not JSON (expected {"value":{"key":"value",...}})');
   }
-  try {
-    const custom = parseCustomMd(value);
-    setCustomMd(node.target, bucket, obj, custom, new URLSearchParams(req.query).get('set-new-custom') === 'true');
-  } catch (err) {
-    if (err instanceof CustomMdError) throw new ApiError(err.status, err.message);
-    throw err;
-  }
+  setCustomMd(node.target, bucket, obj, parseCustomMd(value), new URLSearchParams(req.query).get('set-new-custom') === 'true');
   reply(res, req, '200 OK', []);
 }
 
@@ -118,12 +112,7 @@ async function objectAction(node: Node, res: HttpResponse, req: Req, bucket: str
   if (to === '') throw badRequest('rename-obj: the new object name ("name") is missing');
   validateObjectKey(to);
   if (to === obj) throw badRequest(`cannot rename ${objUri(bucket, obj)} to self, nothing to do`);
-  try {
-    await renameObject(node, bucket, obj, to);
-  } catch (err) {
-    if (err instanceof RenameError) throw new ApiError(err.status, err.message);
-    throw err;
-  }
+  await renameObject(node, bucket, obj, to);
   node.target.stats.renameCount++;
   reply(res, req, '200 OK', []);
 }

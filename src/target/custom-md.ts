@@ -8,27 +8,19 @@
 import fs from 'node:fs';
 import { writeLomFd } from '../fs/lom';
 import type { Target } from './target';
-
-export class CustomMdError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { badRequest, notFound } from '../api/native';
 
 /** The {key: value} map of a set-custom message, checked and with lowercased keys. */
 export function parseCustomMd(value: unknown): Record<string, string> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new CustomMdError(400, 'set-custom: the value must be an object of "key": "value" strings');
+    throw badRequest('set-custom: the value must be an object of "key": "value" strings');
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw new CustomMdError(400, `set-custom: the value of "${k}" must be a string`);
+    if (typeof v !== 'string') throw badRequest(`set-custom: the value of "${k}" must be a string`);
     const key = k.trim().toLowerCase();
-    if (key === '' || /[=,\s]/.test(key) || /[\x00-\x1f\x7f]/.test(key)) throw new CustomMdError(400, `set-custom: invalid key "${k}" (no '=', ',', spaces or control characters)`);
-    if (v.includes(',') || /[\x00-\x1f\x7f]/.test(v)) throw new CustomMdError(400, `set-custom: invalid value of "${k}" (no ',' or control characters)`);
+    if (key === '' || /[=,\s]/.test(key) || /[\x00-\x1f\x7f]/.test(key)) throw badRequest(`set-custom: invalid key "${k}" (no '=', ',', spaces or control characters)`);
+    if (v.includes(',') || /[\x00-\x1f\x7f]/.test(v)) throw badRequest(`set-custom: invalid value of "${k}" (no ',' or control characters)`);
     out[key] = v.trim();
   }
   return out;
@@ -37,7 +29,7 @@ export function parseCustomMd(value: unknown): Record<string, string> {
 /** Adds `custom` to the object's metadata (or replaces it with `custom` when `replace`). */
 export function setCustomMd(target: Target, bucket: string, objName: string, custom: Record<string, string>, replace: boolean): void {
   const h = target.openObject(bucket, objName);
-  if (!h) throw new CustomMdError(404, `object "${bucket}/${objName}" does not exist`);
+  if (!h) throw notFound(`object "${bucket}/${objName}"`);
   try {
     const meta = { ...(replace ? {} : h.lom.meta), ...custom };
     const next = { ...h.lom };
@@ -46,7 +38,7 @@ export function setCustomMd(target: Target, bucket: string, objName: string, cus
     try {
       writeLomFd(h.fd, next);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'MetadataTooLarge') throw new CustomMdError(400, `set-custom: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code === 'MetadataTooLarge') throw badRequest(`set-custom: ${(err as Error).message}`);
       throw err;
     }
   } finally {

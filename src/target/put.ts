@@ -127,10 +127,8 @@ export class PutStream {
     const mp = target.mountpathFor(p.bucket, p.objName);
     this.dst = p.dst ?? target.objectFile(mp, p.bucket, p.objName);
     this.workPath = target.workFile(mp, p.bucket, 'put');
-    // O_DIRECT only when the object is fsynced anyway: the bytes must reach the disk before the answer,
-    // and going around the page cache writes them once. Without the fsync the page cache answers at
-    // memory speed and writes back behind (one PUT of 64 MiB at one connection, fsync off, on this VM's
-    // slow disk: 413 MiB/s O_DIRECT against 680 buffered; equal when the disk was fast).
+    // O_DIRECT only when the object is fsynced anyway; without the fsync the page cache answers at
+    // memory speed and writes back behind (numbers: docs/architecture.md, PUT).
     this.direct = mp.direct && target.config.io.fsync_put && p.size >= target.putBufs.size;
     const kinds: HashKind[] = [];
     // A moved object keeps its own checksum type (the bucket's may have changed since it was written).

@@ -9,28 +9,20 @@ import fs from 'node:fs';
 import type { Node } from '../cluster/node';
 import { copySource, putToOwner } from '../xact/put-owner';
 import { CorruptObject } from '../xact/read-verified';
-
-export class RenameError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { ApiError, notFound } from '../api/native';
 
 export async function renameObject(node: Node, bucket: string, from: string, to: string): Promise<void> {
   const target = node.target;
   const h = target.openObject(bucket, from);
-  if (!h) throw new RenameError(404, `object "ais://${bucket}/${from}" does not exist`);
+  if (!h) throw notFound(`object "ais://${bucket}/${from}"`);
   let ino: number;
   try {
     ino = fs.fstatSync(h.fd).ino;
     const { body, headers } = copySource(h);
     await putToOwner(node, bucket, to, body, headers, 's3');
   } catch (err) {
-    if (err instanceof CorruptObject) throw new RenameError(500, err.message);
-    throw new RenameError(500, `renaming ais://${bucket}/${from} to "${to}": ${(err as Error).message}; the source is kept`);
+    if (err instanceof CorruptObject) throw new ApiError(500, err.message);
+    throw new ApiError(500, `renaming ais://${bucket}/${from} to "${to}": ${(err as Error).message}; the source is kept`);
   } finally {
     target.closeObject(h);
   }

@@ -9,39 +9,14 @@ import hashlib
 import os
 import sys
 import tempfile
-import traceback
+
+from checklib import Checks, expect
 
 LABEL, ENDPOINT, BUCKET, BIGFILE = sys.argv[1:5]
 
 
-def ok(check):
-    print(f"ok: {LABEL} {check}", flush=True)
-
-
-def fail(check, why):
-    why = " ".join(str(why).split())  # one line
-    print(f"FAIL: {LABEL} {check}: {why}", flush=True)
-
-
-def check(name, fn):
-    """Runs fn(); a falsy return or an exception is a failure. Returns fn's value or None."""
-    try:
-        res = fn()
-    except Exception as e:  # noqa: BLE001 - any client error is a failed check
-        fail(name, f"{type(e).__name__}: {e}")
-        if os.environ.get("CLIENTS_VERBOSE"):
-            traceback.print_exc()
-        return None
-    if res is False or (isinstance(res, str) and res):
-        fail(name, res if isinstance(res, str) else "check returned false")
-        return None
-    ok(name)
-    return res
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+CHECKS = Checks(LABEL)
+ok, fail, check = CHECKS.ok, CHECKS.fail, CHECKS.check
 
 
 import boto3  # noqa: E402

@@ -12,34 +12,15 @@ import io
 import os
 import sys
 import tempfile
-import traceback
+
+from checklib import Checks, expect
 
 LABEL, ENDPOINT, BUCKET, FILE = sys.argv[1:5]
 MiB = 1024 * 1024
 
 
-def ok(check):
-    print(f"ok: {LABEL} {check}", flush=True)
-
-
-def fail(check, why):
-    print(f"FAIL: {LABEL} {check}: {' '.join(str(why).split())}", flush=True)
-
-
-def check(name, fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 - any client error is a failed check
-        fail(name, f"{type(e).__name__}: {e}")
-        if os.environ.get("CLIENTS_VERBOSE"):
-            traceback.print_exc()
-        return
-    ok(name)
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+CHECKS = Checks(LABEL)
+ok, fail, check = CHECKS.ok, CHECKS.fail, CHECKS.check
 
 
 import boto3  # noqa: E402

@@ -11,11 +11,11 @@ Prints `ok: LABEL CHECK` or `FAIL: LABEL CHECK: why` per check, for run.sh to co
 import gzip
 import hashlib
 import io
-import os
 import sys
 import tarfile
-import traceback
 from urllib.parse import urlparse
+
+from checklib import Checks, expect
 
 LABEL, ENDPOINT, BUCKET = sys.argv[1:4]
 WANT = (sys.argv[4] if len(sys.argv) > 4 else "smart_open,torch,pyarrow,polars").split(",")
@@ -23,28 +23,8 @@ MiB = 1024 * 1024
 KEY, SECRET, REGION = "FAKEKEY", "FAKESECRET", "us-east-1"
 
 
-def ok(check):
-    print(f"ok: {LABEL} {check}", flush=True)
-
-
-def fail(check, why):
-    print(f"FAIL: {LABEL} {check}: {' '.join(str(why).split())}", flush=True)
-
-
-def check(name, fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 - any client error is a failed check
-        fail(name, f"{type(e).__name__}: {e}")
-        if os.environ.get("CLIENTS_VERBOSE"):
-            traceback.print_exc()
-        return
-    ok(name)
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+CHECKS = Checks(LABEL)
+ok, fail, check = CHECKS.ok, CHECKS.fail, CHECKS.check
 
 
 def sha(b):

@@ -3,12 +3,14 @@
 // where HRW puts an object (computed here from the Smap, independently of the nodes' own placement),
 // which objects are not where HRW puts them, and the nodes' logs when a test fails. The cluster and
 // rebalance tests start the same way: a cluster with one bucket of objects (startClusterWithObjects).
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { digestOf, objectUname, xoshiroHash } from '../../src/cluster/hrw';
 import { objectNameOf } from '../../src/fs/fqn';
-import { startNode, s3Client, request, sleep, mapLimit, walkFiles, type AisNode, type NodeOptions } from './node';
+import { startNode, s3Client, request, sleep, mapLimit, walkFiles, runScript, ROOT, type AisNode, type NodeOptions, type ScriptRun } from './node';
 
 /** Keepalive quick enough that a killed node leaves the Smap within seconds. */
 export const FAST_KEEPALIVE = { keepalive: { interval_ms: 300, timeout_ms: 2000 } };
@@ -229,4 +231,39 @@ export function hrwPlacement(smap: SmapView, targets: readonly AisNode[], bucket
 export function logNodesOnFailure(t: ExecutionContext, c: Cluster | undefined, chars = 3000): void {
   if (t.passed || !process.env.TAIS_TEST_LOGS || !c) return;
   for (const n of [...c.proxies, ...c.targets]) t.log(`--- ${n.url}\n${n.log().slice(-chars)}`);
+}
+
+/** A cluster for one test file: an S3 client on its gateway, a work dir, and `ais` run there against it. */
+export interface ClusterRig {
+  c: Cluster;
+  s3: S3Client;
+  work: string;
+  ais: (...args: string[]) => Promise<ScriptRun>;
+}
+
+const AIS_CLI = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
+
+/** Starts a proxy and `targets` targets and creates the ais:// `buckets` with `ais bucket create`. */
+export async function startClusterRig(name: string, targets: number, buckets: readonly string[]): Promise<ClusterRig> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `tais-${name}-`));
+  const c = await startCluster({ name, targets });
+  const ais = (...args: string[]): Promise<ScriptRun> => runScript(AIS_CLI, args, { cwd: work, env: { AIS_ENDPOINT: c.primary.url } });
+  const rig = { c, s3: s3Client(c.primary.url), work, ais };
+  try {
+    for (const b of buckets) {
+      const r = await ais('bucket', 'create', `ais://${b}`);
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+  } catch (err) {
+    await stopClusterRig(rig);
+    throw err;
+  }
+  return rig;
+}
+
+export async function stopClusterRig(rig: ClusterRig | undefined): Promise<void> {
+  if (!rig) return;
+  rig.s3.destroy();
+  await rig.c.stop();
+  fs.rmSync(rig.work, { recursive: true, force: true });
 }
