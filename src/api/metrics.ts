@@ -18,6 +18,7 @@ const COUNTERS: ReadonlyArray<readonly [keyof StatsSnapshot, string, string]> = 
   ['remoteGetBytes', 'remote_get_bytes_total', 'bytes fetched from remote buckets and stored'],
   ['getSendfileCount', 'get_sendfile_count', 'GETs whose body went out with sendfile (io.sendfile)'],
   ['renameCount', 'rename_count', 'objects renamed (rename-obj)'],
+  ['mpuPlacedCount', 'mpu_placed_count', 'completed multipart objects sent to their owner by the target holding their upload'],
 ];
 
 export function prometheusText(stats: StatsSnapshot, nodeId: string): string {

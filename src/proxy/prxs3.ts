@@ -16,7 +16,8 @@ import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
 import { featureOn, newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
-import { putRemoteS3, getRemoteS3, deleteRemoteS3, writeThroughAssembled } from '../target/tgts3-remote';
+import { putRemoteS3, getRemoteS3, deleteRemoteS3 } from '../target/tgts3-remote';
+import { completeHooks } from '../target/mpu-place';
 import { deleteOnNeighbours, getOrAskNeighbours } from '../target/gfn';
 import type { Node } from '../cluster/node';
 import { copyObjectS3 } from '../target/copy';
@@ -25,7 +26,7 @@ import { uploadPartCopyS3 } from '../target/mpu-copy';
 import { objectTaggingS3 } from '../target/tagging';
 import { deleteObjectsS3 } from './prxs3-multi';
 import { handleSmallCall } from './prxs3-small';
-import { toOwner, toPrimary, isForwarded, isRedirected, redirected, removeObject, pathStyle } from './route';
+import { toOwner, toUploadHolder, toPrimary, isForwarded, isRedirected, redirected, removeObject, pathStyle } from './route';
 import { virtualHostBucket } from '../s3/vhost';
 import { listCluster, bucketEmptyCluster, uploadsCluster } from './fanout';
 import { listRemote } from './list-remote';
@@ -107,6 +108,18 @@ function objectOp(node: Node, res: HttpResponse, req: Req, bucket: string, key: 
   return toOwner(node, res, req, bucket, key, async () => local(node.bmd.get(bucket) ?? props));
 }
 
+/** A request of a multipart upload in progress: served on the target holding the upload (route.ts). */
+function uploadOp(
+  node: Node,
+  res: HttpResponse,
+  req: Req,
+  op: { bucket: string; key: string; uploadId: string },
+  local: (props: BucketProps) => Promise<void> | void,
+): Promise<void> {
+  const props = bucketProps(node, op.bucket);
+  return toUploadHolder(node, res, req, op.bucket, op.key, op.uploadId, async () => local(node.bmd.get(op.bucket) ?? props));
+}
+
 /** Not yet served on remote (s3://) buckets: copies (UploadPartCopy is not served for any bucket). */
 const REMOTE_NOT_YET = new Set<S3Op['kind']>(['CopyObject']);
 
@@ -184,27 +197,25 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
           : deleteOnNeighbours(node, req, op.bucket, op.key).then(() => deleteObjectS3(node.target, res, req, op)),
       );
     case 'CreateMultipartUpload':
-      return objectOp(node, res, req, op.bucket, op.key, () => createMultipartUploadS3(node.target, res, req, op));
+      return objectOp(node, res, req, op.bucket, op.key, () => createMultipartUploadS3(node.target, res, req, op, node.self.id));
     case 'UploadPart':
-      return objectOp(node, res, req, op.bucket, op.key, () => uploadPartS3(node.target, res, req, op));
+      return uploadOp(node, res, req, op, () => uploadPartS3(node.target, res, req, op));
     case 'GetObjectTagging':
     case 'PutObjectTagging':
     case 'DeleteObjectTagging':
       return objectOp(node, res, req, op.bucket, op.key, () => objectTaggingS3(node.target, res, req, op));
     case 'UploadPartCopy':
       bucketProps(node, op.copySource.bucket);
-      return objectOp(node, res, req, op.bucket, op.key, () => {
+      return uploadOp(node, res, req, op, () => {
         const from = node.smap.owner(op.copySource.bucket, op.copySource.key);
         return uploadPartCopyS3(node.target, node.secret, from && from.id !== node.self.id ? from : undefined, res, req, op);
       });
     case 'CompleteMultipartUpload':
-      return objectOp(node, res, req, op.bucket, op.key, (props) =>
-        completeMultipartUploadS3(node.target, res, req, op, props, props.provider === 'aws' ? writeThroughAssembled(node.target, op.bucket, op.key, props) : undefined),
-      );
+      return uploadOp(node, res, req, op, (props) => completeMultipartUploadS3(node.target, res, req, op, props, completeHooks(node, op.bucket, op.key, props)));
     case 'AbortMultipartUpload':
-      return objectOp(node, res, req, op.bucket, op.key, () => abortMultipartUploadS3(node.target, res, req, op));
+      return uploadOp(node, res, req, op, () => abortMultipartUploadS3(node.target, res, req, op));
     case 'ListParts':
-      return objectOp(node, res, req, op.bucket, op.key, () => listPartsS3(node.target, res, req, op));
+      return uploadOp(node, res, req, op, () => listPartsS3(node.target, res, req, op));
     case 'ListMultipartUploads':
       bucketProps(node, op.bucket);
       return uploadsCluster(node, op.bucket).then((all) => listMultipartUploadsS3(all, res, req, op));

@@ -7,6 +7,7 @@ import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from '../api/http';
 import { forwardRequest, type ForwardTarget } from './forward';
 import { deleteOnNeighbours } from '../target/gfn';
+import { uploadHolder } from '../target/mpu';
 import { FWD_HEADER, intraCall } from '../cluster/intra';
 import { intraAddr, nodeUrl, publicUrl, type Snode } from '../cluster/snode';
 import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
@@ -68,6 +69,22 @@ export function toOwner(node: Node, res: HttpResponse, req: Req, bucket: string,
   const owner = ownerOf(node, bucket, objName);
   if (owner.id === node.self.id) return local();
   sendTo(node, res, req, owner);
+  return Promise.resolve();
+}
+
+/**
+ * Serves a request of a multipart upload in progress (UploadPart, UploadPartCopy, ListParts, Complete,
+ * Abort): on the target its ID names (target/mpu.ts), wherever the object's HRW owner is now — a
+ * rebalance does not move uploads. IDs without a target go to the owner (toOwner). A target missing
+ * from the Smap may be restarting: 503, which clients retry. Synchronous like toOwner.
+ */
+export function toUploadHolder(node: Node, res: HttpResponse, req: Req, bucket: string, objName: string, uploadId: string, local: () => Promise<void>): Promise<void> {
+  const holder = uploadHolder(uploadId);
+  if (holder === undefined) return toOwner(node, res, req, bucket, objName, local);
+  if (holder === node.self.id || isForwarded(node, req) || redirected.has(req)) return local();
+  const t = node.smap.get(holder);
+  if (!t || !node.smap.targets().includes(t)) throw s3err('ServiceUnavailable', `target ${holder}, which holds upload ${uploadId}, is not in the cluster map`);
+  sendTo(node, res, req, t);
   return Promise.resolve();
 }
 

@@ -31,7 +31,7 @@ import { streamObject } from './get';
 import { objectHeaders, getObjectS3 } from './tgts3';
 import { conditionHeaders, evaluateLom, preconditionFailed } from './conditions';
 import { httpDate } from '../s3/time';
-import { mpuStore, PART_PROPS, MAX_PART_SIZE, type Upload } from './mpu';
+import { mpuStore, completion, PART_PROPS, MAX_PART_SIZE, type Upload } from './mpu';
 import { partRange, partsCount, type MpuLom } from './mpu-parts';
 import type { Target } from './target';
 import { parseTaggingHeader } from '../s3/tagging';
@@ -44,12 +44,13 @@ const XML: readonly [string, string] = ['Content-Type', 'application/xml'];
 const KEEPALIVE_AFTER_MS = 1000;
 const KEEPALIVE_EVERY_MS = 5000;
 
-export async function createMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CreateMultipartUploadOp): Promise<void> {
+/** `holder`: this target's ID, named in the upload ID so that every gateway sends the upload's requests here. */
+export async function createMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CreateMultipartUploadOp, holder?: string): Promise<void> {
   validateObjectKey(op.key);
   res.onData(() => {}); // no body is expected; drain whatever comes
   const checksum = uploadAlgorithm((n) => header(req, n));
   const tags = parseTaggingHeader(header(req, 'x-amz-tagging'));
-  const u = await mpuStore(target).create(op.bucket, op.key, header(req, 'content-type') || undefined, userMeta(req), checksum, tags);
+  const u = await mpuStore(target).create(op.bucket, op.key, header(req, 'content-type') || undefined, userMeta(req), checksum, tags, holder);
   const ck: [string, string][] = checksum ? [['x-amz-checksum-algorithm', checksum.alg.toUpperCase()], ['x-amz-checksum-type', checksum.type]] : [];
   reply(res, req, '200 OK', [XML, ...ck], initiateMultipartUploadXml(op.bucket, op.key, u.id));
 }
@@ -90,11 +91,15 @@ function partChecksum(req: Req, chunked: boolean, uploadAlg: FlexRequest['alg'] 
   return flex;
 }
 
-/**
- * `afterPublish` (remote buckets: write the assembled object through) runs after the object is
- * published and before the answer; what it returns is the object the client is told about.
- */
-export function completeMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, props: BucketProps, afterPublish?: (lom: Lom) => Promise<Lom>): void {
+/** How a Complete ends beyond assembling the object here (prxs3.ts makes them for the node). */
+export interface CompleteHooks {
+  /** See MpuStore.complete: write through to a remote bucket, send to the object's owner. */
+  settle?: (lom: MpuLom) => Promise<MpuLom>;
+  /** A retried Complete whose upload is gone: the object an earlier one published, if it is on another target. */
+  publishedElsewhere?: (etag: string, created: number) => Promise<Lom | undefined>;
+}
+
+export function completeMultipartUploadS3(target: Target, res: HttpResponse, req: Req, op: CompleteMultipartUploadOp, props: BucketProps, hooks: CompleteHooks = {}): void {
   let u: Upload | undefined;
   let gone: S3Error | undefined;
   let expectFull: string | undefined;
@@ -123,14 +128,23 @@ export function completeMultipartUploadS3(target: Target, res: HttpResponse, req
     const sums = parser.checksums();
     const parts = listed.map((p) => (sums.has(p.partNumber) ? { ...p, checksum: sums.get(p.partNumber)! } : p));
     if (upload === undefined) {
-      const done = mpuStore(target).completedObject(op.bucket, op.key, op.uploadId, parts);
-      if (done) replyCompleted(res, req, op, done);
-      else sendS3Error(res, req, gone);
+      void completedObject(target, op, parts, hooks).then(
+        (done) => (done ? replyCompleted(res, req, op, done) : sendS3Error(res, req, gone)),
+        (err: unknown) => sendS3Error(res, req, err),
+      );
       return;
     }
     // Outside the uWS callback: promise reactions queued inside it may wait for the next event.
-    setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull, afterPublish));
+    setImmediate(() => void finishComplete(target, res, req, op, props, upload, parts, expectFull, hooks));
   });
+}
+
+/** The object a finished Complete of this upload listing `parts` published, here or (hooks) elsewhere. */
+async function completedObject(target: Target, op: CompleteMultipartUploadOp, parts: readonly CompletedPart[], hooks: CompleteHooks): Promise<Lom | undefined> {
+  const here = mpuStore(target).completedObject(op.bucket, op.key, op.uploadId, parts);
+  if (here || !hooks.publishedElsewhere) return here;
+  const want = completion(op.uploadId, parts);
+  return want ? hooks.publishedElsewhere(want.etag, want.created) : undefined;
 }
 
 function completeResultXml(op: CompleteMultipartUploadOp, lom: Lom): string {
@@ -150,8 +164,8 @@ async function finishComplete(
   props: BucketProps,
   u: Upload,
   parts: CompletedPart[],
-  expectFull?: string,
-  afterPublish?: (lom: Lom) => Promise<Lom>,
+  expectFull: string | undefined,
+  hooks: CompleteHooks,
 ): Promise<void> {
   // Past the checks, S3 answers 200 at once and sends spaces while it works, so that clients do not time
   // out on large objects; errors then come inside the 200 body (SDKs look for them there).
@@ -182,13 +196,14 @@ async function finishComplete(
           timer = setTimeout(keepAlive, KEEPALIVE_AFTER_MS);
         },
         expectFull,
+        hooks.settle,
       )
       .then(
-        (lom) => ((published = true), afterPublish ? afterPublish(lom) : lom),
-        (err: unknown) => {
+        (lom) => ((published = true), lom),
+        async (err: unknown) => {
           // Another Complete of this upload (maybe on another HTTP thread) finished while this one
           // waited for it: the same 200 if it published what this one lists, as S3 answers a retry.
-          const done = err instanceof S3Error && err.code === 'NoSuchUpload' ? store.completedObject(op.bucket, op.key, u.id, parts) : undefined;
+          const done = err instanceof S3Error && err.code === 'NoSuchUpload' ? await completedObject(target, op, parts, hooks) : undefined;
           if (done) return done;
           throw err;
         },

@@ -32,8 +32,19 @@ export const MIN_PART_SIZE = 5 << 20;
 export const MAX_PART_SIZE = 5 * 1024 ** 3;
 /** Bytes of a part one copy task moves: other pool work gets a turn between stretches of huge parts. */
 const COPY_STRETCH = 64 << 20;
-/** Created time (base36 ms, sortable) + 96 random bits (base64url). */
-const UPLOAD_ID = /^[0-9a-z]{9}[A-Za-z0-9_-]{16}$/;
+/**
+ * Created time (base36 ms, sortable) + 96 random bits (base64url) + "." and the ID of the target that
+ * holds the upload: an upload stays on the target where it was created (a rebalance does not move it),
+ * and any gateway sends its requests there (proxy/route.ts, toUploadHolder). IDs made before had no
+ * holder: their requests go to the object's HRW owner.
+ */
+const UPLOAD_ID = /^[0-9a-z]{9}[A-Za-z0-9_-]{16}(?:\.([A-Za-z0-9_-]{1,64}))?$/;
+const HOLDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The ID of the target holding upload `id`, when the ID names one. */
+export function uploadHolder(id: string): string | undefined {
+  return UPLOAD_ID.exec(id)?.[1];
+}
 
 /** Parts carry CRC32C (checked when they are assembled) and MD5 (their ETag); no bucket checksum. */
 export const PART_PROPS: BucketProps = { provider: 'ais', created: 0, checksum: { type: 'crc32c', validate_warm_get: false, md5_etag: true } };
@@ -75,9 +86,12 @@ export class MpuStore {
     meta: Record<string, string>,
     checksum?: { alg: FlexAlg; type: FlexType },
     tags?: TagSet,
+    /** This target's ID, named in the upload's ID. */
+    holder?: string,
   ): Promise<Upload> {
     const created = Date.now();
-    const id = created.toString(36).padStart(9, '0') + randomBytes(12).toString('base64url');
+    const suffix = holder !== undefined && HOLDER_ID.test(holder) ? `.${holder}` : '';
+    const id = created.toString(36).padStart(9, '0') + randomBytes(12).toString('base64url') + suffix;
     const mp = this.target.mountpathFor(bucket, key);
     const dir = this.folder(mp, bucket, id);
     const m: Manifest = {
@@ -198,6 +212,13 @@ export class MpuStore {
     started: () => void,
     /** Full-object checksum value the client sent with Complete (x-amz-checksum-<alg>), checked before publishing. */
     expectFull?: string,
+    /**
+     * Runs once the object is published here and before the upload is removed; what it returns is the
+     * object the client is told about. If it throws, it has removed what was published and the upload
+     * stays, to be completed again (remote buckets write through here; a holder that is not the
+     * object's owner sends it there).
+     */
+    settle?: (lom: MpuLom) => Promise<MpuLom>,
   ): Promise<MpuLom> {
     let began = false;
     const begin = (): void => {
@@ -212,13 +233,20 @@ export class MpuStore {
     try {
       // Looked up again even without a wait: a completion on another thread may have finished (and
       // released its claim) between the caller's find() and this claim.
-      return await this.completeClaimed(this.find(u.bucket, u.key, u.id), list, props, begin, expectFull);
+      return await this.completeClaimed(this.find(u.bucket, u.key, u.id), list, props, begin, expectFull, settle);
     } finally {
       releaseCompletion(u.id);
     }
   }
 
-  private async completeClaimed(u: Upload, list: readonly CompletedPart[], props: BucketProps, started: () => void, expectFull: string | undefined): Promise<MpuLom> {
+  private async completeClaimed(
+    u: Upload,
+    list: readonly CompletedPart[],
+    props: BucketProps,
+    started: () => void,
+    expectFull: string | undefined,
+    settle: ((lom: MpuLom) => Promise<MpuLom>) | undefined,
+  ): Promise<MpuLom> {
     for (let i = 1; i < list.length; i++) if (list[i]!.partNumber <= list[i - 1]!.partNumber) throw s3err('InvalidPartOrder');
     const parts = list.map((p) => {
       const file = this.partPath(u, p.partNumber);
@@ -309,8 +337,9 @@ export class MpuStore {
       fd = -1; // the task closes it whatever happens
       const r = (await this.target.pool.run(finish, { name: 'mpuFinish' })) as MpuTaskResult;
       if (r.error !== undefined) throw taskError(u, r);
+      const settled = settle ? await settle(lom) : lom;
       await this.abort(u).catch((err: Error) => log.warn(`${u.bucket}/${u.key}: removing completed upload ${u.id}: ${err.message}`));
-      return lom;
+      return settled;
     } finally {
       if (fd >= 0) {
         await closeAsync(fd).catch(() => {});
@@ -328,15 +357,12 @@ export class MpuStore {
    * nothing else of an upload outlives its folder here, and nothing else is needed for that answer.
    */
   completedObject(bucket: string, key: string, id: string, list: readonly CompletedPart[]): Lom | undefined {
-    if (!UPLOAD_ID.test(id) || list.length === 0) return undefined;
-    for (let i = 0; i < list.length; i++) {
-      if (!/^[0-9a-fA-F]{32}$/.test(list[i]!.etag) || (i > 0 && list[i]!.partNumber <= list[i - 1]!.partNumber)) return undefined;
-    }
+    const want = completion(id, list);
+    if (!want) return undefined;
     const h = this.target.openObject(bucket, key);
     if (!h) return undefined;
     fs.closeSync(h.fd);
-    const created = parseInt(id.slice(0, 9), 36);
-    return h.lom.etag === multipartEtag(list.map((p) => p.etag.toLowerCase())) && h.lom.mtime >= created ? h.lom : undefined;
+    return h.lom.etag === want.etag && h.lom.mtime >= want.created ? h.lom : undefined;
   }
 
   private sweep(ageMs: number): void {
@@ -344,6 +370,19 @@ export class MpuStore {
     for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), isCompleting);
     if (n) log.info(`removed ${n} abandoned multipart upload(s)`);
   }
+}
+
+/**
+ * What a Complete of upload `id` listing `list` publishes, as far as a retry can tell: the object's
+ * ETag and the earliest time it can have been published (the upload's creation). Undefined when the
+ * list could not have been completed (bad ETags, parts out of order).
+ */
+export function completion(id: string, list: readonly CompletedPart[]): { etag: string; created: number } | undefined {
+  if (!UPLOAD_ID.test(id) || list.length === 0) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    if (!/^[0-9a-fA-F]{32}$/.test(list[i]!.etag) || (i > 0 && list[i]!.partNumber <= list[i - 1]!.partNumber)) return undefined;
+  }
+  return { etag: multipartEtag(list.map((p) => p.etag.toLowerCase())), created: parseInt(id.slice(0, 9), 36) };
 }
 
 /** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the number of parts. */

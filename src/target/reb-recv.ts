@@ -45,7 +45,7 @@ export function receiveMoved(node: Node, res: HttpResponse, req: Req, onStored: 
     }
     // Not ours under our Smap: the sender's map is older (it will resend under the newer one) or ours is
     // (we will get theirs). Storing it could leave it here after our own walk has already passed it.
-    const owner = node.smap.owner(hdr.bucket, hdr.name);
+    const owner = node.smap.owner(hdr.bucket, hdr.name, props.provider);
     if (owner && owner.id !== node.self.id) {
       answer = { status: '409 Conflict', body: { message: `not the owner of ${hdr.bucket}/${hdr.name} in Smap v${node.smap.version} (${owner.id} is)`, status: 409 } };
       return finishEarly(isLast);

@@ -5,7 +5,9 @@
 // done to the primary, which ends the rebalance (RMD `running: false`) when every target has.
 // A newer RMD aborts the running walk and starts over under the newest Smap: objects always go to
 // their owners under the latest map, and an object is never deleted before its new owner has it.
-// Multipart uploads in progress (%mp) stay where they are (see docs/architecture.md).
+// Multipart uploads in progress (%mp) stay where they are: their IDs name their target and gateways
+// send their requests there; a completion on a target that is not the object's owner sends the object
+// to its owner before it answers (moveToOwner; see docs/architecture.md).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Node } from '../cluster/node';
@@ -13,7 +15,7 @@ import type { RmdData } from '../cluster/meta';
 import { intraMsg, packMsg } from '../cluster/intra';
 import { walkBucket, type WalkItem } from '../fs/walk';
 import { CT_OBJ } from '../fs/fqn';
-import { NotOwnerError, sendObject } from './reb-send';
+import { NotOwnerError, sendObject, type SendResult } from './reb-send';
 import { pruneEmptyDirs } from './target';
 import { idleStats, Limiter, type XactStats } from './xaction';
 import { log } from '../util/log';
@@ -80,7 +82,7 @@ export class Rebalance {
     this.recvBytes += size;
     this.stats.recvObjs = this.recvObjs;
     this.stats.recvBytes = this.recvBytes;
-    const owner = this.node.smap.owner(bucket, name);
+    const owner = this.node.smap.owner(bucket, name, this.node.bmd.get(bucket)?.provider ?? 'ais');
     const run = this.run;
     if (!run || !owner || owner.id === this.node.self.id) return;
     const h = this.node.target.openObject(bucket, name);
@@ -135,19 +137,12 @@ export class Rebalance {
     if (!file) return;
     // The newest Smap, not the one the run started with: a map change aborts this run anyway.
     for (let attempt = 1; ; attempt++) {
-      const owner = this.node.smap.owner(bucket, item.name);
-      if (!owner || owner.id === this.node.self.id) return;
       try {
-        const r = await sendObject(owner, this.node.secret, bucket, item.name, file);
-        if (!r) return; // gone meanwhile
-        // Only the file that was sent is deleted (not a newer one a late PUT put in its place).
-        const st = await fs.promises.stat(file).catch(() => undefined);
-        if (st && st.ino === r.ino && st.mtimeMs === r.mtimeMs) {
-          await fs.promises.unlink(file);
-          await pruneEmptyDirs(path.dirname(file), file.includes(`/${CT_OBJ}/`) ? CT_OBJ : path.basename(path.dirname(file)));
+        const r = await moveToOwner(this.node, bucket, item.name, file);
+        if (r) {
+          s.movedObjs++;
+          s.movedBytes += r.lom.size;
         }
-        s.movedObjs++;
-        s.movedBytes += r.lom.size;
         return;
       } catch (err) {
         // A receiver with another Smap version: both maps converge within a metasync; wait for it longer.
@@ -178,4 +173,24 @@ export class Rebalance {
       }
     }
   }
+}
+
+/**
+ * Sends object file `file` (bucket/name) to its HRW owner under the newest Smap and deletes it here
+ * once the owner confirmed. Undefined when this target is the owner or the file is gone; throws when
+ * the owner did not take it (NotOwnerError: its Smap differs for a moment).
+ */
+export async function moveToOwner(node: Node, bucket: string, name: string, file: string): Promise<SendResult | undefined> {
+  const owner = node.smap.owner(bucket, name, node.bmd.get(bucket)?.provider ?? 'ais');
+  if (!owner || owner.id === node.self.id) return undefined;
+  const r = await sendObject(owner, node.secret, bucket, name, file);
+  if (!r) return undefined; // gone meanwhile
+  // Only the file that was sent is deleted (not a newer one a late PUT put in its place).
+  const st = await fs.promises.stat(file).catch(() => undefined);
+  if (st && st.ino === r.ino && st.mtimeMs === r.mtimeMs) {
+    // Two senders of one file (a rebalance walk and a multipart completion, mpu-place.ts): one unlinks.
+    if (!(await fs.promises.unlink(file).then(() => true, (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(err))))) return r;
+    await pruneEmptyDirs(path.dirname(file), file.includes(`/${CT_OBJ}/`) ? CT_OBJ : path.basename(path.dirname(file)));
+  }
+  return r;
 }

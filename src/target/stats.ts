@@ -2,7 +2,7 @@
 // They live in a SharedArrayBuffer with one row per HTTP thread of the node: each thread bumps only its
 // own row (plain `++`, no atomics, no lost updates), and whoever reports (/metrics, node status) sums
 // the rows. A counter is a float64: exact up to 2^53, enough for bytes.
-export const STAT_FIELDS = ['getCount', 'getBytes', 'putCount', 'putBytes', 'headCount', 'delCount', 'lstCount', 'errGetCount', 'errPutCount', 'errCksum', 'gfnCount', 'remoteGetCount', 'remoteGetBytes', 'getSendfileCount', 'renameCount'] as const;
+export const STAT_FIELDS = ['getCount', 'getBytes', 'putCount', 'putBytes', 'headCount', 'delCount', 'lstCount', 'errGetCount', 'errPutCount', 'errCksum', 'gfnCount', 'remoteGetCount', 'remoteGetBytes', 'getSendfileCount', 'renameCount', 'mpuPlacedCount'] as const;
 
 export type StatField = (typeof STAT_FIELDS)[number];
 export type StatsSnapshot = Record<StatField, number>;

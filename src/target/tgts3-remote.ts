@@ -325,7 +325,8 @@ async function writeThrough(
  * `md5-of-md5s-N` the client computed, and objects over 5 GiB work). Where the LOM has no part layout
  * (very irregular part sizes do not fit it) the object goes in 64 MiB parts, or with one PutObject when
  * it is small. The LOM then takes the remote's ETag. A failed upload removes the local object (the
- * remote keeps its previous version; the next GET fetches that) and fails the completion. Between
+ * remote keeps its previous version; the next GET fetches that) and fails the completion; the upload
+ * stays, to be completed again (it runs as MpuStore.complete's `settle`). Between
  * publish and upload a GET may already see the new object here.
  */
 export function writeThroughAssembled(target: Target, bucket: string, key: string, props: BucketProps): (lom: Lom) => Promise<Lom> {
