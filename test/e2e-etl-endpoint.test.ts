@@ -15,7 +15,8 @@ let c: Cluster;
 let s3: S3Client;
 let transformer: ChildProcess;
 let port: number;
-const keys = Array.from({ length: 8 }, (_, i) => `k${i}.txt`);
+// Enough keys that both targets own some whatever their random IDs (8 missed one target 1 time in 128).
+const keys = Array.from({ length: 32 }, (_, i) => `k${i}.txt`);
 
 const json = (method: string, p: string, body?: unknown) =>
   request(c.primary.url, { method, path: p, ...(body !== undefined ? { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) } : {}) });
