@@ -184,3 +184,80 @@ test.serial('bad archive requests: no .tar name, both list and template, unknown
   t.is(raw.status, 400);
   t.regex(raw.body.toString(), /one of objnames and template/);
 });
+
+/** GET ?archregx=&archmode= (query values as given, encoded here). */
+const many = (shard: string, q: Record<string, string>) =>
+  request(c.primary.url, { method: 'GET', path: `/v1/objects/shards/${shard}?${new URLSearchParams(q).toString()}` });
+
+/** The files of a tar (as GNU tar reads it) with their sha256. */
+function tarFiles(tarBytes: Buffer): [string, string][] {
+  const f = path.join(work, `resp-${Math.random().toString(36).slice(2)}.tar`);
+  fs.writeFileSync(f, tarBytes);
+  const names = execFileSync('tar', ['-tf', f], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const out = names.map((n): [string, string] => [n, sha256(execFileSync('tar', ['-xOf', f, n], { maxBuffer: 1 << 26 }))]);
+  fs.rmSync(f);
+  return out;
+}
+
+test.serial('archregx: the files of a WebDataset shard that match, as one tar GNU tar reads, in every match mode', async (t) => {
+  // A WebDataset layout made by GNU tar: samples a/000 and a/001 (jpg, json, cls), a long-named file, b/x.txt.
+  const src = path.join(work, 'wds');
+  const files = new Map<string, Buffer>();
+  const long = `a/${'z'.repeat(110)}.json`;
+  for (const k of ['a/000.jpg', 'a/000.json', 'a/000.cls', 'a/001.jpg', 'a/001.json', long, 'b/x.txt']) files.set(k, random(k.endsWith('.jpg') ? 1_500_000 + k.length : 100 + k.length));
+  for (const [k, v] of files) {
+    fs.mkdirSync(path.dirname(path.join(src, k)), { recursive: true });
+    fs.writeFileSync(path.join(src, k), v);
+  }
+  const f = path.join(work, 'wds.tar');
+  execFileSync('tar', ['--format=pax', '-cf', f, '-C', src, ...files.keys()]);
+  await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: 'wds-0000.tar', Body: fs.readFileSync(f) }));
+  const expect = (names: string[]) => names.map((n): [string, string] => [n, sha256(files.get(n)!)]);
+  const cases: [Record<string, string>, string[]][] = [
+    [{ archregx: 'a/000', archmode: 'wdskey' }, ['a/000.jpg', 'a/000.json', 'a/000.cls']],
+    [{ archregx: '.json', archmode: 'suffix' }, ['a/000.json', 'a/001.json', long]],
+    [{ archregx: 'b/', archmode: 'prefix' }, ['b/x.txt']],
+    [{ archregx: 'zzzz', archmode: 'substr' }, [long]],
+    [{ archregx: '^a/00[01]\\.jpg$', archmode: 'regexp' }, ['a/000.jpg', 'a/001.jpg']],
+    [{ archregx: '\\.cls$' }, ['a/000.cls']], // no archmode: a regular expression
+    [{ archregx: '', archmode: 'prefix' }, [...files.keys()]],
+  ];
+  for (const [q, names] of cases) {
+    const g = await many('wds-0000.tar', q);
+    t.is(g.status, 200, JSON.stringify(q));
+    t.is(g.headers['content-type'], 'application/x-tar');
+    t.is(Number(g.headers['content-length']), g.body.length);
+    t.deepEqual(tarFiles(g.body), expect(names), JSON.stringify(q));
+  }
+  const r = await ais('get', 'ais://shards/wds-0000.tar', '--archregx', 'a/001', '--archmode', 'wdskey', 'sample.tar');
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /files matching "a\/001" \(wdskey\)/);
+  t.deepEqual(tarFiles(fs.readFileSync(path.join(work, 'sample.tar'))), expect(['a/001.jpg', 'a/001.json']));
+  // The same shard gzipped.
+  const gz = path.join(work, 'wds.tgz');
+  execFileSync('tar', ['--format=pax', '-czf', gz, '-C', src, ...files.keys()]);
+  await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: 'wds-0000.tgz', Body: fs.readFileSync(gz) }));
+  const g = await many('wds-0000.tgz', { archregx: 'a/000', archmode: 'wdskey' });
+  t.is(g.status, 200);
+  t.deepEqual(tarFiles(g.body), expect(['a/000.jpg', 'a/000.json', 'a/000.cls']));
+});
+
+test.serial('archregx errors: no match 404, a bad mode or expression 400, with archpath 400, not a shard 400, no object 404', async (t) => {
+  const cases: [string, Record<string, string>, number, RegExp][] = [
+    ['wds-0000.tar', { archregx: 'c/', archmode: 'prefix' }, 404, /files matching/],
+    ['wds-0000.tgz', { archregx: 'nope', archmode: 'wdskey' }, 404, /files matching/],
+    ['wds-0000.tar', { archregx: 'a', archmode: 'glob' }, 400, /invalid archmode \\"glob\\"/],
+    ['wds-0000.tar', { archregx: 'a(', archmode: 'regexp' }, 400, /invalid regular expression/],
+    ['wds-0000.tar', { archregx: 'a', archmode: 'prefix', archpath: 'b/x.txt' }, 400, /mutually exclusive/],
+    ['img.bin', { archregx: 'a', archmode: 'prefix' }, 400, /not a shard/],
+    ['none.tar', { archregx: 'a', archmode: 'prefix' }, 404, /none\.tar/],
+  ];
+  for (const [shard, q, status, msg] of cases) {
+    const g = await many(shard, q);
+    t.is(g.status, status, `${shard} ${JSON.stringify(q)}`);
+    t.regex(g.body.toString(), msg);
+  }
+  const r = await ais('get', 'ais://shards/wds-0000.tar', '--archregx', 'a', '--archpath', 'b/x.txt', 'x.tar');
+  t.not(r.code, 0);
+  t.regex(r.stderr, /mutually exclusive/);
+});

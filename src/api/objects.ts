@@ -26,6 +26,7 @@ import { coldFetch, RemoteNotFound } from '../target/cold-get';
 import { putRemoteS3 } from '../target/tgts3-remote';
 import { getTransformed } from './etl-inline';
 import { getArchived } from '../target/archpath';
+import { getArchivedMany, parseMatchMode } from '../target/archregx';
 
 const PREFIX = '/v1/objects/';
 
@@ -59,6 +60,13 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
         const q = req.method === 'GET' ? new URLSearchParams(req.query) : undefined;
         const etlName = q?.get('etl_name');
         const archpath = q?.get('archpath');
+        const archregx = q?.get('archregx') ?? null;
+        const archmode = q?.get('archmode') ?? null;
+        if ((archregx !== null || archmode !== null) && props.provider === 'ais') {
+          if (archpath) throw new ApiError(400, 'archpath (one file) and archregx/archmode (many) are mutually exclusive');
+          const mode = parseMatchMode(archmode);
+          return toOwner(node, res, req, bucket, obj, () => getArchivedMany(node.target, res, req, bucket, obj, archregx ?? '', mode));
+        }
         if (archpath && props.provider === 'ais') {
           return toOwner(node, res, req, bucket, obj, () => getArchived(node.target, res, req, bucket, obj, archpath));
         }

@@ -158,8 +158,16 @@ const get: Command = {
     length: { type: 'string', arg: 'N', help: 'read N bytes (a range read)' },
     progress: { type: 'boolean', help: 'show a progress bar (shown by default on a terminal for 8 MiB and more)' },
     archpath: { type: 'string', arg: 'FILE', help: 'a file inside the object, a .tar shard (a range of it: not checked against the shard\'s checksum)' },
+    archregx: { type: 'string', arg: 'PATTERN', help: 'the files of a shard that match, as one .tar (with --archmode; default mode: regexp)' },
+    archmode: { type: 'string', arg: 'MODE', help: 'how --archregx matches file names: regexp, prefix, suffix, substr, wdskey (WebDataset key: the name without its extension)' },
   },
-  examples: ['ais get ais://demo/obj output.txt', 'ais get ais://demo/shard-0001.tar --archpath 000123.jpg img.jpg', 'ais get ais://demo/obj - | head', 'ais get ais://demo/shard.tar --offset 1024 --length 512 part.bin'],
+  examples: [
+    'ais get ais://demo/obj output.txt',
+    'ais get ais://demo/shard-0001.tar --archpath 000123.jpg img.jpg',
+    'ais get ais://demo/shard-0001.tar --archregx 000123 --archmode wdskey sample.tar',
+    'ais get ais://demo/obj - | head',
+    'ais get ais://demo/shard.tar --offset 1024 --length 512 part.bin',
+  ],
   async run(ctx, pos, flags) {
     const p = 'ais object get';
     needArgs(pos, 1, 2, 'object (BUCKET/OBJECT)', p);
@@ -173,11 +181,17 @@ const get: Command = {
       headers.Range = `bytes=${start}-${length !== undefined ? start + length - 1 : ''}`;
     }
     const archpath = typeof flags.archpath === 'string' ? flags.archpath : undefined;
+    const archregx = typeof flags.archregx === 'string' ? flags.archregx : undefined;
+    const archmode = typeof flags.archmode === 'string' ? flags.archmode : undefined;
+    if (archpath !== undefined && (archregx !== undefined || archmode !== undefined)) throw new UsageError('--archpath (one file) and --archregx/--archmode (many) are mutually exclusive', p);
+    const many = archregx !== undefined || archmode !== undefined;
+    if (many && pos[1] === undefined) throw new UsageError('--archregx: name the output .tar (or - for stdout)', p);
     const base = path.basename(archpath ?? obj);
     let out = pos[1] ?? base;
     const toStdout = out === '-';
     if (!toStdout && fs.existsSync(out) && fs.statSync(out).isDirectory()) out = path.join(out, base);
-    const url = ctx.api.url(opath(bucket, obj), { ...providerQuery(bucket), ...(archpath ? { archpath } : {}) });
+    const arch: Record<string, string> = archpath ? { archpath } : many ? { archregx: archregx ?? '', archmode: archmode ?? 'regexp' } : {};
+    const url = ctx.api.url(opath(bucket, obj), { ...providerQuery(bucket), ...arch });
     let size = -1;
     let type = '';
     let want = '';
@@ -227,7 +241,8 @@ const get: Command = {
       throw err;
     }
     progress?.finish();
-    if (!toStdout) ctx.out(`GET "${archpath ? `${obj}/${archpath}` : obj}" from bucket "${bucketString(bucket)}" as "${out}" [${sizeIEC(got)}]`);
+    const what = archpath ? `${obj}/${archpath}` : many ? `${obj} files matching ${JSON.stringify(archregx ?? '')} (${archmode ?? 'regexp'})` : obj;
+    if (!toStdout) ctx.out(`GET "${what}" from bucket "${bucketString(bucket)}" as "${out}" [${sizeIEC(got)}]`);
   },
 };
 

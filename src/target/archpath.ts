@@ -19,7 +19,7 @@ const MAX_INDEXES = 64;
 const indexes = new Map<string, Map<string, TarMember>>();
 
 export const ARCHIVE_EXTS = ['.tar', '.tgz', '.tar.gz'];
-const isGz = (obj: string): boolean => /\.(tgz|tar\.gz)$/i.test(obj);
+export const isGz = (obj: string): boolean => /\.(tgz|tar\.gz)$/i.test(obj);
 /** A file read out of a compressed shard is held whole (the shard is decompressed up to it). */
 const MAX_GZ_MEMBER = 256 << 20;
 
@@ -27,14 +27,14 @@ const MAX_GZ_MEMBER = 256 << 20;
  * The decompressed bytes of a .tgz shard, from its start (no offsets into a gzip stream). The stream owns
  * the handle's fd and closes it (after any read in flight) when it ends or `done()` destroys it.
  */
-function gunzipped(h: ObjectHandle): { chunks: AsyncIterable<Buffer>; done: () => void } {
+export function gunzipped(h: ObjectHandle): { chunks: AsyncIterable<Buffer>; done: () => void } {
   const src = fs.createReadStream('', { fd: h.fd, autoClose: true, start: 0, highWaterMark: 1 << 20 });
   const gz = src.pipe(zlib.createGunzip());
   src.on('error', (err) => gz.destroy(err));
   return { chunks: gz, done: () => (src.destroy(), gz.destroy()) };
 }
 
-function readAt(fd: number): (position: number, length: number) => Promise<Buffer> {
+export function readAt(fd: number): (position: number, length: number) => Promise<Buffer> {
   return (position, length) =>
     new Promise((resolve, reject) => {
       const b = Buffer.allocUnsafe(length);
@@ -42,7 +42,7 @@ function readAt(fd: number): (position: number, length: number) => Promise<Buffe
     });
 }
 
-async function memberIndex(h: ObjectHandle): Promise<Map<string, TarMember>> {
+export async function memberIndex(h: ObjectHandle): Promise<Map<string, TarMember>> {
   const key = `${h.path}\0${h.lom.size}\0${h.lom.mtime}`;
   let idx = indexes.get(key);
   if (idx) {
