@@ -261,3 +261,30 @@ test.serial('archregx errors: no match 404, a bad mode or expression 400, with a
   t.not(r.code, 0);
   t.regex(r.stderr, /mutually exclusive/);
 });
+
+test.serial('ais archive bucket to a .tgz: a gzipped tar GNU tar reads, files back out by archpath and archregx; a missing object stores nothing', async (t) => {
+  const r = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/train-0001.tgz', '--template', 'img-{0010..0019}.jpg', '--wait');
+  t.is(r.code, 0, r.stderr + r.stdout);
+  t.regex(r.stdout, /Total: 10 objects/);
+  const shard = (await getShard('shards', 'train-0001.tgz'))!;
+  t.deepEqual([...shard.subarray(0, 2)], [0x1f, 0x8b], 'gzip magic');
+  const f = path.join(work, 'train-0001.tgz');
+  fs.writeFileSync(f, shard);
+  const names = [...imgs.keys()].slice(10, 20);
+  t.deepEqual(execFileSync('tar', ['-tzf', f], { encoding: 'utf8' }).split('\n').filter(Boolean), names);
+  for (const k of names) t.is(sha256(execFileSync('tar', ['-xzOf', f, k], { maxBuffer: 1 << 24 })), sha256(imgs.get(k)!));
+  const g = await member('shards', 'train-0001.tgz', 'img-0015.jpg');
+  t.is(g.status, 200);
+  t.is(sha256(g.body), sha256(imgs.get('img-0015.jpg')!));
+  t.is((await many('train-0001.tgz', { archregx: 'img-001', archmode: 'wdskey' })).status, 404, 'wdskey is the whole key: no partial matches');
+  t.deepEqual(tarFiles((await many('train-0001.tgz', { archregx: 'img-001[23]\\.jpg' })).body).map(([n]) => n), ['img-0012.jpg', 'img-0013.jpg']);
+  // .tar.gz by name, a mime that disagrees with the name, a member missing.
+  const raw = (value: Record<string, unknown>) =>
+    request(c.primary.url, { method: 'PUT', path: '/v1/buckets/imgs', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ action: 'archive', value: { objnames: ['img-0001.jpg'], tobck: { name: 'shards' }, ...value } }) });
+  const bad = await raw({ archname: 'z.tar.gz', mime: '.tar' });
+  t.is(bad.status, 400);
+  t.regex(bad.body.toString(), /does not match archname/);
+  const miss = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/broken.tar.gz', '--list', 'img-0001.jpg,no-such.jpg', '--wait');
+  t.not(miss.code, 0);
+  t.is(await getShard('shards', 'broken.tar.gz'), undefined, 'no shard stored');
+});

@@ -1,4 +1,4 @@
-// ais archive bucket: objects (a list or a template) into one .tar shard, a job on the shard's owner
+// ais archive bucket: objects (a list or a template) into one .tar (or .tgz) shard, a job on the shard's owner
 // target (PUT /v1/buckets/SRC {"action":"archive"}); files come back out with `ais get SHARD --archpath`.
 import { UsageError, needArgs, type Command } from './command';
 import { bpath, bucketArg } from './bucket';
@@ -8,8 +8,8 @@ import { listCommand } from './ls';
 
 const bucket: Command = {
   name: 'bucket',
-  summary: 'put objects of a bucket into a .tar shard (in the same or another bucket)',
-  args: 'SRC_BUCKET DST_BUCKET/SHARD.tar',
+  summary: 'put objects of a bucket into a .tar or .tgz shard (in the same or another bucket)',
+  args: 'SRC_BUCKET DST_BUCKET/SHARD.tar|.tgz',
   description: 'Each object is read from its owner and checked against its checksum on the way; a shard is\nstored whole or not at all. Read a file back with: ais get BUCKET/SHARD.tar --archpath NAME OUT',
   options: {
     template: selection.template,
@@ -31,7 +31,7 @@ const bucket: Command = {
       throw new UsageError((err as Error).message, p);
     }
     if (dst.obj === '') throw new UsageError(`"${pos[1]}": expected BUCKET/SHARD.tar`, p);
-    const value: Record<string, unknown> = { archname: dst.obj, mime: '.tar', tobck: { name: dst.bucket.name, provider: dst.bucket.provider }, ...listRangeValue(flags, p) };
+    const value: Record<string, unknown> = { archname: dst.obj, tobck: { name: dst.bucket.name, provider: dst.bucket.provider }, ...listRangeValue(flags, p) };
     if (value.objnames === undefined && value.template === undefined) throw new UsageError('give one of --template and --list', p);
     if (flags['base-name']) value.bnonly = true;
     if (flags['include-src-bck']) value.isbn = true;

@@ -3,10 +3,12 @@
 // its owner (an intra-cluster GET, which verifies the stored checksum as it streams and cuts the
 // connection on a mismatch), writes the member's header, bytes and padding into the shard's body as it
 // goes, and PUTs that body to itself (put-owner.ts). A member that cannot be read whole aborts the PUT
-// (nothing stored), unless continue-on-error (`coer`) skips objects that do not exist.
+// (nothing stored), unless continue-on-error (`coer`) skips objects that do not exist. A .tgz / .tar.gz
+// shard is the same tar through gzip on its way to the PUT.
 import http from 'node:http';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
+import zlib from 'node:zlib';
 import type { Node } from '../cluster/node';
 import { FWD_HEADER } from '../cluster/intra';
 import { intraAddr } from '../cluster/snode';
@@ -20,6 +22,7 @@ import { xactRegistry, Xaction } from './xaction';
 /** AIStore's ArchiveBckMsg, the fields tais acts on. */
 export interface ArchiveMsg {
   archname: string;
+  /** '.tar' or '.tgz' (AIStore's spellings accepted: "tar", ".tar.gz", "tgz"); from archname when absent. */
   mime?: string;
   objnames?: string[];
   template?: string;
@@ -39,9 +42,14 @@ export function validateArchive(raw: unknown): ArchiveMsg {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('the value must be {"archname":"shard.tar","objnames":[...]} or {"archname":...,"template":"..."}');
   const m = raw as Record<string, unknown>;
   if (typeof m.archname !== 'string' || m.archname === '') throw new Error('archname (the shard to create) is required');
-  const mime = (m.mime as string | undefined) ?? '';
-  if (mime !== '' && mime !== '.tar' && mime !== 'tar') throw new Error(`mime "${mime}": tais writes .tar shards only`);
-  if (!m.archname.toLowerCase().endsWith('.tar')) throw new Error(`archname "${m.archname}" must end with .tar`);
+  const byName = shardFormat(m.archname);
+  if (!byName) throw new Error(`archname "${m.archname}" must end with .tar, .tgz or .tar.gz`);
+  const given = (m.mime as string | undefined) ?? '';
+  if (given !== '') {
+    const byMime = shardFormat(given.startsWith('.') ? given : `.${given}`);
+    if (!byMime) throw new Error(`mime "${given}": tais writes .tar and .tgz (.tar.gz) shards`);
+    if (byMime !== byName) throw new Error(`mime "${given}" does not match archname "${m.archname}"`);
+  }
   const hasList = m.objnames !== undefined;
   const hasTpl = typeof m.template === 'string' && m.template !== '';
   if (hasList === hasTpl) throw new Error('give one of objnames and template');
@@ -54,12 +62,21 @@ export function validateArchive(raw: unknown): ArchiveMsg {
   if (tobck !== undefined && (tobck === null || typeof tobck.name !== 'string' || tobck.name === '')) throw new Error('tobck must be {"name":"bucket","provider":"ais"}');
   return {
     archname: m.archname,
+    mime: byName,
     ...(hasList ? { objnames: m.objnames as string[] } : { template: m.template as string }),
     ...(m.bnonly === true ? { bnonly: true } : {}),
     ...(m.isbn === true ? { isbn: true } : {}),
     ...(m.coer === true ? { coer: true } : {}),
     ...(tobck?.name ? { tobck: { name: tobck.name as string, provider: (tobck.provider as string | undefined) ?? 'ais' } } : {}),
   };
+}
+
+/** The shard format a name (or a mime given as an extension) calls for. */
+function shardFormat(name: string): '.tar' | '.tgz' | undefined {
+  const n = name.toLowerCase();
+  if (n.endsWith('.tar')) return '.tar';
+  if (n.endsWith('.tgz') || n.endsWith('.tar.gz')) return '.tgz';
+  return undefined;
 }
 
 export function startArchive(node: Node, id: string, src: string, dst: string, msg: ArchiveMsg): Xaction {
@@ -107,7 +124,11 @@ async function run(node: Node, x: Xaction, dst: string, msg: ArchiveMsg): Promis
     }
     yield TAR_END;
   }
-  await putToOwner(node, dst, msg.archname, Readable.from(body()), { 'content-type': 'application/x-tar' }, 'native');
+  if (msg.mime !== '.tgz') return putToOwner(node, dst, msg.archname, Readable.from(body()), { 'content-type': 'application/x-tar' }, 'native');
+  // A failed member destroys the gzip stream with its error, which aborts the PUT as it does a tar's.
+  const gz = zlib.createGzip();
+  pipeline(Readable.from(body()), gz, () => undefined);
+  await putToOwner(node, dst, msg.archname, gz, { 'content-type': 'application/gzip' }, 'native');
 }
 
 function getFromOwner(node: Node, bucket: string, name: string): Promise<http.IncomingMessage> {
