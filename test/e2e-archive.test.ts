@@ -288,3 +288,66 @@ test.serial('ais archive bucket to a .tgz: a gzipped tar GNU tar reads, files ba
   t.not(miss.code, 0);
   t.is(await getShard('shards', 'broken.tar.gz'), undefined, 'no shard stored');
 });
+
+test.serial('.zip shards (made by Python\'s zipfile: stored, deflated, ZIP64 records): archpath, archregx, listing; a damaged member is 400', async (t) => {
+  const src = path.join(work, 'zipsrc');
+  fs.mkdirSync(src, { recursive: true });
+  const files = new Map<string, Buffer>([
+    ['s/000.jpg', imgs.get('img-0003.jpg')!],
+    ['s/000.json', Buffer.from('{"label": 1}\n'.repeat(500))],
+    ['s/001.jpg', imgs.get('img-0004.jpg')!],
+    ['s/ünï.txt', Buffer.from('utf-8 name\n')],
+  ]);
+  for (const [i, [, v]] of [...files].entries()) fs.writeFileSync(path.join(src, `f${i}`), v);
+  // Member i from file f<i>; .jpg stored, the rest deflated; the second zip with ZIP64 records forced.
+  const script = (out: string, zip64: boolean) => `
+import zipfile, sys
+names = sys.argv[1:]
+if ${zip64 ? 'True' : 'False'}:
+    # Small limits make zipfile write what it writes past 4 GiB or 65,535 members: ZIP64 sizes and offsets, its end records.
+    zipfile.ZIP64_LIMIT = 1000
+    zipfile.ZIP_FILECOUNT_LIMIT = 2
+with zipfile.ZipFile(${JSON.stringify(out)}, 'w') as z:
+    for i, n in enumerate(names):
+        method = zipfile.ZIP_STORED if n.endswith('.jpg') else zipfile.ZIP_DEFLATED
+        info = zipfile.ZipInfo(n, (2024, 1, 1, 0, 0, 0)); info.compress_type = method
+        with z.open(info, 'w', force_zip64=${zip64 ? 'True' : 'False'}) as w:
+            w.write(open(${JSON.stringify(src)} + '/f%d' % i, 'rb').read())
+    z.writestr('s/', b'')
+`;
+  for (const [key, zip64] of [['set.zip', false], ['set64.zip', true]] as const) {
+    const out = path.join(work, key);
+    execFileSync('python3', ['-c', script(out, zip64), ...files.keys()]);
+    t.is(fs.readFileSync(out).includes(Buffer.from([0x50, 0x4b, 0x06, 0x06])), zip64, 'ZIP64 end record when forced');
+    await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: key, Body: fs.readFileSync(out) }));
+    for (const [n, v] of files) {
+      const g = await member('shards', key, n);
+      t.is(g.status, 200, `${key} ${n}`);
+      t.is(sha256(g.body), sha256(v), `${key} ${n}`);
+    }
+    const part = await member('shards', key, 's/000.json', { Range: 'bytes=10-19' });
+    t.is(part.status, 206);
+    t.true(part.body.equals(files.get('s/000.json')!.subarray(10, 20)));
+    t.is((await member('shards', key, 's/')).status, 404, 'directories are not files');
+    const g = await many(key, { archregx: 's/000', archmode: 'wdskey' });
+    t.is(g.status, 200);
+    t.deepEqual(tarFiles(g.body), ['s/000.jpg', 's/000.json'].map((n): [string, string] => [n, sha256(files.get(n)!)]));
+  }
+  const r = await ais('archive', 'ls', 'ais://shards/set.zip', '--no-headers');
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(
+    r.stdout.split('\n').filter((l) => l.startsWith('set.zip/')).map((l) => l.split(/\s+/)[0]),
+    [...files.keys()].map((n) => `set.zip/${n}`),
+  );
+  // A byte of the deflated json flipped inside the zip: its CRC-32 no longer matches.
+  const zipBytes = fs.readFileSync(path.join(work, 'set.zip'));
+  const at = zipBytes.indexOf(Buffer.from('s/000.json')) + 's/000.json'.length + 20;
+  zipBytes[at] = zipBytes[at]! ^ 0xff;
+  await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: 'damaged.zip', Body: zipBytes }));
+  const bad = await member('shards', 'damaged.zip', 's/000.json');
+  t.is(bad.status, 400);
+  t.regex(bad.body.toString(), /not a readable \.zip/);
+  t.is((await member('shards', 'damaged.zip', 's/001.jpg')).status, 200, 'the other members are fine');
+  await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: 'junk.zip', Body: random(5000) }));
+  t.regex((await member('shards', 'junk.zip', 'a')).body.toString(), /no end of central directory/);
+});

@@ -13,7 +13,7 @@ import { inventoryAsk, listInventory, HDR_INV_TIME, type InventoryAsk } from '..
 import { badRequest, JSON_CT } from './native';
 import { intraMsg } from '../cluster/intra';
 import { nodeUrl } from '../cluster/snode';
-import { shardMembers } from '../target/archpath';
+import { ARCHIVE_EXTS, shardMembers } from '../target/archpath';
 
 export interface LsoMsg {
   uuid?: string;
@@ -110,7 +110,7 @@ export async function listPageV1(node: Node, bucket: string, msg: LsoMsg, inv?: 
     entries.push(e);
     // --archive: a shard's files follow it, as "shard.tar/file" (they do not count toward the page:
     // the next page starts after the shard, never inside it).
-    if ((flags & LS_ARCH_DIR) !== 0n && !remote && /\.(tar|tgz|tar\.gz)$/i.test(o.key)) {
+    if ((flags & LS_ARCH_DIR) !== 0n && !remote && ARCHIVE_EXTS.some((e) => o.key.toLowerCase().endsWith(e))) {
       const files = await shardFiles(node, bucket, o.key);
       if (files.length) e.flags |= ENTRY_IS_ARCHIVE;
       for (const f of files) entries.push({ ...blank(`${o.key}/${f.name}`), flags: ENTRY_IN_ARCH | ENTRY_CACHED, size: props.has('size') ? f.size : 0 });

@@ -1,6 +1,7 @@
 // GET /v1/objects/BUCKET/SHARD.tar?archpath=NAME: one file out of a tar shard (AIStore's archpath), as
 // ML dataloaders read WebDataset shards. A .tgz / .tar.gz shard is decompressed from its start up to the
-// file, which is answered from memory (gzip has no offsets to seek to). The owner finds the member by the shard's index (its headers,
+// file, which is answered from memory (gzip has no offsets to seek to); a .zip's file is found by its
+// central directory and read whole (inflated, CRC-32 checked: zip members carry their own). The owner finds the member by the shard's index (its headers,
 // read once and kept per HTTP thread for the shard's size and mtime) and streams the member's bytes as a
 // range of the shard (a Range header is relative to the member). Like any range, the member is not
 // verified against the shard's checksum (that covers the whole shard): a whole-shard GET is.
@@ -9,6 +10,7 @@ import { header, reply, type Req } from '../api/http';
 import { ApiError, notFound, sendApiError } from '../api/native';
 import { parseRange, contentRange, contentRangeUnsatisfied } from '../s3/range';
 import { readTarIndex, streamTar, TarError, type StreamedMember, type TarMember } from '../archive/tar';
+import { readZipIndex, readZipMember, ZipError, type ZipMember } from '../archive/zip';
 import { streamObject } from './get';
 import type { ObjectHandle, Target } from './target';
 import fs from 'node:fs';
@@ -18,8 +20,9 @@ import zlib from 'node:zlib';
 const MAX_INDEXES = 64;
 const indexes = new Map<string, Map<string, TarMember>>();
 
-export const ARCHIVE_EXTS = ['.tar', '.tgz', '.tar.gz'];
+export const ARCHIVE_EXTS = ['.tar', '.tgz', '.tar.gz', '.zip'];
 export const isGz = (obj: string): boolean => /\.(tgz|tar\.gz)$/i.test(obj);
+export const isZip = (obj: string): boolean => /\.zip$/i.test(obj);
 /** A file read out of a compressed shard is held whole (the shard is decompressed up to it). */
 const MAX_GZ_MEMBER = 256 << 20;
 
@@ -57,6 +60,23 @@ export async function memberIndex(h: ObjectHandle): Promise<Map<string, TarMembe
   return idx;
 }
 
+const zipIndexes = new Map<string, ZipMember[]>();
+
+/** A .zip shard's central directory, kept like the tar indexes. */
+export async function zipIndex(h: ObjectHandle): Promise<ZipMember[]> {
+  const key = `${h.path}\0${h.lom.size}\0${h.lom.mtime}`;
+  let idx = zipIndexes.get(key);
+  if (idx) {
+    zipIndexes.delete(key);
+    zipIndexes.set(key, idx);
+    return idx;
+  }
+  idx = await readZipIndex(readAt(h.fd), h.lom.size);
+  zipIndexes.set(key, idx);
+  if (zipIndexes.size > MAX_INDEXES) zipIndexes.delete(zipIndexes.keys().next().value!);
+  return idx;
+}
+
 /** The files of a shard on this target (its listing with --archive): [] when it is missing or not a tar. */
 export async function shardMembers(target: Target, bucket: string, obj: string): Promise<{ name: string; size: number }[]> {
   if (!ARCHIVE_EXTS.some((e) => obj.toLowerCase().endsWith(e))) return [];
@@ -78,9 +98,10 @@ export async function shardMembers(target: Target, bucket: string, obj: string):
   const h = target.openForRead(bucket, obj);
   if (!h) return [];
   try {
-    return [...(await memberIndex(h)).values()].map((m) => ({ name: m.name, size: m.size }));
+    const members = isZip(obj) ? await zipIndex(h) : (await memberIndex(h)).values();
+    return [...members].map((m) => ({ name: m.name, size: m.size }));
   } catch (err) {
-    if (err instanceof TarError || (err as NodeJS.ErrnoException).code?.startsWith('Z_')) return [];
+    if (err instanceof TarError || err instanceof ZipError || (err as NodeJS.ErrnoException).code?.startsWith('Z_')) return [];
     throw err;
   } finally {
     target.closeObject(h);
@@ -106,7 +127,29 @@ async function getFromGz(res: HttpResponse, req: Req, h: ObjectHandle, uri: stri
     z.done();
   }
   if (!found) throw notFound(`file "${archpath}" in archive "${uri}"`);
-  const data = found.data!;
+  replyMember(res, req, found.data!, archpath);
+}
+
+/** A file out of a .zip shard: read whole (decompressed, its CRC-32 checked) and answered from memory. */
+async function getFromZip(target: Target, res: HttpResponse, req: Req, h: ObjectHandle, uri: string, archpath: string): Promise<void> {
+  let data: Buffer;
+  try {
+    const want = archpath.replace(/^\.?\//, '');
+    const m = (await zipIndex(h)).find((x) => x.name === want);
+    if (!m) throw notFound(`file "${archpath}" in archive "${uri}"`);
+    if (m.size > MAX_GZ_MEMBER) throw new ApiError(400, `file "${archpath}" in "${uri}" is ${m.size} bytes: files of .zip shards are read up to ${MAX_GZ_MEMBER} bytes`);
+    data = await readZipMember(readAt(h.fd), m);
+  } catch (err) {
+    if (err instanceof ZipError) throw new ApiError(400, `"${uri}": not a readable .zip: ${err.message}`);
+    throw err;
+  } finally {
+    target.closeObject(h);
+  }
+  replyMember(res, req, data, archpath);
+}
+
+/** A file held in memory, whole or the Range asked for. */
+function replyMember(res: HttpResponse, req: Req, data: Buffer, archpath: string): void {
   const rangeHeader = header(req, 'range');
   const range = rangeHeader ? parseRange(rangeHeader, data.length) : null;
   if (range === 'unsatisfiable') {
@@ -125,6 +168,11 @@ export async function getArchived(target: Target, res: HttpResponse, req: Req, b
     const gz = target.openObject(bucket, obj); // a plain fd, which the decompressing stream owns and closes
     if (!gz) throw notFound(`object "${uri}"`);
     return getFromGz(res, req, gz, uri, archpath);
+  }
+  if (isZip(obj)) {
+    const z = target.openForRead(bucket, obj);
+    if (!z) throw notFound(`object "${uri}"`);
+    return getFromZip(target, res, req, z, uri, archpath);
   }
   let h = target.openForRead(bucket, obj);
   if (!h) throw notFound(`object "${uri}"`);

@@ -4,13 +4,15 @@
 // when only archregx is given), prefix, suffix, substr, wdskey (the name without its extension); an
 // empty archregx (or "*") matches every file. No match is 404. From a .tar shard the member bytes are
 // streamed as ranges of the shard behind their new headers, with the length known up front; from a
-// .tgz the shard is decompressed and the matches held (up to MAX_GZ_TOTAL). Like archpath, the members
-// are not checked against the shard's checksum (it covers the whole shard).
+// .tgz the shard is decompressed and the matches held (up to MAX_GZ_TOTAL), from a .zip they are read
+// (CRC-32 checked) and held. Like archpath, tar members are not checked against the shard's checksum
+// (it covers the whole shard).
 import type { HttpResponse } from '../util/uws';
 import { reply, type Req } from '../api/http';
 import { ApiError, notFound } from '../api/native';
 import { memberHeader, padding, streamTar, TarError, TAR_END, type TarMember } from '../archive/tar';
-import { ARCHIVE_EXTS, gunzipped, isGz, memberIndex, readAt } from './archpath';
+import { ARCHIVE_EXTS, gunzipped, isGz, isZip, memberIndex, readAt, zipIndex } from './archpath';
+import { readZipMember, ZipError } from '../archive/zip';
 import type { Target } from './target';
 import { log } from '../util/log';
 
@@ -89,6 +91,7 @@ export async function getArchivedMany(target: Target, res: HttpResponse, req: Re
     if (parts.length === 0) throw notFound(what);
     return reply(res, req, '200 OK', [TAR_CT], Buffer.concat([...parts, TAR_END]));
   }
+  if (isZip(obj)) return getManyFromZip(target, res, req, bucket, obj, match, what);
   const h = target.openForRead(bucket, obj);
   if (!h) throw notFound(`object "${uri}"`);
   let handedOff = false;
@@ -130,6 +133,25 @@ export async function getArchivedMany(target: Target, res: HttpResponse, req: Re
   } finally {
     if (!handedOff) target.closeObject(h);
   }
+}
+
+/** The matching files of a .zip shard, each read whole (inflated, its CRC-32 checked), as one tar. */
+async function getManyFromZip(target: Target, res: HttpResponse, req: Req, bucket: string, obj: string, match: (name: string) => boolean, what: string): Promise<void> {
+  const h = target.openForRead(bucket, obj);
+  if (!h) throw notFound(`object "${bucket}/${obj}"`);
+  const parts: Buffer[] = [];
+  try {
+    const members = (await zipIndex(h)).filter((m) => match(m.name));
+    if (members.length === 0) throw notFound(what);
+    if (members.reduce((n, m) => n + m.size, 0) > MAX_GZ_TOTAL) throw new ApiError(400, `${what}: more than ${MAX_GZ_TOTAL} bytes, the most read out of a .zip shard at once`);
+    for (const m of members) parts.push(memberHeader(m.name, m.size, h.lom.mtime), await readZipMember(readAt(h.fd), m), padding(m.size));
+  } catch (err) {
+    if (err instanceof ZipError) throw new ApiError(400, `"${bucket}/${obj}": not a readable .zip: ${err.message}`);
+    throw err;
+  } finally {
+    target.closeObject(h);
+  }
+  reply(res, req, '200 OK', [TAR_CT], Buffer.concat([...parts, TAR_END]));
 }
 
 /** A 200 of `total` bytes from `pieces`, written as the socket takes them; a failure midway cuts the connection. */
