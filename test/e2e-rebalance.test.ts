@@ -26,6 +26,7 @@ import {
   hrwWinner,
   targetIdOf,
   logNodesOnFailure,
+  waitRebalanced,
   FAST_KEEPALIVE,
   type Cluster,
 } from './helpers/cluster';
@@ -86,20 +87,7 @@ test.after.always(async () => {
   await c?.stop();
 });
 
-/** Waits until the RMD says the newest rebalance finished on every target; returns the status. */
-async function rebalanced(timeoutMs = 60_000): Promise<ClusterRebStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await request(c.primary.url, { method: 'GET', path: '/v1/cluster?what=rebalance' });
-    const st = JSON.parse(r.body.toString()) as ClusterRebStatus;
-    const all = Object.values(st.targets);
-    // A target restarted after the rebalance ended has no counters of it (they live in memory): the RMD's done list counts.
-    const finished = (x: (typeof all)[number]): boolean => (x.rebalance?.id === st.rmd.id && x.rebalance.state === 'finished') || (x.rebalance?.state === 'idle' && st.rmd.done.includes(x.daemon_id));
-    if (!st.running && all.every(finished)) return st;
-    if (Date.now() > deadline) throw new Error(`rebalance not finished: ${JSON.stringify(st)}`);
-    await sleep(100);
-  }
-}
+const rebalanced = (timeoutMs = 60_000): Promise<ClusterRebStatus> => waitRebalanced(c, timeoutMs);
 
 /** Every object exactly once in the cluster, on its HRW owner target and mountpath (under the current Smap). */
 async function assertPlacement(t: import('ava').ExecutionContext, keys: Iterable<string> = sums.keys()): Promise<void> {

@@ -54,6 +54,6 @@ const ls: Command = {
 
 export const archiveCommand: Command = {
   name: 'archive',
-  summary: 'create .tar shards of objects, list their files (read one with ais get --archpath)',
+  summary: 'create .tar or .tgz shards of objects, list their files (read them with ais get --archpath or --archregx)',
   sub: [bucket, ls],
 };

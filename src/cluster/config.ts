@@ -98,6 +98,8 @@ export interface ProxyConf {
 export interface RebalanceConf {
   /** Move objects to their new owners when targets join or leave. */
   enabled: boolean;
+  /** Bytes per second a target sends rebalance objects at, at most (all its sends together); 0: no limit. */
+  bandwidth: number;
 }
 
 export interface ClusterConfig {
@@ -158,7 +160,7 @@ export function defaultClusterConfig(): ClusterConfig {
     version: 1,
     keepalive: { interval_ms: 1000, timeout_ms: 4000 },
     proxy: { s3_redirect: false },
-    rebalance: { enabled: true },
+    rebalance: { enabled: true, bandwidth: 0 },
     checksum: { type: 'xxhash', validate_warm_get: true, md5_etag: true },
     io: { direct: 'auto', fsync_put: true, buffer_size: 1 << 20, put_buffers_max: 64, open_cache_max: 4096, sendfile: false },
     net: { http_threads: 0 },

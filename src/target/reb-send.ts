@@ -33,8 +33,32 @@ export interface SendResult {
   mtimeMs: number;
 }
 
-/** Sends `file` (object bucket/name) to `to`; resolves once the receiver confirmed, rejects otherwise. */
-export async function sendObject(to: Snode, secret: string, bucket: string, name: string, file: string): Promise<SendResult | undefined> {
+/**
+ * The node's rebalance bandwidth (`rebalance.bandwidth`, bytes/s; 0: none): one budget for all its
+ * sends at once. Each chunk read is paid for before the next is read; a send that overdraws the budget
+ * waits until the rate is back under the limit, so over any second or more the node sends at most about
+ * `rate` bytes (plus one chunk per send in flight).
+ */
+class Bandwidth {
+  private debt = 0;
+  private last = Date.now();
+
+  /** Milliseconds to wait after sending n bytes at `rate`. */
+  take(n: number, rate: number): number {
+    const now = Date.now();
+    this.debt = Math.max(0, this.debt - ((now - this.last) / 1000) * rate) + n;
+    this.last = now;
+    // A second's worth may go at once (no wait for every chunk); beyond that the sender waits.
+    return this.debt > rate ? ((this.debt - rate) / rate) * 1000 : 0;
+  }
+}
+const bandwidth = new Bandwidth();
+
+/**
+ * Sends `file` (object bucket/name) to `to`; resolves once the receiver confirmed, rejects otherwise.
+ * `rate`: the node's rebalance bandwidth (bytes/s) the body is sent within; 0 or absent: no limit.
+ */
+export async function sendObject(to: Snode, secret: string, bucket: string, name: string, file: string, rate = 0): Promise<SendResult | undefined> {
   let fh: fs.promises.FileHandle;
   try {
     fh = await fs.promises.open(file, 'r');
@@ -51,7 +75,7 @@ export async function sendObject(to: Snode, secret: string, bucket: string, name
     const prefix = Buffer.allocUnsafe(4 + head.length);
     prefix.writeUInt32BE(head.length, 0);
     head.copy(prefix, 4);
-    const reply = await put(to, secret, prefix, fh, lom.size);
+    const reply = await put(to, secret, prefix, fh, lom.size, rate);
     if (reply.status === 409) throw new NotOwnerError(`target ${to.id}: ${reply.body.slice(0, 300)}`);
     if (reply.status !== 200) throw new Error(`target ${to.id}: ${reply.status} ${reply.body.slice(0, 300)}`);
     const outcome = (JSON.parse(reply.body) as { outcome?: string }).outcome === 'kept' ? 'kept' : 'stored';
@@ -61,7 +85,7 @@ export async function sendObject(to: Snode, secret: string, bucket: string, name
   }
 }
 
-function put(to: Snode, secret: string, prefix: Buffer, fh: fs.promises.FileHandle, size: number): Promise<{ status: number; body: string }> {
+function put(to: Snode, secret: string, prefix: Buffer, fh: fs.promises.FileHandle, size: number, rate: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -86,6 +110,18 @@ function put(to: Snode, secret: string, prefix: Buffer, fh: fs.promises.FileHand
     if (size === 0) return void req.end();
     const src = fh.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: 1 << 20 });
     src.on('error', (err) => req.destroy(err));
-    src.pipe(req);
+    if (rate <= 0) return void src.pipe(req);
+    src.on('data', (chunk: string | Buffer) => {
+      const more = req.write(chunk);
+      const wait = bandwidth.take(chunk.length, rate);
+      if (wait <= 0 && more) return;
+      src.pause();
+      let waited = wait <= 0;
+      let drained = more;
+      const go = (): void => void (waited && drained && src.resume());
+      if (!waited) setTimeout(() => ((waited = true), go()), wait);
+      if (!drained) req.once('drain', () => ((drained = true), go()));
+    });
+    src.on('end', () => req.end());
   });
 }

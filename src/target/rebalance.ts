@@ -138,7 +138,7 @@ export class Rebalance {
     // The newest Smap, not the one the run started with: a map change aborts this run anyway.
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await moveToOwner(this.node, bucket, item.name, file);
+        const r = await moveToOwner(this.node, bucket, item.name, file, this.node.config.rebalance.bandwidth ?? 0);
         if (r) {
           s.movedObjs++;
           s.movedBytes += r.lom.size;
@@ -176,14 +176,15 @@ export class Rebalance {
 }
 
 /**
- * Sends object file `file` (bucket/name) to its HRW owner under the newest Smap and deletes it here
- * once the owner confirmed. Undefined when this target is the owner or the file is gone; throws when
+ * Sends object file `file` (bucket/name) to its HRW owner under the newest Smap (within `rate` bytes/s,
+ * the rebalance bandwidth; a completing multipart upload, which a client waits on, passes none) and
+ * deletes it here once the owner confirmed. Undefined when this target is the owner or the file is gone; throws when
  * the owner did not take it (NotOwnerError: its Smap differs for a moment).
  */
-export async function moveToOwner(node: Node, bucket: string, name: string, file: string): Promise<SendResult | undefined> {
+export async function moveToOwner(node: Node, bucket: string, name: string, file: string, rate = 0): Promise<SendResult | undefined> {
   const owner = node.smap.owner(bucket, name, node.bmd.get(bucket)?.provider ?? 'ais');
   if (!owner || owner.id === node.self.id) return undefined;
-  const r = await sendObject(owner, node.secret, bucket, name, file);
+  const r = await sendObject(owner, node.secret, bucket, name, file, rate);
   if (!r) return undefined; // gone meanwhile
   // Only the file that was sent is deleted (not a newer one a late PUT put in its place).
   const st = await fs.promises.stat(file).catch(() => undefined);

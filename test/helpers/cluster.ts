@@ -10,6 +10,7 @@ import type { ExecutionContext } from 'ava';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { digestOf, objectUname, xoshiroHash } from '../../src/cluster/hrw';
 import { objectNameOf } from '../../src/fs/fqn';
+import type { ClusterRebStatus } from '../../src/api/rebalance';
 import { startNode, s3Client, request, sleep, mapLimit, walkFiles, runScript, ROOT, type AisNode, type NodeOptions, type ScriptRun } from './node';
 
 /** Keepalive quick enough that a killed node leaves the Smap within seconds. */
@@ -266,4 +267,19 @@ export async function stopClusterRig(rig: ClusterRig | undefined): Promise<void>
   rig.s3.destroy();
   await rig.c.stop();
   fs.rmSync(rig.work, { recursive: true, force: true });
+}
+
+/** Waits until the RMD says the newest rebalance finished on every target; returns the status. */
+export async function waitRebalanced(c: Cluster, timeoutMs = 60_000): Promise<ClusterRebStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await request(c.primary.url, { method: 'GET', path: '/v1/cluster?what=rebalance' });
+    const st = JSON.parse(r.body.toString()) as ClusterRebStatus;
+    const all = Object.values(st.targets);
+    // A target restarted after the rebalance ended has no counters of it (they live in memory): the RMD's done list counts.
+    const finished = (x: (typeof all)[number]): boolean => (x.rebalance?.id === st.rmd.id && x.rebalance.state === 'finished') || (x.rebalance?.state === 'idle' && st.rmd.done.includes(x.daemon_id));
+    if (!st.running && all.every(finished)) return st;
+    if (Date.now() > deadline) throw new Error(`rebalance not finished: ${JSON.stringify(st)}`);
+    await sleep(100);
+  }
 }
