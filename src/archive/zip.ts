@@ -42,11 +42,11 @@ async function readExact(readAt: ReadAt, position: number, length: number, what:
   return b;
 }
 
-/** The members of a zip of `size` bytes, in central-directory order (directories left out). */
-export async function readZipIndex(readAt: ReadAt, size: number, maxMembers = 1_000_000): Promise<ZipMember[]> {
-  if (size < 22) throw new ZipError('too short for a zip');
-  const tailLen = Math.min(size, 22 + MAX_COMMENT);
-  const tail = await readExact(readAt, size - tailLen, tailLen, 'end of central directory');
+/** The members of a zip of `zipSize` bytes, in central-directory order (directories left out). */
+export async function readZipIndex(readAt: ReadAt, zipSize: number, maxMembers = 1_000_000): Promise<ZipMember[]> {
+  if (zipSize < 22) throw new ZipError('too short for a zip');
+  const tailLen = Math.min(zipSize, 22 + MAX_COMMENT);
+  const tail = await readExact(readAt, zipSize - tailLen, tailLen, 'end of central directory');
   let at = -1;
   for (let i = tail.length - 22; i >= 0; i--) {
     if (tail.readUInt32LE(i) === EOCD && i + 22 + tail.readUInt16LE(i + 20) === tail.length) {
@@ -59,7 +59,7 @@ export async function readZipIndex(readAt: ReadAt, size: number, maxMembers = 1_
   let cdSize = tail.readUInt32LE(at + 12);
   let cdOffset = tail.readUInt32LE(at + 16);
   if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-    const locAt = size - tailLen + at - 20;
+    const locAt = zipSize - tailLen + at - 20;
     if (locAt < 0) throw new ZipError('ZIP64 locator missing');
     const loc = await readExact(readAt, locAt, 20, 'ZIP64 locator');
     if (loc.readUInt32LE(0) !== EOCD64_LOCATOR) throw new ZipError('ZIP64 locator missing');
@@ -71,7 +71,7 @@ export async function readZipIndex(readAt: ReadAt, size: number, maxMembers = 1_
     cdOffset = Number(rec.readBigUInt64LE(48));
   }
   if (count > maxMembers) throw new ZipError(`more than ${maxMembers} members`);
-  if (cdSize > MAX_CENTRAL || cdOffset + cdSize > size) throw new ZipError('central directory out of bounds');
+  if (cdSize > MAX_CENTRAL || cdOffset + cdSize > zipSize) throw new ZipError('central directory out of bounds');
   const cd = await readExact(readAt, cdOffset, cdSize, 'central directory');
   const out: ZipMember[] = [];
   let p = 0;
@@ -109,6 +109,7 @@ export async function readZipIndex(readAt: ReadAt, size: number, maxMembers = 1_
       e += 4 + len;
     }
     p = end;
+    if (localOffset + 30 + compressedSize > zipSize) throw new ZipError(`${name}: data past the end of the zip`);
     if (name.endsWith('/')) continue; // a directory
     out.push({ name: name.replace(/^\.?\//, ''), method, compressedSize, size, crc, localOffset, encrypted: (flags & 1) !== 0 });
   }
@@ -119,6 +120,9 @@ export async function readZipIndex(readAt: ReadAt, size: number, maxMembers = 1_
 export async function readZipMember(readAt: ReadAt, m: ZipMember): Promise<Buffer> {
   if (m.encrypted) throw new ZipError(`${m.name} is encrypted`);
   if (m.method !== 0 && m.method !== 8) throw new ZipError(`${m.name}: compression method ${m.method} (tais reads stored and deflated members)`);
+  // A stored member is its bytes; deflate grows incompressible data by 5 bytes per 64 KiB block at most.
+  const most = m.method === 0 ? m.size : m.size + 5 * Math.ceil(m.size / 65535) + 64;
+  if (m.compressedSize > most) throw new ZipError(`${m.name}: ${m.compressedSize} bytes stored for a file of ${m.size}`);
   const local = await readExact(readAt, m.localOffset, 30, `local header of ${m.name}`);
   if (local.readUInt32LE(0) !== LOCAL) throw new ZipError(`bad local header of ${m.name}`);
   const dataAt = m.localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
