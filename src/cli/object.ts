@@ -157,7 +157,7 @@ const get: Command = {
     offset: { type: 'string', arg: 'N', help: 'read from byte N (a range read)' },
     length: { type: 'string', arg: 'N', help: 'read N bytes (a range read)' },
     progress: { type: 'boolean', help: 'show a progress bar (shown by default on a terminal for 8 MiB and more)' },
-    archpath: { type: 'string', arg: 'FILE', help: 'a file inside the object, a .tar shard (a range of it: not checked against the shard\'s checksum)' },
+    archpath: { type: 'string', arg: 'FILE', help: 'a file inside the object, a shard (.tar, .tgz, .zip; from a .tar a range of it, not checked against the shard\'s checksum)' },
     archregx: { type: 'string', arg: 'PATTERN', help: 'the files of a shard that match, as one .tar (with --archmode; default mode: regexp)' },
     archmode: { type: 'string', arg: 'MODE', help: 'how --archregx matches file names: regexp, prefix, suffix, substr, wdskey (WebDataset key: the name without its extension)' },
   },

@@ -45,35 +45,29 @@ export function readAt(fd: number): (position: number, length: number) => Promis
     });
 }
 
-export async function memberIndex(h: ObjectHandle): Promise<Map<string, TarMember>> {
-  const key = `${h.path}\0${h.lom.size}\0${h.lom.mtime}`;
-  let idx = indexes.get(key);
-  if (idx) {
-    indexes.delete(key);
-    indexes.set(key, idx);
-    return idx;
-  }
-  const members = await readTarIndex(readAt(h.fd), h.lom.size);
-  idx = new Map(members.map((m) => [m.name, m]));
-  indexes.set(key, idx);
-  if (indexes.size > MAX_INDEXES) indexes.delete(indexes.keys().next().value!);
-  return idx;
+export function memberIndex(h: ObjectHandle): Promise<Map<string, TarMember>> {
+  return cached(indexes, h, async () => new Map((await readTarIndex(readAt(h.fd), h.lom.size)).map((m) => [m.name, m])));
 }
 
 const zipIndexes = new Map<string, ZipMember[]>();
 
 /** A .zip shard's central directory, kept like the tar indexes. */
-export async function zipIndex(h: ObjectHandle): Promise<ZipMember[]> {
+export function zipIndex(h: ObjectHandle): Promise<ZipMember[]> {
+  return cached(zipIndexes, h, () => readZipIndex(readAt(h.fd), h.lom.size));
+}
+
+/** A shard's index from `cache` (keyed by path, size and mtime: an overwritten shard has another), least recently used out first. */
+async function cached<T>(cache: Map<string, T>, h: ObjectHandle, load: () => Promise<T>): Promise<T> {
   const key = `${h.path}\0${h.lom.size}\0${h.lom.mtime}`;
-  let idx = zipIndexes.get(key);
+  let idx = cache.get(key);
   if (idx) {
-    zipIndexes.delete(key);
-    zipIndexes.set(key, idx);
+    cache.delete(key);
+    cache.set(key, idx);
     return idx;
   }
-  idx = await readZipIndex(readAt(h.fd), h.lom.size);
-  zipIndexes.set(key, idx);
-  if (zipIndexes.size > MAX_INDEXES) zipIndexes.delete(zipIndexes.keys().next().value!);
+  idx = await load();
+  cache.set(key, idx);
+  if (cache.size > MAX_INDEXES) cache.delete(cache.keys().next().value!);
   return idx;
 }
 
