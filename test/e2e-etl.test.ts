@@ -312,3 +312,47 @@ test.serial('ais etl stop / rm: the transformer processes go; a GET with the ETL
   const g = await etlGet('src', 'docs/d1.txt', 'etl_name=upper-case');
   t.is(g.status, 404);
 });
+
+test.serial('argument fqn: the transformer reads the file the target names (ws:// and hpush://, inline and etl-bck); a corrupted object never reaches it', async (t) => {
+  for (const comm of ['ws://', 'hpush://']) {
+    const name = `by-path-${comm === 'ws://' ? 'ws' : 'hp'}`;
+    let r = await ais('etl', 'init', '--name', name, '--comm-type', comm, '--arg-type', 'fqn', '--', process.execPath, EXAMPLE, 'path');
+    t.is(r.code, 0, r.stderr);
+    // The answer is the path the transformer was given: the object's file on its owner.
+    const smap = await c.smap();
+    for (const k of ['docs/d3.txt', 'img/big.bin']) {
+      const g = await etlGet('src', k, `etl_name=${name}`);
+      t.is(g.status, 200, g.body.toString());
+      t.is(g.body.toString(), objectFile(hrwPlacement(smap, c.targets, 'src', k).owner, 'src', k), `${comm} ${k}`);
+    }
+    t.is((await ais('etl', 'rm', name)).code, 0);
+    // The same with a transform: bytes read from the file, a pipeline's next ETL gets bytes.
+    r = await ais('etl', 'init', '--name', `${name}-up`, '--comm-type', comm, '--arg-type', 'fqn', '--', process.execPath, EXAMPLE, 'upper');
+    t.is(r.code, 0, r.stderr);
+    const g = await etlGet('src', 'docs/d5.txt', `etl_name=${name}-up&etl_args=x`);
+    t.true(g.body.equals(Buffer.concat([Buffer.from('x:'), upper(objects.get('docs/d5.txt')!)])));
+    // A pipeline's later stages get bytes (the first stage's answer), whatever their argument.
+    const p = await etlGet('src', 'docs/d6.txt', `etl_name=${name}-up&etl_pipeline=${name}-up&etl_args=y`);
+    t.true(p.body.equals(Buffer.concat([Buffer.from('y:Y:'), upper(objects.get('docs/d6.txt')!)])), p.body.toString().slice(0, 80));
+    const info = await etlInfo(`${name}-up`);
+    t.true(Object.values(info).some((i) => i.obj_count > 0));
+  }
+  const job = await ais('etl', 'bucket', 'by-path-ws-up', 'ais://src', 'ais://dst-by-path', '--prefix', 'docs/', '--wait');
+  t.is(job.code, 0, job.stderr + job.stdout);
+  for (const [k, v] of objects) {
+    if (!k.startsWith('docs/')) continue;
+    const g = await request(c.primary.url, { method: 'GET', path: `/v1/objects/dst-by-path/${k}` });
+    t.true(g.body.equals(upper(v)), k);
+  }
+  // A corrupted object: the target's checksum check stops it before the transformer reads the file.
+  await s3.send(new PutObjectCommand({ Bucket: 'src', Key: 'bad/three.txt', Body: text(5000, 5) }));
+  flipByte(objectFile(hrwPlacement(await c.smap(), c.targets, 'src', 'bad/three.txt').owner, 'src', 'bad/three.txt'), 10);
+  const bad = await etlGet('src', 'bad/three.txt', 'etl_name=by-path-hp-up');
+  t.is(bad.status, 500);
+  t.regex(bad.body.toString(), /BAD DATA CHECKSUM/);
+  const badSpec = await request(c.primary.url, { method: 'PUT', path: '/v1/etl', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'bad-arg', runtime: { command: [process.execPath, EXAMPLE] }, argument: 'url' }) });
+  t.is(badSpec.status, 400);
+  t.regex(badSpec.body.toString(), /argument \\"url\\"/);
+  for (const n of ['by-path-ws-up', 'by-path-hp-up']) await ais('etl', 'rm', n);
+  await request(c.primary.url, { method: 'DELETE', path: '/v1/objects/src/bad/three.txt' });
+});

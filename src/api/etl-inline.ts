@@ -2,7 +2,8 @@
 // transformer makes it (AIStore's etl-inline). Served by the object's owner (the gateway routes it
 // there as any GET): the object is read whole and verified (read-verified.ts), sent to the transformer,
 // and its answer is the response body. With &etl_pipeline=NAME2,NAME3 that answer goes on through those
-// ETLs in turn (AIStore's pipelines). A remote bucket's object that is not cached is fetched first.
+// ETLs in turn (AIStore's pipelines). A first ETL with `argument: "fqn"` gets the object's file path
+// instead of its bytes, once the target has read the file through its checksum. A remote bucket's object that is not cached is fetched first.
 import type { HttpResponse } from '../util/uws';
 import { reply, type Req } from './http';
 import type { Node } from '../cluster/node';
@@ -11,7 +12,9 @@ import { ApiError, notFound } from './native';
 import { etls } from '../etl/etl';
 import { etlBytes } from '../etl/budget';
 import { MAX_ETL_OBJECT, TransformError } from '../etl/comm';
-import { CorruptObject, readWhole } from '../xact/read-verified';
+import { CorruptObject, readWhole, verifyWhole } from '../xact/read-verified';
+
+const EMPTY = Buffer.alloc(0);
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
 
 export async function getTransformed(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps, names: string[], args: string | undefined): Promise<void> {
@@ -39,11 +42,14 @@ export async function getTransformed(node: Node, res: HttpResponse, req: Req, bu
     throw new ApiError(400, `object "${uri}" is too large for an ETL (${size} > ${MAX_ETL_OBJECT} bytes)`);
   }
   // The object and the answers are held in memory: within the node's ETL budget (etl/budget.ts).
-  const release = await etlBytes.take(size * 2);
+  const byPath = stages[0]!.spec.argument === 'fqn';
+  const release = await etlBytes.take(byPath ? size : size * 2);
   try {
-    let out: Buffer;
+    let out: Buffer = EMPTY;
+    const file = h.path;
     try {
-      out = await readWhole(h);
+      if (byPath) await verifyWhole(h);
+      else out = await readWhole(h);
     } catch (err) {
       if (!(err instanceof CorruptObject)) throw err;
       node.target.stats.errCksum++;
@@ -51,10 +57,10 @@ export async function getTransformed(node: Node, res: HttpResponse, req: Req, bu
     } finally {
       node.target.closeObject(h);
     }
-    for (const etl of stages) {
+    for (const [i, etl] of stages.entries()) {
       if (req.aborted) return;
       try {
-        out = await etl.transform({ bucket, objName: obj, body: out, ...(args ? { args } : {}) });
+        out = await etl.transform({ bucket, objName: obj, body: out, ...(args ? { args } : {}), ...(i === 0 && byPath ? { fqn: file, size } : {}) });
       } catch (err) {
         if (err instanceof TransformError) throw new ApiError(err.timeout ? 504 : 502, `ETL "${etl.spec.name}": ${err.message}`);
         throw err;

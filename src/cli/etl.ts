@@ -20,7 +20,7 @@ const init: Command = {
     'Each target starts COMMAND with PORT (where it must listen), AIS_TARGET_URL and AIS_ETL_NAME in its\n' +
     'environment and waits for its GET /health; then objects go to it over a WebSocket at /ws (ws://, the\n' +
     "default) or as PUT /BUCKET/OBJECT (hpush://). --spec takes AIStore's spec as a JSON file instead of flags\n" +
-    '(name, communication, runtime.command, runtime.env, endpoint, init_timeout, obj_timeout).',
+    '(name, communication, runtime.command, runtime.env, endpoint, init_timeout, obj_timeout, argument).',
   options: {
     name: { type: 'string', arg: 'NAME', help: 'the ETL name: 6-32 lowercase letters, digits and "-"' },
     'comm-type': { type: 'string', arg: 'TYPE', help: 'ws:// (default) or hpush://' },
@@ -28,6 +28,7 @@ const init: Command = {
     spec: { type: 'string', arg: 'FILE', help: 'the whole spec as JSON' },
     'init-timeout': { type: 'string', arg: 'DURATION', help: 'how long a target waits for the transformer (default 45s)' },
     'obj-timeout': { type: 'string', arg: 'DURATION', help: 'how long one object may take (default 10s)' },
+    'arg-type': { type: 'string', arg: 'fqn', help: 'fqn: send the transformer the object\'s file path (checked against its checksum first) instead of its bytes' },
   },
   examples: ['ais etl init --name upper-case -- node dist/src/etl/example-transformer.js upper', 'ais etl init --name md5-sums --comm-type hpush:// -- node dist/src/etl/example-transformer.js md5', 'ais etl init --name shared-one --endpoint http://10.0.0.5:8000', 'ais etl init --spec spec.json'],
   async run(ctx, pos, flags) {
@@ -50,6 +51,7 @@ const init: Command = {
     if (typeof flags['comm-type'] === 'string') spec.communication = flags['comm-type'];
     if (typeof flags['init-timeout'] === 'string') spec.init_timeout = flags['init-timeout'];
     if (typeof flags['obj-timeout'] === 'string') spec.obj_timeout = flags['obj-timeout'];
+    if (typeof flags['arg-type'] === 'string') spec.argument = flags['arg-type'];
     await ctx.api.call('PUT', '/v1/etl', { json: spec });
     ctx.out(`ETL "${String(spec.name)}" is running on every target`);
   },

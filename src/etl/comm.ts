@@ -2,9 +2,11 @@
 // protocols (ext/etl/communicator.go, websocket_comm.go):
 // - ws://: a few long-lived WebSockets to <transformer>/ws; per object two binary messages, a control
 //   JSON {"path","etl_args"} and the bytes; the transformer answers each with one binary message, in the
-//   order it got them (a FIFO per connection). A text answer is AIStore's "handled by direct put",
+//   order it got them (a FIFO per connection). With `argument: "fqn"` the control message carries
+//   "fqn" (the object's file path, URL-escaped) and no bytes follow: the transformer reads the file. A text answer is AIStore's "handled by direct put",
 //   which tais never asks for: it is an error here, never a silent empty object.
-// - hpush://: PUT <transformer>/<bucket>/<object>?etl_args=... with the bytes; the answer's body.
+// - hpush://: PUT <transformer>/<bucket>/<object>?etl_args=... with the bytes; the answer's body (with
+//   `argument: "fqn"`: ?etl_fqn=<escaped path> and no body).
 import http from 'node:http';
 import WebSocket from 'ws';
 import { keepAliveAgent } from '../util/agent';
@@ -13,7 +15,12 @@ export interface EtlTask {
   bucket: string;
   objName: string;
   args?: string;
+  /** The object's bytes; empty when `fqn` is given. */
   body: Buffer;
+  /** The object's file (argument "fqn"): sent instead of the bytes. */
+  fqn?: string;
+  /** With `fqn`: the object's size, for the ETL's counters. */
+  size?: number;
 }
 
 export interface Communicator {
@@ -85,9 +92,9 @@ class WsConn {
         this.fail(new TransformError(`the transformer did not answer within ${timeoutMs} ms`, true));
       }, timeoutMs);
       this.pending.push({ resolve, reject, timer });
-      const ctrl = JSON.stringify({ path: t.objName, ...(t.args ? { etl_args: t.args } : {}) });
+      const ctrl = JSON.stringify({ path: t.objName, ...(t.args ? { etl_args: t.args } : {}), ...(t.fqn ? { fqn: encodeURIComponent(t.fqn) } : {}) });
       this.ws.send(Buffer.from(ctrl), { binary: true });
-      this.ws.send(t.body, { binary: true });
+      if (!t.fqn) this.ws.send(t.body, { binary: true });
     });
   }
 
@@ -136,7 +143,9 @@ export class HpushCommunicator implements Communicator {
   ) {}
 
   transform(t: EtlTask): Promise<Buffer> {
-    const path = `/${encodeURIComponent(t.bucket)}/${t.objName.split('/').map(encodeURIComponent).join('/')}${t.args ? `?etl_args=${encodeURIComponent(t.args)}` : ''}`;
+    // The path escaped once more inside the query, as AIStore does (url.PathEscape, then query encoding).
+    const q = [...(t.args ? [`etl_args=${encodeURIComponent(t.args)}`] : []), ...(t.fqn ? [`etl_fqn=${encodeURIComponent(encodeURIComponent(t.fqn))}`] : [])].join('&');
+    const path = `/${encodeURIComponent(t.bucket)}/${t.objName.split('/').map(encodeURIComponent).join('/')}${q ? `?${q}` : ''}`;
     return new Promise((resolve, reject) => {
       const u = new URL(this.base); // the path as given: resolved as a URL, a name's '..' would collapse
       const req = http.request({ hostname: u.hostname, port: u.port, path, method: 'PUT', agent, headers: { 'content-length': t.body.length, 'content-type': 'application/octet-stream' } }, (res) => {

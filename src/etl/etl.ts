@@ -76,7 +76,7 @@ export class Etl {
     try {
       const out = await this.comm.transform(t);
       this.objs++;
-      this.inBytes += t.body.length;
+      this.inBytes += t.fqn ? (t.size ?? 0) : t.body.length;
       this.outBytes += out.length;
       return out;
     } catch (err) {

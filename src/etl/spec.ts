@@ -18,6 +18,12 @@ export interface EtlSpec {
   initTimeoutMs: number;
   /** How long one object may take, ms. */
   objTimeoutMs: number;
+  /**
+   * AIStore's `argument: "fqn"`: the transformer gets the object's file path instead of its bytes and
+   * reads the file itself (it runs on the target's machine). The target verifies the object's checksum
+   * first. Absent: the bytes are sent.
+   */
+  argument?: 'fqn';
 }
 
 /** AIStore's defaults (ext/etl/api.go). */
@@ -91,7 +97,7 @@ export function parseSpec(raw: unknown): EtlSpec {
     endpoint = `http://${u.host}`;
   }
   if ((rt === undefined) === (endpoint === undefined)) throw new SpecError('give exactly one of runtime.command (each target starts the transformer) and endpoint (a running transformer)');
-  if (m.argument !== undefined && m.argument !== '') throw new SpecError(`argument ${JSON.stringify(m.argument)}: only "" (the object's bytes are sent to the transformer) is supported`);
+  if (m.argument !== undefined && m.argument !== '' && m.argument !== 'fqn') throw new SpecError(`argument ${JSON.stringify(m.argument)}: "" (the object's bytes are sent to the transformer) or "fqn" (its file path)`);
   return {
     name,
     communication: comm,
@@ -99,6 +105,7 @@ export function parseSpec(raw: unknown): EtlSpec {
     ...(endpoint ? { endpoint } : {}),
     initTimeoutMs: timeout(m.init_timeout, 'init_timeout', INIT_TIMEOUT_MS),
     objTimeoutMs: timeout(m.obj_timeout, 'obj_timeout', OBJ_TIMEOUT_MS),
+    ...(m.argument === 'fqn' ? { argument: 'fqn' as const } : {}),
   };
 }
 
@@ -111,5 +118,6 @@ export function specJson(spec: EtlSpec): Record<string, unknown> {
     ...(spec.endpoint ? { endpoint: spec.endpoint } : {}),
     init_timeout: `${spec.initTimeoutMs / 1000}s`,
     obj_timeout: `${spec.objTimeoutMs / 1000}s`,
+    ...(spec.argument ? { argument: spec.argument } : {}),
   };
 }
