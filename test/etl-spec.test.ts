@@ -1,7 +1,7 @@
 // The ETL init message (etl/spec.ts), the copy/transform-bucket message and names (xact/tcb.ts), and
 // AIStore's bck_to unames (api/xactions.ts): what is accepted, what is refused and why.
 import test from 'ava';
-import { parseSpec, INIT_TIMEOUT_MS, OBJ_TIMEOUT_MS } from '../src/etl/spec';
+import { parseSpec, specJson, INIT_TIMEOUT_MS, OBJ_TIMEOUT_MS } from '../src/etl/spec';
 import { dstName, validateTcb } from '../src/xact/tcb';
 import { parseBckTo } from '../src/api/xactions';
 import { ByteBudget } from '../src/etl/budget';
@@ -16,6 +16,11 @@ test('a runtime spec: argv or a shell line, env as AIStore list or object, Go-du
   t.is(b.objTimeoutMs, 5000); // nanoseconds, as Go's JSON has them
   t.is(parseSpec({ name: 'remote-one', endpoint: 'http://10.0.0.5:8000/' }).endpoint, 'http://10.0.0.5:8000');
   t.is(parseSpec({ name: 'remote-one', endpoint: 'ws://h:1' }).endpoint, 'http://h:1');
+  // AIStore's argument: "" (bytes, the default) or "fqn" (the file's path), kept in the spec as shown.
+  t.is(parseSpec({ name: 'by-bytes', runtime: { command: ['x'] }, argument: '' }).argument, undefined);
+  const f = parseSpec({ name: 'by-path', runtime: { command: ['x'] }, argument: 'fqn' });
+  t.is(f.argument, 'fqn');
+  t.is(specJson(f).argument, 'fqn');
 });
 
 test('refused specs say why', (t) => {
@@ -37,7 +42,7 @@ test('refused specs say why', (t) => {
   bad({ name: 'bad-env-1', runtime: { command: ['x'], env: { 'A-B': 'v' } } }, /runtime.env/);
   bad({ name: 'bad-endp1', endpoint: 'http://h:1/path' }, /endpoint must be/);
   bad({ name: 'bad-endp2', endpoint: 'not a url' }, /not a URL/);
-  bad({ name: 'fqn-arg-1', runtime: { command: ['x'] }, argument: 'fqn' }, /only ""/);
+  bad({ name: 'fqn-arg-1', runtime: { command: ['x'] }, argument: 'url' }, /"" \(the object's bytes are sent to the transformer\) or "fqn"/);
   bad({ name: 'bad-timeo', runtime: { command: ['x'] }, obj_timeout: '10 parsecs' }, /obj_timeout/);
   bad({ name: 'long-time', runtime: { command: ['x'] }, init_timeout: '2h' }, /between 1ms and 1h/);
 });
