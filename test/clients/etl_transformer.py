@@ -1,12 +1,14 @@
 # An ETL transformer in Python, as ML engineers write them, speaking what a tais (and AIStore) target
 # speaks over ws://: GET /health, and a WebSocket at /ws where each object arrives as two binary
 # messages, a control JSON {"path", "etl_args"} and the bytes, and is answered with one binary message.
-# This one upper-cases ASCII letters and puts etl_args in front. Needs python3-websockets (Debian).
+# With an ETL of argument "fqn" the control JSON carries "fqn" (the object's file, URL-escaped) and no
+# bytes follow: the transformer reads the file. This one upper-cases ASCII letters and puts etl_args in front. Needs python3-websockets (Debian).
 #   PORT=8000 python3 etl_transformer.py     (a target sets PORT when it starts it)
 import asyncio
 import http
 import json
 import os
+from urllib.parse import unquote
 
 import websockets
 
@@ -29,7 +31,10 @@ async def handler(ws, path):
     async for msg in ws:
         if ctrl is None:
             ctrl = json.loads(msg)
-            continue
+            if "fqn" not in ctrl:
+                continue  # the bytes come next
+            with open(unquote(ctrl["fqn"]), "rb") as f:
+                msg = f.read()
         await ws.send(transform(msg, ctrl.get("etl_args", "")))
         ctrl = None
 

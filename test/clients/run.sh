@@ -730,6 +730,10 @@ section_etl() {
     check "etl: the result through S3 (aws)" 'has "$OUT" "^LINE 7 OF MANY$"' aws --endpoint-url "http://127.0.0.1:$PORT/s3" s3 cp s3://etldst/f7.txt -
   fi
   check "etl: rm" '' node "$ais" etl rm py-upper
+  # argument "fqn": the Python transformer reads the object's file itself.
+  check "etl: init with --arg-type fqn" '' node "$ais" etl init --name py-upper-fqn --arg-type fqn -- "$py" "$HERE/etl_transformer.py"
+  check "etl: inline GET, the transformer reading the file" 'has "$OUT" "^v2:HELLO FROM PYTHON$"' node "$ais" etl object py-upper-fqn ais://etlsrc/hello.txt - --args v2
+  check "etl: rm (fqn)" '' node "$ais" etl rm py-upper-fqn
   unset AIS_ENDPOINT
 }
 
