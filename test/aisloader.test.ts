@@ -4,6 +4,7 @@
 // API (the default) and the S3 API (-s3).
 import test from 'ava';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import { startTais, tempDir, cleanupAll, AISLOADER, type TaisNode } from '../bench/lib/servers';
 import { startCluster } from './helpers/cluster';
@@ -190,5 +191,48 @@ test.serial('redirect mode (proxy.s3_redirect): PUTs and GETs follow the 307 to 
     t.is(n.result.get.bytes, n.result.get.count * 2000);
   } finally {
     await cluster.stop();
+  }
+});
+
+test.serial('-etl: GETs go through an ETL of the cluster, or a built-in one started for the run and removed after; -etlspec; bad combinations refused', async (t) => {
+  const etlNode = await startTais(tempDir('aisloader-etl'), { etlCommands: true });
+  const put = await loader(['-bucket', 'etlb', '-pctput', '100', '-maxputs', '12', '-minsize', '64KiB', '-maxsize', '64KiB', '-duration', '0', '-seed', '7'], etlNode.url);
+  t.is(put.code, 0, put.stderr);
+  const json = (method: string, p: string, body?: unknown) =>
+    request(etlNode.url, { method, path: p, ...(body !== undefined ? { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+  // An ETL of the cluster: its counters count the loader's GETs.
+  const example = AISLOADER.replace(/cmd\/aisloader\.js$/, 'etl/example-transformer.js');
+  t.is((await json('PUT', '/v1/etl', { name: 'md5-of-mine', runtime: { command: [process.execPath, example, 'md5'] } })).status, 200);
+  const r = await loader(['-bucket', 'etlb', '-pctput', '0', '-duration', '2s', '-numworkers', '4', '-etl', 'md5-of-mine'], etlNode.url);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.result.config.etl, 'md5-of-mine');
+  t.true(r.result.get.count > 0);
+  t.is(r.result.get.errors, 0);
+  // The answers are MD5s (32 bytes), not the 64 KiB objects.
+  t.is(r.result.get.bytes, r.result.get.count * 32);
+  const info = JSON.parse((await json('GET', '/v1/etl/md5-of-mine')).body.toString()) as { targets: Record<string, { obj_count: number }> };
+  t.true(Object.values(info.targets)[0]!.obj_count >= r.result.get.count);
+  // A built-in: started for the run, gone after.
+  const b = await loader(['-bucket', 'etlb', '-pctput', '0', '-duration', '1s', '-etl', 'upper'], etlNode.url);
+  t.is(b.code, 0, b.stderr);
+  t.is(b.result.config.etl, 'aisloader-upper');
+  t.true(b.result.get.count > 0 && b.result.get.errors === 0);
+  t.is(b.result.get.bytes, b.result.get.count * 65536);
+  const left = JSON.parse((await json('GET', '/v1/etl')).body.toString()) as { id: string }[];
+  t.deepEqual(left.map((e) => e.id), ['md5-of-mine']);
+  // -etlspec: the spec's ETL for the run.
+  const specFile = `${etlNode.root}/spec.json`;
+  fs.writeFileSync(specFile, JSON.stringify({ name: 'spec-echo', communication: 'hpush://', runtime: { command: [process.execPath, example, 'echo'] }, argument: 'fqn' }));
+  const s = await loader(['-bucket', 'etlb', '-pctput', '0', '-duration', '1s', '-etlspec', specFile], etlNode.url);
+  t.is(s.code, 0, s.stderr);
+  t.true(s.result.get.count > 0 && s.result.get.errors === 0);
+  t.is(s.result.get.bytes, s.result.get.count * 65536);
+  t.is((await json('GET', '/v1/etl/spec-echo')).status, 404);
+  for (const bad of [['-etl', 'no-such-etl'], ['-etl', 'md5', '-s3'], ['-etl', 'md5', '-etlspec', specFile], ['-etl', 'md5', '-readlen', '1KiB']]) {
+    const p = spawn(process.execPath, [AISLOADER, '-endpoint', etlNode.url, '-bucket', 'etlb', '-pctput', '0', '-duration', '1s', ...bad], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    t.not(await new Promise<number | null>((resolve) => p.on('close', resolve)), 0, bad.join(' '));
+    t.regex(err, /-etl|ETL/, bad.join(' '));
   }
 });

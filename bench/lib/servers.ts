@@ -192,6 +192,8 @@ export interface TaisOptions {
   mountpaths?: number;
   /** Serve HTTPS with these PEM files (the node's url is then https://; its intraUrl plain http). */
   tls?: { cert: string; key: string; intraPort: number };
+  /** The node starts ETL transformer commands (aisnode --etl-commands). */
+  etlCommands?: boolean;
 }
 
 /** A tais node (aisnode) on a free port with temp mountpaths under `dir` (same disk as the caller's temp). */
@@ -201,6 +203,7 @@ export async function startTais(dir: string, opts: TaisOptions = {}): Promise<Ta
   for (const m of mps) fs.mkdirSync(m, { recursive: true });
   const args = [...(opts.nodeArgs ?? []), AISNODE, '--host', '127.0.0.1', '--port', String(port), '--confdir', path.join(dir, 'conf')];
   for (const m of mps) args.push('--mountpath', m);
+  if (opts.etlCommands) args.push('--etl-commands');
   if (opts.tls) args.push('--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key, '--intra-port', String(opts.tls.intraPort));
   if (opts.config) {
     const f = path.join(dir, 'config.json');

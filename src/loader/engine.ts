@@ -81,6 +81,8 @@ export class Engine {
   /** "Authorization: Bearer ...\r\n" with -tokenfile, else ''. */
   private readonly authHeader: string;
   private readonly rangeHeader: string;
+  /** The GET request's query: the provider, the ETL (-etl). */
+  private readonly getQuery: string;
   private readonly pathPrefix: string;
   private running = 0;
   private finished!: () => void;
@@ -102,6 +104,8 @@ export class Engine {
     this.hostHeader = `${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${cfg.port}`;
     this.pathPrefix = `${cfg.apiPrefix}/${encodeURIComponent(cfg.bucket)}/`;
     this.rangeHeader = rangeHeaderOf(cfg.readOff, cfg.readLen);
+    const etl = cfg.etlName ? `etl_name=${encodeURIComponent(cfg.etlName)}` : '';
+    this.getQuery = cfg.providerQuery && etl ? `${cfg.providerQuery}&${etl}` : cfg.providerQuery || (etl ? `?${etl}` : '');
   }
 
   run(): Promise<EngineResult> {
@@ -175,7 +179,7 @@ export class Engine {
     w.name = this.pool[k];
     let head = this.heads[k];
     if (!head) {
-      head = Buffer.from(`GET ${this.pathPrefix}${encodeKey(w.name)}${this.cfg.providerQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${this.authHeader}${this.rangeHeader}\r\n`, 'latin1');
+      head = Buffer.from(`GET ${this.pathPrefix}${encodeKey(w.name)}${this.getQuery} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${this.authHeader}${this.rangeHeader}\r\n`, 'latin1');
       this.heads[k] = head;
     }
     w.conn.request(head, null);

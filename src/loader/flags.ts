@@ -18,6 +18,12 @@ export interface LoaderConfig {
   provider: 'ais' | 'aws';
   /** Query of native requests naming the provider ('?provider=aws' for s3://), '' otherwise. */
   providerQuery: string;
+  /** -etl: an ETL's name or a built-in (md5, echo, upper); '' none. */
+  etl: string;
+  /** -etlspec: a spec file. */
+  etlSpec: string;
+  /** The ETL GETs go through, once the run has it (etl.ts). */
+  etlName?: string;
   /** Milliseconds; 0 = no time limit (then -maxputs or -totalputsize must bound the run). */
   durationMs: number;
   numWorkers: number;
@@ -97,6 +103,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   chunked: { kind: 'bool', def: 'false', help: 'send PUT bodies with Transfer-Encoding: chunked (no Content-Length)' },
   timeout: { kind: 'duration', def: '0', help: 'per-request timeout (0 = none)' },
   quiet: { kind: 'bool', def: 'false', help: 'no periodic lines, only the summary' },
+  etl: { kind: 'string', def: '', help: 'GET every object through this ETL (native API): an ETL of the cluster, or md5 / echo / upper: the example transformer, started for the run on every target (they need --etl-commands) and removed after' },
+  etlspec: { kind: 'string', def: '', help: 'GET through an ETL made from this spec file (JSON, as `ais etl init --spec`) for the run, removed after' },
   help: { kind: 'bool', def: 'false', help: 'this help', alias: ['h'] },
 };
 
@@ -294,6 +302,8 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
     token: readTokenFile(get('tokenfile')),
     timeoutMs: parseDuration(get('timeout')),
     quiet: parseBool('quiet', get('quiet')),
+    etl: get('etl'),
+    etlSpec: get('etlspec'),
     ...(tls ? { tls } : {}),
   };
   // A size-bounded run without an explicit -duration runs until the bound.
@@ -326,4 +336,7 @@ function validate(c: LoaderConfig): void {
   if (c.durationMs === 0 && c.pctPut === 0) throw new FlagError('-duration 0 with -pctput 0 would never end (give a -duration)');
   if (c.seed < 0 || c.seed > 0xffffffff) throw new FlagError('-seed must be 0..4294967295');
   if (c.readLen > 0 && c.pctPut === 100) throw new FlagError('-readlen applies to GETs, but -pctput 100 does none');
+  if (c.etl && c.etlSpec) throw new FlagError('give one of -etl and -etlspec');
+  if ((c.etl || c.etlSpec) && c.s3) throw new FlagError('-etl / -etlspec: ETL GETs are native API requests (drop -s3)');
+  if ((c.etl || c.etlSpec) && (c.readLen > 0 || c.readOff > 0)) throw new FlagError('-etl / -etlspec: whole objects only (no -readoff/-readlen)');
 }

@@ -10,6 +10,7 @@ import { Engine, newControl, requestStop, type Control, type EngineResult } from
 import { LoadStats, OP_GET, OP_PUT, OPS, type OpSummary } from './stats';
 import { makePayload, type Payload } from './payload';
 import { ensureBucket, setBucketProps, listObjects, deleteObjects } from './api';
+import { prepareEtl } from './etl';
 import { periodicHeader, periodicLine, summaryTable, fmtBytes } from './report';
 import type { LoaderConfig } from './flags';
 
@@ -39,6 +40,8 @@ export interface RunResult {
     readoff: number;
     readlen: number;
     seed: number;
+    /** -etl / -etlspec: the ETL the GETs went through. */
+    etl?: string;
   };
   /** Wall time from the first request to the last response. */
   elapsedSec: number;
@@ -64,7 +67,16 @@ export async function runLoad(cfg: LoaderConfig, hooks: RunHooks): Promise<RunRe
   const seed = cfg.seed || randomInt(1, 2 ** 32 - 1);
   await ensureBucket(cfg);
   if (cfg.bprops) await setBucketProps(cfg, cfg.bprops);
+  const etl = await prepareEtl(cfg);
+  if (!etl) return runPrepared(cfg, hooks, seed);
+  try {
+    return await runPrepared({ ...cfg, etlName: etl.name }, hooks, seed);
+  } finally {
+    await etl.remove?.();
+  }
+}
 
+async function runPrepared(cfg: LoaderConfig, hooks: RunHooks, seed: number): Promise<RunResult> {
   let names: string[] = [];
   if (cfg.pctPut < 100) {
     if (cfg.fileList) names = readNames(cfg.fileList);
@@ -88,7 +100,7 @@ export async function runLoad(cfg: LoaderConfig, hooks: RunHooks): Promise<RunRe
     hooks.log(
       `aisloader: ${cfg.endpoint}${cfg.apiPrefix}/${cfg.bucket} (${cfg.s3 ? 'S3' : 'native'}${cfg.provider === 'aws' ? ', s3://' : ''}), ${cfg.numWorkers} workers${threads > 1 ? ` on ${threads} threads` : ''}, ` +
         `${cfg.pctPut}% PUT, size ${fmtBytes(cfg.minSize)}${cfg.maxSize !== cfg.minSize ? `..${fmtBytes(cfg.maxSize)}` : ''}, ` +
-        `duration ${durationText}${limits ? ` (${limits})` : ''}${cfg.readLen || cfg.readOff ? `, range ${cfg.readOff}+${cfg.readLen || 'end'}` : ''}, ` +
+        `duration ${durationText}${limits ? ` (${limits})` : ''}${cfg.readLen || cfg.readOff ? `, range ${cfg.readOff}+${cfg.readLen || 'end'}` : ''}${cfg.etlName ? `, through ETL ${cfg.etlName}` : ''}, ` +
         `seed ${seed}${cfg.pctPut < 100 ? `, ${names.length} objects to read` : ''}`,
     );
   }
@@ -173,6 +185,7 @@ export async function runLoad(cfg: LoaderConfig, hooks: RunHooks): Promise<RunRe
       maxsize: cfg.maxSize,
       readoff: cfg.readOff,
       readlen: cfg.readLen,
+      ...(cfg.etlName ? { etl: cfg.etlName } : {}),
       seed,
     },
     elapsedSec,
