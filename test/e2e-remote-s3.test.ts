@@ -15,6 +15,7 @@ import { ROOT, request, random, sha256, s3Client, startNode, procMem, type AisNo
 import { Readable } from 'node:stream';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { xxh64 } from '../src/native';
+import { memberHeader, padding, streamTar, TAR_END } from '../src/archive/tar';
 import { digestOf, hrwSelect, objectUname } from '../src/cluster/hrw';
 
 const AK = 'REMOTEKEY';
@@ -633,6 +634,29 @@ test.serial('ais put to an s3:// bucket (native API) writes through to the remot
   } finally {
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
+});
+
+test.serial('shards of a remote bucket: archpath and archregx fetch the shard into the cluster once, then read members from it; a missing shard is 404', async (t) => {
+  const files: [string, Buffer][] = [
+    ['s/0.jpg', random(5000)],
+    ['s/0.cls', Buffer.from('3\n')],
+    ['s/1.jpg', random(7000)],
+  ];
+  const shard = Buffer.concat([...files.flatMap(([n, b]) => [memberHeader(n, b.length, Date.now()), b, padding(b.length)]), TAR_END]);
+  await direct.send(new PutObjectCommand({ Bucket: B, Key: 'shards/s-000.tar', Body: shard }));
+  const before = gate.objectGets;
+  const one = await request(c.primary.url, { method: 'GET', path: `/v1/objects/${B}/shards/s-000.tar?provider=aws&archpath=s/1.jpg` });
+  t.is(one.status, 200, one.body.toString().slice(0, 200));
+  t.true(one.body.equals(files[2]![1]));
+  t.is(gate.objectGets, before + 1, 'the shard fetched once');
+  const many = await request(c.primary.url, { method: 'GET', path: `/v1/objects/${B}/shards/s-000.tar?provider=aws&archregx=s/0&archmode=wdskey` });
+  t.is(many.status, 200);
+  const got: [string, string][] = [];
+  for await (const m of streamTar(Readable.from([many.body]), () => true)) got.push([m.name, sha256(m.data!)]);
+  t.deepEqual(got, files.slice(0, 2).map(([n, b]): [string, string] => [n, sha256(b)]));
+  t.is(gate.objectGets, before + 1, 'read from the cluster copy');
+  const none = await request(c.primary.url, { method: 'GET', path: `/v1/objects/${B}/shards/none.tar?provider=aws&archpath=s/1.jpg` });
+  t.is(none.status, 404);
 });
 
 test.serial('ais evict of a whole bucket: --keep-md empties it and keeps it attached; without it the bucket leaves the cluster; the remote keeps everything', async (t) => {

@@ -6,6 +6,7 @@ import { authorize } from '../authn/authn';
 import { Ace } from '../authn/access';
 import type { HttpResponse } from '../util/uws';
 import { header, reply, endHead, readBody, type Req } from './http';
+import fs from 'node:fs';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
 import { toOwner, isForwarded } from '../proxy/route';
@@ -62,14 +63,12 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
         const archpath = q?.get('archpath');
         const archregx = q?.get('archregx') ?? null;
         const archmode = q?.get('archmode') ?? null;
-        if ((archregx !== null || archmode !== null) && props.provider === 'ais') {
+        if (archregx !== null || archmode !== null) {
           if (archpath) throw new ApiError(400, 'archpath (one file) and archregx/archmode (many) are mutually exclusive');
           const mode = parseMatchMode(archmode);
-          return toOwner(node, res, req, bucket, obj, () => getArchivedMany(node.target, res, req, bucket, obj, archregx ?? '', mode));
+          return toOwner(node, res, req, bucket, obj, () => shardHere(node, bucket, obj, props).then(() => getArchivedMany(node.target, res, req, bucket, obj, archregx ?? '', mode)));
         }
-        if (archpath && props.provider === 'ais') {
-          return toOwner(node, res, req, bucket, obj, () => getArchived(node.target, res, req, bucket, obj, archpath));
-        }
+        if (archpath) return toOwner(node, res, req, bucket, obj, () => shardHere(node, bucket, obj, props).then(() => getArchived(node.target, res, req, bucket, obj, archpath)));
         if (q && etlName) {
           const names = [etlName, ...(q.get('etl_pipeline') ?? '').split(',').filter((n) => n !== '')];
           return toOwner(node, res, req, bucket, obj, local((p) => getTransformed(node, res, req, bucket, obj, p, names, q.get('etl_args') ?? undefined)));
@@ -292,4 +291,17 @@ async function deleteObject(node: Node, res: HttpResponse, req: Req, bucket: str
   if (!(await node.target.deleteObject(bucket, obj)) && !elsewhere) throw notFound(`object "${objUri(bucket, obj)}"`);
   node.target.stats.delCount++;
   reply(res, req, '200 OK', []);
+}
+
+/** A remote bucket's shard is fetched into the cluster first (a cold GET, as for any GET), then read like any shard. */
+async function shardHere(node: Node, bucket: string, obj: string, props: BucketProps): Promise<void> {
+  if (props.provider !== 'aws') return;
+  const h = node.target.openObject(bucket, obj);
+  if (h) return fs.closeSync(h.fd);
+  try {
+    await coldFetch(node.target, bucket, obj, props).lom;
+  } catch (err) {
+    if (err instanceof RemoteNotFound) throw notFound(`object "s3://${bucket}/${obj}"`);
+    throw new ApiError(503, `cold GET of s3://${bucket}/${obj} failed: ${(err as Error).message}`);
+  }
 }
