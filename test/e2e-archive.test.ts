@@ -174,7 +174,7 @@ test.serial('a corrupted source object aborts the shard: nothing stored', async 
 });
 
 test.serial('bad archive requests: no .tar name, both list and template, unknown destination', async (t) => {
-  let r = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/x.zip', '--list', 'img-0001.jpg');
+  let r = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/x.rar', '--list', 'img-0001.jpg');
   t.is(r.code, 1);
   t.regex(r.stderr, /must end with \.tar/);
   r = await ais('archive', 'bucket', 'ais://imgs', 'ais://nowhere/x.tar', '--list', 'img-0001.jpg');
@@ -350,4 +350,28 @@ with zipfile.ZipFile(${JSON.stringify(out)}, 'w') as z:
   t.is((await member('shards', 'damaged.zip', 's/001.jpg')).status, 200, 'the other members are fine');
   await s3.send(new PutObjectCommand({ Bucket: 'shards', Key: 'junk.zip', Body: random(5000) }));
   t.regex((await member('shards', 'junk.zip', 'a')).body.toString(), /no end of central directory/);
+});
+
+test.serial('ais archive bucket to a .zip: Python\'s zipfile reads it (names, CRCs, bytes), and so do archpath and archregx', async (t) => {
+  const r = await ais('archive', 'bucket', 'ais://imgs', 'ais://shards/train-0002.zip', '--template', 'img-{0020..0029}.jpg', '--wait');
+  t.is(r.code, 0, r.stderr + r.stdout);
+  t.regex(r.stdout, /Total: 10 objects/);
+  const shard = (await getShard('shards', 'train-0002.zip'))!;
+  const f = path.join(work, 'train-0002.zip');
+  fs.writeFileSync(f, shard);
+  const names = [...imgs.keys()].slice(20, 30);
+  // testzip() checks every member's CRC-32; then each member's bytes as a hash.
+  const py = `
+import zipfile, hashlib, sys
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+for i in z.infolist():
+    print(i.filename, hashlib.sha256(z.read(i)).hexdigest(), i.compress_type)
+`;
+  const lines = execFileSync('python3', ['-c', py, f], { encoding: 'utf8' }).trim().split('\n');
+  t.deepEqual(lines, names.map((n) => `${n} ${sha256(imgs.get(n)!)} 0`));
+  const g = await member('shards', 'train-0002.zip', 'img-0025.jpg');
+  t.is(g.status, 200);
+  t.is(sha256(g.body), sha256(imgs.get('img-0025.jpg')!));
+  t.deepEqual(tarFiles((await many('train-0002.zip', { archregx: 'img-002[01]', archmode: 'regexp' })).body).map(([n]) => n), ['img-0020.jpg', 'img-0021.jpg']);
 });

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readZipIndex, readZipMember, ZipError } from '../src/archive/zip';
+import { ZipWriter } from '../src/archive/zip-write';
 import type { ReadAt } from '../src/archive/tar';
 import { random, sha256 } from './helpers/node';
 
@@ -91,4 +92,35 @@ test('every byte changed and every truncation: the right bytes or a ZipError, no
   }
   for (let n = 0; n < z.length; n += 37) await attempt(z.subarray(0, n));
   t.true(errors > 100 && intact > 100, `${errors} errors, ${intact} members read`);
+});
+
+test('ZipWriter: stored members with data descriptors, read back by us and by Python; 4 GiB and more refused', async (t) => {
+  const w = new ZipWriter();
+  const parts: Buffer[] = [];
+  for (const [n, v] of files) {
+    parts.push(w.head(n, v.length, Date.UTC(2025, 4, 6, 7, 8, 10)));
+    // In pieces, as the archive job streams them.
+    for (let i = 0; i < v.length; i += 1000) {
+      w.data(v.subarray(i, i + 1000));
+      parts.push(v.subarray(i, i + 1000));
+    }
+    parts.push(w.tail());
+  }
+  parts.push(w.end());
+  const z = Buffer.concat(parts);
+  const idx = await readZipIndex(readAtBuf(z), z.length);
+  t.deepEqual(idx.map((m) => [m.name, m.size, m.method]), files.map(([n, v]) => [n, v.length, 0]));
+  for (const m of idx) t.is(sha256(await readZipMember(readAtBuf(z), m)), sha256(files.find(([n]) => n === m.name)![1]));
+  const f = path.join(dir, 'ours.zip');
+  fs.writeFileSync(f, z);
+  const py = 'import zipfile,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint("|".join("%s:%d:%s" % (i.filename, i.file_size, i.date_time) for i in z.infolist()))';
+  t.is(
+    execFileSync('python3', ['-c', py, f], { encoding: 'utf8' }).trim(),
+    files.map(([n, v]) => `${n}:${v.length}:(2025, 5, 6, 7, 8, 10)`).join('|'),
+  );
+  t.throws(() => new ZipWriter().head('huge.bin', 5 * 1024 ** 3, Date.now()), { message: /no ZIP64 yet/ });
+  const short = new ZipWriter();
+  short.head('a', 10, Date.now());
+  short.data(Buffer.alloc(4));
+  t.throws(() => short.tail(), { message: /4 bytes of a 10-byte member/ });
 });

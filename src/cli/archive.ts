@@ -1,4 +1,4 @@
-// ais archive bucket: objects (a list or a template) into one .tar (or .tgz) shard, a job on the shard's owner
+// ais archive bucket: objects (a list or a template) into one .tar (or .tgz, .zip) shard, a job on the shard's owner
 // target (PUT /v1/buckets/SRC {"action":"archive"}); files come back out with `ais get SHARD --archpath`.
 import { UsageError, needArgs, type Command } from './command';
 import { bpath, bucketArg } from './bucket';
@@ -8,8 +8,8 @@ import { listCommand } from './ls';
 
 const bucket: Command = {
   name: 'bucket',
-  summary: 'put objects of a bucket into a .tar or .tgz shard (in the same or another bucket)',
-  args: 'SRC_BUCKET DST_BUCKET/SHARD.tar|.tgz',
+  summary: 'put objects of a bucket into a .tar, .tgz or .zip shard (in the same or another bucket)',
+  args: 'SRC_BUCKET DST_BUCKET/SHARD.tar|.tgz|.zip',
   description: 'Each object is read from its owner and checked against its checksum on the way; a shard is\nstored whole or not at all. Read a file back with: ais get BUCKET/SHARD.tar --archpath NAME OUT',
   options: {
     template: selection.template,
@@ -54,6 +54,6 @@ const ls: Command = {
 
 export const archiveCommand: Command = {
   name: 'archive',
-  summary: 'create .tar or .tgz shards of objects, list their files (read them with ais get --archpath or --archregx)',
+  summary: 'create .tar, .tgz or .zip shards of objects, list their files (read them with ais get --archpath or --archregx)',
   sub: [bucket, ls],
 };

@@ -4,7 +4,7 @@
 // connection on a mismatch), writes the member's header, bytes and padding into the shard's body as it
 // goes, and PUTs that body to itself (put-owner.ts). A member that cannot be read whole aborts the PUT
 // (nothing stored), unless continue-on-error (`coer`) skips objects that do not exist. A .tgz / .tar.gz
-// shard is the same tar through gzip on its way to the PUT.
+// shard is the same tar through gzip on its way to the PUT; a .zip has stored members (zip-write.ts).
 import http from 'node:http';
 import path from 'node:path';
 import { Readable, pipeline } from 'node:stream';
@@ -15,6 +15,7 @@ import { intraAddr } from '../cluster/snode';
 import { keepAliveAgent } from '../util/agent';
 import { log } from '../util/log';
 import { memberHeader, padding, TAR_END } from '../archive/tar';
+import { ZipWriter } from '../archive/zip-write';
 import { expandTemplate, parseTemplate } from './template';
 import { putToOwner } from './put-owner';
 import { xactRegistry, Xaction } from './xaction';
@@ -22,7 +23,7 @@ import { xactRegistry, Xaction } from './xaction';
 /** AIStore's ArchiveBckMsg, the fields tais acts on. */
 export interface ArchiveMsg {
   archname: string;
-  /** '.tar' or '.tgz' (AIStore's spellings accepted: "tar", ".tar.gz", "tgz"); from archname when absent. */
+  /** '.tar', '.tgz' or '.zip' (AIStore's spellings accepted: "tar", ".tar.gz", "tgz", "zip"); from archname when absent. */
   mime?: string;
   objnames?: string[];
   template?: string;
@@ -43,11 +44,11 @@ export function validateArchive(raw: unknown): ArchiveMsg {
   const m = raw as Record<string, unknown>;
   if (typeof m.archname !== 'string' || m.archname === '') throw new Error('archname (the shard to create) is required');
   const byName = shardFormat(m.archname);
-  if (!byName) throw new Error(`archname "${m.archname}" must end with .tar, .tgz or .tar.gz`);
+  if (!byName) throw new Error(`archname "${m.archname}" must end with .tar, .tgz, .tar.gz or .zip`);
   const given = (m.mime as string | undefined) ?? '';
   if (given !== '') {
     const byMime = shardFormat(given.startsWith('.') ? given : `.${given}`);
-    if (!byMime) throw new Error(`mime "${given}": tais writes .tar and .tgz (.tar.gz) shards`);
+    if (!byMime) throw new Error(`mime "${given}": tais writes .tar, .tgz (.tar.gz) and .zip shards`);
     if (byMime !== byName) throw new Error(`mime "${given}" does not match archname "${m.archname}"`);
   }
   const hasList = m.objnames !== undefined;
@@ -72,9 +73,10 @@ export function validateArchive(raw: unknown): ArchiveMsg {
 }
 
 /** The shard format a name (or a mime given as an extension) calls for. */
-function shardFormat(name: string): '.tar' | '.tgz' | undefined {
+function shardFormat(name: string): '.tar' | '.tgz' | '.zip' | undefined {
   const n = name.toLowerCase();
   if (n.endsWith('.tar')) return '.tar';
+  if (n.endsWith('.zip')) return '.zip';
   if (n.endsWith('.tgz') || n.endsWith('.tar.gz')) return '.tgz';
   return undefined;
 }
@@ -95,6 +97,11 @@ export function startArchive(node: Node, id: string, src: string, dst: string, m
 async function run(node: Node, x: Xaction, dst: string, msg: ArchiveMsg): Promise<void> {
   const names = msg.objnames ?? [...expandTemplate(parseTemplate(msg.template!)!)];
   const member = (name: string): string => (msg.bnonly ? path.posix.basename(name) : msg.isbn ? `${x.bucket}/${name}` : name);
+  // What goes around each member's bytes: tar headers and padding, or zip headers and descriptors.
+  const zip = msg.mime === '.zip' ? new ZipWriter() : undefined;
+  const framing = zip
+    ? { head: (n: string, size: number, mtime: number) => zip.head(n, size, mtime), data: (b: Buffer) => zip.data(b), tail: () => zip.tail(), end: () => zip.end() }
+    : { head: memberHeader, data: (_b: Buffer) => undefined, tail: (size: number) => padding(size), end: () => TAR_END };
   async function* body(): AsyncGenerator<Buffer> {
     for (const name of names) {
       if (x.aborted) throw new Error('stopped by user');
@@ -111,19 +118,21 @@ async function run(node: Node, x: Xaction, dst: string, msg: ArchiveMsg): Promis
       }
       const size = Number(res.headers['content-length']);
       const mtime = Date.parse(String(res.headers['last-modified'] ?? '')) || Date.now();
-      yield memberHeader(member(name), size, mtime);
+      yield framing.head(member(name), size, mtime);
       let got = 0;
       for await (const chunk of res) {
         got += (chunk as Buffer).length;
+        framing.data(chunk as Buffer);
         yield chunk as Buffer;
       }
       if (got !== size) throw new Error(`${name}: read ${got} of ${size} bytes (the source did not verify, or its owner went away)`);
-      yield padding(size);
+      yield framing.tail(size);
       x.objs++;
       x.bytes += size;
     }
-    yield TAR_END;
+    yield framing.end();
   }
+  if (zip) return putToOwner(node, dst, msg.archname, Readable.from(body()), { 'content-type': 'application/zip' }, 'native');
   if (msg.mime !== '.tgz') return putToOwner(node, dst, msg.archname, Readable.from(body()), { 'content-type': 'application/x-tar' }, 'native');
   // A failed member destroys the gzip stream with its error, which aborts the PUT as it does a tar's.
   const gz = zlib.createGzip();
