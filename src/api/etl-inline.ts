@@ -11,10 +11,8 @@ import type { BucketProps } from '../cluster/config';
 import { ApiError, notFound } from './native';
 import { etls } from '../etl/etl';
 import { etlBytes } from '../etl/budget';
-import { MAX_ETL_OBJECT, TransformError } from '../etl/comm';
-import { CorruptObject, readWhole, verifyWhole } from '../xact/read-verified';
-
-const EMPTY = Buffer.alloc(0);
+import { MAX_ETL_OBJECT, TransformError, type EtlTask } from '../etl/comm';
+import { CorruptObject } from '../xact/read-verified';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
 
 export async function getTransformed(node: Node, res: HttpResponse, req: Req, bucket: string, obj: string, props: BucketProps, names: string[], args: string | undefined): Promise<void> {
@@ -42,14 +40,11 @@ export async function getTransformed(node: Node, res: HttpResponse, req: Req, bu
     throw new ApiError(400, `object "${uri}" is too large for an ETL (${size} > ${MAX_ETL_OBJECT} bytes)`);
   }
   // The object and the answers are held in memory: within the node's ETL budget (etl/budget.ts).
-  const byPath = stages[0]!.spec.argument === 'fqn';
-  const release = await etlBytes.take(byPath ? size : size * 2);
+  const release = await etlBytes.take(stages[0]!.budget(size));
   try {
-    let out: Buffer = EMPTY;
-    const file = h.path;
+    let input: Pick<EtlTask, 'body' | 'fqn' | 'size'>;
     try {
-      if (byPath) await verifyWhole(h);
-      else out = await readWhole(h);
+      input = await stages[0]!.input(h);
     } catch (err) {
       if (!(err instanceof CorruptObject)) throw err;
       node.target.stats.errCksum++;
@@ -57,10 +52,12 @@ export async function getTransformed(node: Node, res: HttpResponse, req: Req, bu
     } finally {
       node.target.closeObject(h);
     }
+    let out: Buffer = Buffer.alloc(0);
     for (const [i, etl] of stages.entries()) {
       if (req.aborted) return;
       try {
-        out = await etl.transform({ bucket, objName: obj, body: out, ...(args ? { args } : {}), ...(i === 0 && byPath ? { fqn: file, size } : {}) });
+        // The first ETL gets the object (bytes or path); each next one the answer before it.
+        out = await etl.transform({ bucket, objName: obj, ...(i === 0 ? input : { body: out }), ...(args ? { args } : {}) });
       } catch (err) {
         if (err instanceof TransformError) throw new ApiError(err.timeout ? 504 : 502, `ETL "${etl.spec.name}": ${err.message}`);
         throw err;

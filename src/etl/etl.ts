@@ -8,6 +8,10 @@ import net from 'node:net';
 import type { EtlSpec } from './spec';
 import { HpushCommunicator, WsCommunicator, TransformError, type Communicator, type EtlTask } from './comm';
 import { log } from '../util/log';
+import { readWhole, verifyWhole } from '../xact/read-verified';
+import type { ObjectHandle } from '../target/target';
+
+const EMPTY = Buffer.alloc(0);
 
 export type Stage = 'Initializing' | 'Running' | 'Aborted';
 
@@ -69,6 +73,21 @@ export class Etl {
         ? new WsCommunicator(`${base!.replace(/^http/, 'ws')}/ws`, WS_CONNS, this.spec.objTimeoutMs)
         : new HpushCommunicator(base!, this.spec.objTimeoutMs);
     this.stage = 'Running';
+  }
+
+  /** Bytes of the node's ETL budget (etl/budget.ts) an object of `size` holds: its answer, and the object unless sent by path. */
+  budget(size: number): number {
+    return this.spec.argument === 'fqn' ? size : size * 2;
+  }
+
+  /**
+   * What this ETL is sent of a stored object, read through its checksum (CorruptObject otherwise): its
+   * bytes, or with `argument: "fqn"` its file's path once the whole file verified.
+   */
+  async input(h: ObjectHandle): Promise<Pick<EtlTask, 'body' | 'fqn' | 'size'>> {
+    if (this.spec.argument !== 'fqn') return { body: await readWhole(h) };
+    await verifyWhole(h);
+    return { body: EMPTY, fqn: h.path, size: h.lom.size };
   }
 
   async transform(t: EtlTask): Promise<Buffer> {

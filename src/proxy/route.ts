@@ -7,7 +7,7 @@ import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from '../api/http';
 import { forwardRequest, type ForwardTarget } from './forward';
 import { deleteOnNeighbours } from '../target/gfn';
-import { uploadHolder } from '../target/mpu';
+import { uploadHolder } from '../target/mpu-id';
 import { FWD_HEADER, intraCall } from '../cluster/intra';
 import { intraAddr, nodeUrl, publicUrl, type Snode } from '../cluster/snode';
 import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';

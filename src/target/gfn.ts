@@ -79,22 +79,33 @@ function ask(g: GfnRequest, attempts: number): Promise<void> {
   });
 }
 
+/** What another target's own storage says of bucket/objName (a native HEAD with the gfn header). */
+export interface StoredThere {
+  etag: string;
+  size: number;
+  /** ms (from Ais-Atime, ns: Last-Modified has whole seconds only). */
+  mtime: number;
+}
+
+/** HEAD of bucket/objName on target `t`, from its storage only; undefined when it does not have it. Throws when unreachable. */
+export async function headOn(node: Node, t: Snode, bucket: string, objName: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<StoredThere | undefined> {
+  const path = `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
+  const r = await intraCall(nodeUrl(t), path, { method: 'HEAD', headers: { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, timeoutMs });
+  if (r.status !== 200) return undefined;
+  const etag = String(r.headers['etag'] ?? '').replace(/^"|"$/g, '');
+  return { etag, size: Number(r.headers['content-length'] ?? 0), mtime: Math.round((Number(r.headers['ais-atime'] ?? 0) || 0) / 1e6) };
+}
+
 /** The other target holding bucket/objName (the newest copy when several do), or undefined. */
 async function findHolder(node: Node, bucket: string, objName: string): Promise<Snode | undefined> {
-  const path = `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
   const others = node.smap.targets().filter((t) => t.id !== node.self.id);
   const found = await Promise.all(
-    others.map(async (t) => {
-      try {
-        const r = await intraCall(nodeUrl(t), path, { method: 'HEAD', headers: { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, timeoutMs: PROBE_TIMEOUT_MS });
-        if (r.status !== 200) return undefined;
-        // Ais-Atime is the object's mtime in ns (Last-Modified has whole seconds only).
-        const mtime = Number(r.headers['ais-atime'] ?? 0) || 0;
-        return { t, mtime };
-      } catch {
-        return undefined; // unreachable: it cannot serve the object either
-      }
-    }),
+    others.map((t) =>
+      headOn(node, t, bucket, objName).then(
+        (there) => (there ? { t, mtime: there.mtime } : undefined),
+        () => undefined, // unreachable: it cannot serve the object either
+      ),
+    ),
   );
   let best: { t: Snode; mtime: number } | undefined;
   for (const f of found) if (f && (!best || f.mtime > best.mtime)) best = f;

@@ -9,12 +9,10 @@
 import fs from 'node:fs';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
-import { FWD_HEADER, intraCall } from '../cluster/intra';
-import { nodeUrl } from '../cluster/snode';
 import type { Lom } from '../fs/lom';
 import { s3err } from '../s3/errors';
 import { log } from '../util/log';
-import { GFN_HEADER } from './gfn';
+import { headOn } from './gfn';
 import { moveToOwner } from './rebalance';
 import { writeThroughAssembled } from './tgts3-remote';
 import type { CompleteHooks } from './mpu-s3';
@@ -62,11 +60,7 @@ async function placeAtOwner(node: Node, bucket: string, key: string, lom: Lom): 
 async function publishedAtOwner(node: Node, bucket: string, key: string, etag: string, created: number): Promise<Lom | undefined> {
   const owner = node.smap.owner(bucket, key, node.bmd.get(bucket)?.provider ?? 'ais');
   if (!owner || owner.id === node.self.id) return undefined;
-  const path = `/v1/objects/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  const r = await intraCall(nodeUrl(owner), path, { method: 'HEAD', headers: { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, timeoutMs: ASK_TIMEOUT_MS });
-  if (r.status !== 200 || r.headers['etag'] !== `"${etag}"`) return undefined;
-  // Ais-Atime is the object's mtime in ns.
-  const mtime = Number(BigInt(String(r.headers['ais-atime'] ?? '0')) / 1_000_000n);
-  if (mtime < created) return undefined;
-  return { size: Number(r.headers['content-length'] ?? 0), cksumType: 'none', cksumValue: '', etag, mtime };
+  const there = await headOn(node, owner, bucket, key, ASK_TIMEOUT_MS);
+  if (!there || there.etag !== etag || there.mtime < created) return undefined;
+  return { size: there.size, cksumType: 'none', cksumValue: '', etag, mtime: there.mtime };
 }

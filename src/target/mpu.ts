@@ -9,12 +9,12 @@
 // object or the new one, and the upload folder (removed last) lets the client complete again.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { hashInit, hashDigest, hashDigestBytes, type HashKind } from '../native';
 import { CT_MPU, compareNames } from '../fs/fqn';
 import { loadLomPath, type Lom } from '../fs/lom';
 import { setPartLayout, type MpuLom } from './mpu-parts';
+import { completion, isUploadId, multipartEtag, newUploadId } from './mpu-id';
 import { MANIFEST, encodeManifest, decodeManifest, readManifest, type Manifest } from './mpu-manifest';
 import { isCompleting, claimCompletion, releaseCompletion } from './mpu-claims';
 import { removeAbandonedUploads, MPU_ABANDONED_AGE_MS, type Mountpath } from '../fs/mountpath';
@@ -32,20 +32,6 @@ export const MIN_PART_SIZE = 5 << 20;
 export const MAX_PART_SIZE = 5 * 1024 ** 3;
 /** Bytes of a part one copy task moves: other pool work gets a turn between stretches of huge parts. */
 const COPY_STRETCH = 64 << 20;
-/**
- * Created time (base36 ms, sortable) + 96 random bits (base64url) + "." and the ID of the target that
- * holds the upload: an upload stays on the target where it was created (a rebalance does not move it),
- * and any gateway sends its requests there (proxy/route.ts, toUploadHolder). IDs made before had no
- * holder: their requests go to the object's HRW owner.
- */
-const UPLOAD_ID = /^[0-9a-z]{9}[A-Za-z0-9_-]{16}(?:\.([A-Za-z0-9_-]{1,64}))?$/;
-const HOLDER_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** The ID of the target holding upload `id`, when the ID names one. */
-export function uploadHolder(id: string): string | undefined {
-  return UPLOAD_ID.exec(id)?.[1];
-}
-
 /** Parts carry CRC32C (checked when they are assembled) and MD5 (their ETag); no bucket checksum. */
 export const PART_PROPS: BucketProps = { provider: 'ais', created: 0, checksum: { type: 'crc32c', validate_warm_get: false, md5_etag: true } };
 
@@ -90,8 +76,7 @@ export class MpuStore {
     holder?: string,
   ): Promise<Upload> {
     const created = Date.now();
-    const suffix = holder !== undefined && HOLDER_ID.test(holder) ? `.${holder}` : '';
-    const id = created.toString(36).padStart(9, '0') + randomBytes(12).toString('base64url') + suffix;
+    const id = newUploadId(created, holder);
     const mp = this.target.mountpathFor(bucket, key);
     const dir = this.folder(mp, bucket, id);
     const m: Manifest = {
@@ -118,7 +103,7 @@ export class MpuStore {
 
   /** The upload, or NoSuchUpload (unknown id, another bucket or key, or aborted/completed). */
   find(bucket: string, key: string, id: string): Upload {
-    if (!UPLOAD_ID.test(id)) throw noSuchUpload(id);
+    if (!isUploadId(id)) throw noSuchUpload(id);
     const first = this.target.mountpathFor(bucket, key);
     for (const mp of [first, ...this.target.mountpaths.filter((m) => m !== first)]) {
       const dir = this.folder(mp, bucket, id);
@@ -176,7 +161,7 @@ export class MpuStore {
         continue;
       }
       for (const id of ids) {
-        if (!UPLOAD_ID.test(id)) continue;
+        if (!isUploadId(id)) continue;
         let m: Manifest | undefined;
         try {
           m = decodeManifest(await fs.promises.readFile(path.join(dir, id, MANIFEST)));
@@ -370,26 +355,6 @@ export class MpuStore {
     for (const mp of this.target.mountpaths) n += removeAbandonedUploads(mp.path, ageMs, Date.now(), isCompleting);
     if (n) log.info(`removed ${n} abandoned multipart upload(s)`);
   }
-}
-
-/**
- * What a Complete of upload `id` listing `list` publishes, as far as a retry can tell: the object's
- * ETag and the earliest time it can have been published (the upload's creation). Undefined when the
- * list could not have been completed (bad ETags, parts out of order).
- */
-export function completion(id: string, list: readonly CompletedPart[]): { etag: string; created: number } | undefined {
-  if (!UPLOAD_ID.test(id) || list.length === 0) return undefined;
-  for (let i = 0; i < list.length; i++) {
-    if (!/^[0-9a-fA-F]{32}$/.test(list[i]!.etag) || (i > 0 && list[i]!.partNumber <= list[i - 1]!.partNumber)) return undefined;
-  }
-  return { etag: multipartEtag(list.map((p) => p.etag.toLowerCase())), created: parseInt(id.slice(0, 9), 36) };
-}
-
-/** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the number of parts. */
-function multipartEtag(partMd5s: readonly string[]): string {
-  const h = createHash('md5');
-  for (const m of partMd5s) h.update(Buffer.from(m, 'hex'));
-  return `${h.digest('hex')}-${partMd5s.length}`;
 }
 
 const stores = new WeakMap<Target, MpuStore>();

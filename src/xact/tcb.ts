@@ -13,7 +13,6 @@ import { log } from '../util/log';
 import { etls } from '../etl/etl';
 import { MAX_ETL_OBJECT } from '../etl/comm';
 import { etlBytes } from '../etl/budget';
-import { readWhole, verifyWhole } from './read-verified';
 import { xactRegistry, Xaction } from './xaction';
 import { expandTemplate, parseTemplate } from './template';
 import { copySource, putToOwner } from './put-owner';
@@ -153,16 +152,8 @@ async function copyOne(node: Node, x: Xaction, dst: string, msg: TcbMsg, name: s
       const etl = etls.get(msg.id);
       if (!etl) throw new Error(`ETL "${msg.id}" does not exist on target ${node.self.id}`);
       if (h.lom.size > MAX_ETL_OBJECT) throw new Error(`too large for an ETL (${h.lom.size} > ${MAX_ETL_OBJECT} bytes)`);
-      const args = msg.etl_args ? { args: msg.etl_args } : {};
-      if (etl.spec.argument === 'fqn') {
-        // The transformer reads the file itself; the target reads it through its checksum first.
-        release = await etlBytes.take(h.lom.size); // its answer, in memory
-        await verifyWhole(h);
-        body = await etl.transform({ bucket: x.bucket, objName: name, body: Buffer.alloc(0), fqn: h.path, size: h.lom.size, ...args });
-      } else {
-        release = await etlBytes.take(h.lom.size * 2); // the object and its answer, in memory
-        body = await etl.transform({ bucket: x.bucket, objName: name, body: await readWhole(h), ...args });
-      }
+      release = await etlBytes.take(etl.budget(h.lom.size));
+      body = await etl.transform({ bucket: x.bucket, objName: name, ...(await etl.input(h)), ...(msg.etl_args ? { args: msg.etl_args } : {}) });
     } else {
       ({ body, headers } = copySource(h));
     }
