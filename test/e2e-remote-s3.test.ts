@@ -480,7 +480,10 @@ test.serial('a prefetch job is stopped with ais stop job: every target ends it, 
       if (snaps.every((s) => s['end-time'] !== '0001-01-01T00:00:00Z')) break;
       await new Promise((res) => setTimeout(res, 100));
     }
-    t.true(snaps.every((s) => s.aborted && s['end-time'] !== '0001-01-01T00:00:00Z'));
+    // Every target's job has ended; a target that HRW gave only a few of the 12 may have finished them
+    // before the stop came (seen under a loaded npm test), the others are aborted.
+    t.true(snaps.every((s) => s['end-time'] !== '0001-01-01T00:00:00Z'), JSON.stringify(snaps));
+    t.true(snaps.some((s) => s.aborted), JSON.stringify(snaps));
     const done = snaps.reduce((n, s) => n + Number(s.stats['loc-objs']), 0);
     t.true(done < 12, `${done} of 12 fetched before the stop`);
     t.is(cachedKeys('cx/').length, done);
