@@ -5,6 +5,7 @@
 import type { HttpResponse } from '../util/uws';
 import { reply, header, type Req } from '../api/http';
 import { routeS3, type S3Op, type ListObjectsOp, type ListObjectsV2Op } from '../s3/router';
+import type { CopySource } from '../s3/ops';
 import { s3err, noSuchBucket, notImplemented } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 import { authenticateS3 } from '../s3/auth';
@@ -16,11 +17,12 @@ import { listBucketsXml, locationXml, versioningXml } from '../s3/bucket-xml';
 import { listObjectsV1Xml, listObjectsV2Xml, type Owner } from '../s3/list-xml';
 import { featureOn, newBucketProps, type BucketProps } from '../cluster/config';
 import { putObjectS3, getObjectS3, deleteObjectS3 } from '../target/tgts3';
-import { putRemoteS3, getRemoteS3, deleteRemoteS3 } from '../target/tgts3-remote';
+import { putRemoteS3, getRemoteS3, deleteRemoteS3, cacheRemote, stagedRemote } from '../target/tgts3-remote';
 import { completeHooks } from '../target/mpu-place';
 import { deleteOnNeighbours, getOrAskNeighbours } from '../target/gfn';
 import type { Node } from '../cluster/node';
-import { copyObjectS3 } from '../target/copy';
+import { copyObjectS3, type CopyDst } from '../target/copy';
+import type { Snode } from '../cluster/snode';
 import { copyObjectRemoteS3 } from '../target/copy-remote';
 import { uploadPartCopyS3 } from '../target/mpu-copy';
 import { objectTaggingS3 } from '../target/tagging';
@@ -120,15 +122,21 @@ function uploadOp(
   return toUploadHolder(node, res, req, op.bucket, op.key, op.uploadId, async () => local(node.bmd.get(op.bucket) ?? props));
 }
 
-/** Not yet served on remote (s3://) buckets: copies (UploadPartCopy is not served for any bucket). */
-const REMOTE_NOT_YET = new Set<S3Op['kind']>(['CopyObject']);
+/** The copy source's owner target when it is another one (placed by the source bucket's provider). */
+function copySourceOwner(node: Node, src: CopySource, srcProps: BucketProps): Snode | undefined {
+  const from = node.smap.owner(src.bucket, src.key, srcProps.provider);
+  return from && from.id !== node.self.id ? from : undefined;
+}
+
+/** A remote bucket's copy source owned here is fetched into the cluster first, as a cold GET would. */
+async function cacheCopySource(node: Node, res: HttpResponse, src: CopySource, srcProps: BucketProps): Promise<void> {
+  if (srcProps.provider !== 'aws') return;
+  res.onData(() => {}); // no body; drained while the source is fetched
+  await cacheRemote(node.target, src.bucket, src.key, srcProps);
+}
 
 // Not async: object operations must reach toOwner (which attaches res.onData) synchronously.
 function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<void> {
-  if (REMOTE_NOT_YET.has(op.kind) && 'bucket' in op && node.bmd.get(op.bucket)?.provider === 'aws') {
-    res.onData(() => {});
-    throw notImplemented(`${op.kind} on a remote (s3://) bucket`);
-  }
   switch (op.kind) {
     case 'ListBuckets': {
       const buckets = node.bmd.names().filter((n) => n.startsWith(op.prefix)).map((name) => ({ name, creationMs: node.bmd.get(name)!.created }));
@@ -204,12 +212,14 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
     case 'PutObjectTagging':
     case 'DeleteObjectTagging':
       return objectOp(node, res, req, op.bucket, op.key, () => objectTaggingS3(node.target, res, req, op));
-    case 'UploadPartCopy':
-      bucketProps(node, op.copySource.bucket);
-      return uploadOp(node, res, req, op, () => {
-        const from = node.smap.owner(op.copySource.bucket, op.copySource.key);
-        return uploadPartCopyS3(node.target, node.secret, from && from.id !== node.self.id ? from : undefined, res, req, op);
+    case 'UploadPartCopy': {
+      const srcProps = bucketProps(node, op.copySource.bucket);
+      return uploadOp(node, res, req, op, async () => {
+        const from = copySourceOwner(node, op.copySource, srcProps);
+        if (!from) await cacheCopySource(node, res, op.copySource, srcProps);
+        return uploadPartCopyS3(node.target, node.secret, from, res, req, op);
       });
+    }
     case 'CompleteMultipartUpload':
       return uploadOp(node, res, req, op, (props) => completeMultipartUploadS3(node.target, res, req, op, props, completeHooks(node, op.bucket, op.key, props)));
     case 'AbortMultipartUpload':
@@ -219,15 +229,23 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
     case 'ListMultipartUploads':
       bucketProps(node, op.bucket);
       return uploadsCluster(node, op.bucket).then((all) => listMultipartUploadsS3(all, res, req, op));
-    case 'CopyObject':
+    case 'CopyObject': {
       // The source bucket first: a missing source bucket is NoSuchBucket naming it.
-      bucketProps(node, op.copySource.bucket);
-      return objectOp(node, res, req, op.bucket, op.key, (props) => {
-        // On the destination's owner: the source is here, or read from its owner.
-        const from = node.smap.owner(op.copySource.bucket, op.copySource.key);
-        if (from && from.id !== node.self.id) return copyObjectRemoteS3(node.target, node.secret, from, res, req, op, props);
-        return copyObjectS3(node.target, res, req, op, props);
+      const srcProps = bucketProps(node, op.copySource.bucket);
+      return objectOp(node, res, req, op.bucket, op.key, async (props) => {
+        // On the destination's owner: the source is here (a remote bucket's fetched first if missing), or
+        // read from its owner (which fetches it). Into a remote bucket the copy is staged, then written through.
+        let to: CopyDst | undefined;
+        if (props.provider === 'aws') {
+          if (['if-match', 'if-none-match'].some((c) => header(req, c) !== '')) throw s3err('NotImplemented', 'conditional copy is not supported into remote (s3://) buckets');
+          to = stagedRemote(node.target, op.bucket, op.key, props);
+        }
+        const from = copySourceOwner(node, op.copySource, srcProps);
+        if (from) return copyObjectRemoteS3(node.target, node.secret, from, res, req, op, props, to);
+        await cacheCopySource(node, res, op.copySource, srcProps);
+        return copyObjectS3(node.target, res, req, op, props, to);
       });
+    }
     case 'DeleteObjects':
       bucketProps(node, op.bucket);
       deleteObjectsS3((key) => removeObject(node, op.bucket, key), res, req, op);

@@ -90,15 +90,18 @@ export function chunkVerifier(req: Req): ChunkSignatureVerifier | undefined {
 /** sha256 of a plain body checked against the signed x-amz-content-sha256. */
 export class PayloadHashCheck {
   private readonly hash = createHash('sha256');
+  private got: string | undefined;
   constructor(private readonly expected: string) {}
 
   update(data: Uint8Array): void {
-    this.hash.update(data);
+    // A handler that attaches res.onData again after the body ended (a copy draining its empty body
+    // once more) sees the end twice: the body was verified, nothing more to hash.
+    if (this.got === undefined) this.hash.update(data);
   }
 
   /** Throws XAmzContentSHA256Mismatch when the body is not what was signed. */
   verify(): void {
-    const got = this.hash.digest('hex');
+    const got = (this.got ??= this.hash.digest('hex'));
     if (got !== this.expected) {
       throw s3err('XAmzContentSHA256Mismatch', undefined, { ClientComputedContentSHA256: this.expected, S3ComputedContentSHA256: got });
     }

@@ -17,7 +17,7 @@ import { copyResultXml } from '../s3/object-xml';
 import { FWD_HEADER } from '../cluster/intra';
 import { intraAddr, type Snode } from '../cluster/snode';
 import { userMeta } from './body';
-import { taggingDirective, copyChecksumAlg } from './copy';
+import { taggingDirective, copyChecksumAlg, type CopyDst } from './copy';
 import { FLEX_ALGS, checksumHeader } from '../s3/checksums';
 import { parseTaggingHeader, parseTaggingXml, type TagSet } from '../s3/tagging';
 import { objectPaths, putCondition, putConditionError, preconditionFailed } from './conditions';
@@ -28,7 +28,7 @@ const agent = keepAliveAgent({ maxSockets: 64 });
 const EMPTY = new Uint8Array(0);
 const COPY_SOURCE_IF = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
 
-export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, res: HttpResponse, req: Req, op: CopyObjectOp, props: BucketProps): void {
+export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, res: HttpResponse, req: Req, op: CopyObjectOp, props: BucketProps, to?: CopyDst): void {
   res.onData(() => {}); // no body
   try {
     const directive = header(req, 'x-amz-metadata-directive').toUpperCase() || 'COPY';
@@ -71,16 +71,29 @@ export function copyObjectRemoteS3(target: Target, secret: string, from: Snode, 
         }
         // The source GET asks for its checksum (x-amz-checksum-mode): its algorithm is the copy's by default.
         const alg = askedAlg ?? FLEX_ALGS.find((a) => ur.headers[checksumHeader(a)] !== undefined);
-        const params = { bucket: op.bucket, objName: op.key, props, size: Number(ur.headers['content-length'] ?? -1), contentType: m.contentType, meta: m.meta, tags, cond, ...(alg ? { flex: { alg } } : {}) };
-        putFromSource(target, req, ur, params, (err, lom) => {
-          if (err) {
-            target.stats.errPutCount++;
-            if (!req.aborted) sendS3Error(res, req, err.code === 'PreconditionFailed' ? preconditionFailed(err.message.startsWith('If-Match') ? 'If-Match' : 'If-None-Match') : copyFailed(err));
-            return;
-          }
-          target.stats.putCount++;
-          target.stats.putBytes += lom!.size;
-          reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom!.mtime, etagOf(lom!) ?? '', lom!.flex));
+        const params = {
+          bucket: op.bucket,
+          objName: op.key,
+          props,
+          size: Number(ur.headers['content-length'] ?? -1),
+          contentType: m.contentType,
+          meta: m.meta,
+          tags,
+          cond,
+          ...(alg ? { flex: { alg } } : {}),
+          ...(to ? { dst: to.file } : {}),
+        };
+        const failed = (err: unknown): void => {
+          target.stats.errPutCount++;
+          if (!req.aborted) sendS3Error(res, req, err);
+        };
+        putFromSource(target, req, ur, params, (err, stored) => {
+          if (err) return failed(err.code === 'PreconditionFailed' ? preconditionFailed(err.message.startsWith('If-Match') ? 'If-Match' : 'If-None-Match') : copyFailed(err));
+          (to ? to.finish(stored!) : Promise.resolve(stored!)).then((lom) => {
+            target.stats.putCount++;
+            target.stats.putBytes += lom.size;
+            reply(res, req, '200 OK', [['Content-Type', 'application/xml']], copyResultXml('CopyObjectResult', lom.mtime, etagOf(lom) ?? '', lom.flex));
+          }, failed);
         });
       },
       (err: unknown) => {

@@ -27,7 +27,16 @@ const TASK_BUDGET = 64 << 20;
 const SELF_COPY =
   "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.";
 
-export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: CopyObjectOp, dstProps: BucketProps): void {
+/**
+ * Where a copy publishes when it is not simply the destination object: a remote bucket's staging file,
+ * which `finish` writes through to the remote and publishes (tgts3-remote.ts stagedRemote).
+ */
+export interface CopyDst {
+  file: string;
+  finish: (lom: Lom) => Promise<Lom>;
+}
+
+export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: CopyObjectOp, dstProps: BucketProps, to?: CopyDst): void {
   // A CopyObject request has no body; drain anything sent so the connection stays usable.
   res.onData(() => {});
   let h: ObjectHandle | undefined;
@@ -65,7 +74,7 @@ export function copyObjectS3(target: Target, res: HttpResponse, req: Req, op: Co
     };
     const handle = h;
     h = undefined;
-    runCopy(target, handle, op, dstProps, meta, cond).then(
+    runCopy(target, handle, op, dstProps, meta, cond, to).then(
       (lom) => {
         fs.close(handle.fd, () => {});
         target.stats.putCount++;
@@ -132,12 +141,12 @@ export interface CopyOut {
   length: number;
 }
 
-function runCopy(target: Target, src: ObjectHandle, op: CopyObjectOp, props: BucketProps, m: CopyMeta, cond: ReturnType<typeof putCondition>): Promise<Lom> {
+function runCopy(target: Target, src: ObjectHandle, op: CopyObjectOp, props: BucketProps, m: CopyMeta, cond: ReturnType<typeof putCondition>, to: CopyDst | undefined): Promise<Lom> {
   const mp = target.mountpathFor(op.bucket, op.key);
   const out: CopyOut = {
     bucket: op.bucket,
     key: op.key,
-    dst: target.objectFile(mp, op.bucket, op.key),
+    dst: to?.file ?? target.objectFile(mp, op.bucket, op.key),
     props,
     ...(m.contentType ? { contentType: m.contentType } : {}),
     ...(m.meta ? { meta: m.meta } : {}),
@@ -147,9 +156,10 @@ function runCopy(target: Target, src: ObjectHandle, op: CopyObjectOp, props: Buc
     start: 0,
     length: src.lom.size,
   };
-  return copyLocal(target, src, out).catch((err: unknown) => {
+  const copied = copyLocal(target, src, out).catch((err: unknown) => {
     throw err instanceof CopyTaskError ? copyError(err.code, err.message, op) : err;
   });
+  return to ? copied.then(to.finish) : copied;
 }
 
 /** A copy task's error result: the caller maps it to the S3 error of its operation. */

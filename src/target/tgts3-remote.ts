@@ -60,6 +60,20 @@ async function isCurrent(target: Target, op: { bucket: string; key: string }, pr
   return ro.etag === h.lom.remote?.etag && (ro.version ?? '') === (h.lom.remote?.version ?? '');
 }
 
+/**
+ * Makes sure this target holds a current copy of a remote bucket's object (a copy's source): fetched
+ * from the remote when missing (or stale under `versioning.validate_warm_get`), as a cold GET would.
+ * Rejects with the S3 error to answer (NoSuchKey naming the source when the remote has no such object).
+ */
+export async function cacheRemote(target: Target, bucket: string, key: string, props: BucketProps): Promise<void> {
+  try {
+    if (target.hasObject(bucket, key) && (await isCurrent(target, { bucket, key }, props))) return;
+    await coldFetch(target, bucket, key, props).lom;
+  } catch (err) {
+    throw remoteErrorToS3(err, bucket, key);
+  }
+}
+
 export async function getRemoteS3(target: Target, res: HttpResponse, req: Req, op: GetObjectOp | HeadObjectOp, props: BucketProps): Promise<void> {
   try {
     validateObjectKey(op.key);
@@ -288,6 +302,22 @@ export function putRemoteS3(
   } catch (err) {
     fail(res, req, err);
   }
+}
+
+/**
+ * Where a copy into a remote bucket writes: a staging file, which `finish` uploads to the remote and
+ * then renames over the cached copy (as a PUT's body); a failed upload removes it and changes nothing.
+ */
+export function stagedRemote(target: Target, bucket: string, key: string, props: BucketProps): { file: string; finish: (lom: Lom) => Promise<Lom> } {
+  const file = target.workFile(target.mountpathFor(bucket, key), bucket, 'wt');
+  return {
+    file,
+    finish: (lom) =>
+      writeThrough(target, { bucket, key }, props, file, lom.size, { contentType: lom.contentType, ...(lom.meta ? { meta: lom.meta } : {}) }).catch(async (err: unknown) => {
+        await fs.promises.rm(file, { force: true });
+        throw remoteErrorToS3(err, bucket, key);
+      }),
+  };
 }
 
 async function writeThrough(
