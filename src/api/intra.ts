@@ -15,6 +15,7 @@ import { REB_PATH } from '../target/reb-send';
 import type { Node } from '../cluster/node';
 import type { MetaSet } from '../cluster/meta';
 import type { Snode } from '../cluster/snode';
+import { scanPromote, type PromoteArgs } from '../xact/promote';
 
 const JSON_CT: readonly [string, string] = ['Content-Type', 'application/json'];
 const MSG_CT: readonly [string, string] = ['Content-Type', MSGPACK];
@@ -130,6 +131,18 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
         if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
         startOnTarget(node, unpack(b) as StartMsg);
         reply(res, req, '200 OK', []);
+      })
+      .catch((err: Error) => jsonError(res, req, (err as { status?: number }).status ?? 400, err.message));
+  });
+  // promote: what this target sees at the source (api/xactions.ts compares the targets' answers).
+  app.post('/v1/intra/promote/scan', (res, r) => {
+    const req = captureRequest(res, r);
+    const body = readBody(res, 1 << 20);
+    if (!trusted(node, res, req)) return;
+    body
+      .then(async (b) => {
+        if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
+        sendMsg(res, req, await scanPromote(unpack(b) as PromoteArgs));
       })
       .catch((err: Error) => jsonError(res, req, (err as { status?: number }).status ?? 400, err.message));
   });

@@ -9,7 +9,8 @@ import { header, reply, endHead, readBody, type Req } from './http';
 import fs from 'node:fs';
 import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
-import { toOwner, isForwarded } from '../proxy/route';
+import { toOwner, toPrimary, isForwarded } from '../proxy/route';
+import { startPromoteJob } from './xactions';
 import { frontendWait } from '../proxy/ratelimit';
 import { deleteOnNeighbours, getOrAskNeighbours } from '../target/gfn';
 import { validateObjectKey } from '../s3/names';
@@ -40,8 +41,11 @@ export function handleObjectsV1(node: Node, res: HttpResponse, req: Req): void {
     const obj = slash < 0 ? '' : decodeURIComponent(rest.slice(slash + 1));
     if (bucket === '') throw badRequest('expected /v1/objects/BUCKET/OBJECT');
     // The token first: without one, whether the bucket exists is not the client's to learn.
-    authorize(node, req, OBJECT_NEEDS[req.method] ?? Ace.OBJ_UPDATE, { name: bucket, provider: node.bmd.get(bucket)?.provider ?? provider });
+    const promote = req.method === 'POST' && obj === '';
+    authorize(node, req, promote ? Ace.PROMOTE : (OBJECT_NEEDS[req.method] ?? Ace.OBJ_UPDATE), { name: bucket, provider: node.bmd.get(bucket)?.provider ?? provider });
     const props = bucketOf((n) => node.bmd.get(n), bucket, provider);
+    // POST /v1/objects/BUCKET: promote files into the bucket (a job, started from the primary).
+    if (promote) return toPrimary(node, res, req, () => readAction(res).then((msg) => startPromoteJob(node, res, req, bucket, props, msg)));
     if (obj === '') throw badRequest(`missing object name: expected /v1/objects/${bucket}/OBJECT`);
     validateObjectKey(obj);
     if (!isForwarded(node, req)) {

@@ -9,10 +9,11 @@ import type { Node } from '../cluster/node';
 import type { BucketProps } from '../cluster/config';
 import { IntraError, intraMsg, packMsg } from '../cluster/intra';
 import { nodeUrl } from '../cluster/snode';
-import { ApiError, badRequest, bucketUri, notServed, sendJson } from './native';
+import { ApiError, badRequest, bucketUri, notServed, sendJson, type ActionMsg } from './native';
 import { startListRange, validateListRange, type ListRangeKind, type ListRangeMsg } from '../xact/listrange';
 import { startTcb, validateTcb, type TcbKind, type TcbMsg } from '../xact/tcb';
 import { startArchive, validateArchive, type ArchiveMsg } from '../xact/archive';
+import { PromoteError, scanPromote, startPromote, validatePromote, type PromoteArgs, type PromoteScan } from '../xact/promote';
 import { newXactId, xactRegistry, type XactSnap } from '../xact/xaction';
 import { newBucketProps } from '../cluster/config';
 import { etls } from '../etl/etl';
@@ -20,13 +21,15 @@ import { etls } from '../etl/etl';
 export type StartMsg =
   | { id: string; kind: ListRangeKind; bucket: string; msg: ListRangeMsg }
   | { id: string; kind: TcbKind; bucket: string; msg: TcbMsg; dst: string }
-  | { id: string; kind: 'archive'; bucket: string; msg: ArchiveMsg; dst: string };
+  | { id: string; kind: 'archive'; bucket: string; msg: ArchiveMsg; dst: string }
+  | { id: string; kind: 'promote'; bucket: string; msg: PromoteArgs; mode: 'owned' | 'all' };
 
 /** What a target does with a start message (also called in-process when the gateway is a target). */
 export function startOnTarget(node: Node, m: StartMsg): void {
   const props = node.bmd.get(m.bucket);
   if (!props) throw new ApiError(404, `bucket "${m.bucket}" does not exist on target ${node.self.id}`);
   if (m.kind === 'archive') startArchive(node, m.id, m.bucket, m.dst, m.msg);
+  else if (m.kind === 'promote') startPromote(node, m.id, m.bucket, m.msg, m.mode);
   else if ('dst' in m) {
     if (m.msg.id && !etls.has(m.msg.id)) throw new ApiError(404, `ETL "${m.msg.id}" does not exist on target ${node.self.id}`);
     startTcb(node, m.kind, m.id, m.bucket, props, m.dst, m.msg);
@@ -134,6 +137,56 @@ export async function startArchiveJob(node: Node, res: HttpResponse, req: Req, s
       throw err instanceof IntraError ? new ApiError(err.status, err.detail) : err;
     });
   reply(res, req, '200 OK', [['Content-Type', 'text/plain']], start.id);
+}
+
+/**
+ * promote (POST /v1/objects/BUCKET {"action":"promote","name":SRC,"value":PromoteArgs}): every target
+ * (or the one `tid` names) reports what it sees at SRC; when all see the same files it is a file share
+ * and each promotes the files it owns, else each promotes all it sees (xact/promote.ts). The answer is
+ * the job ID.
+ */
+export async function startPromoteJob(node: Node, res: HttpResponse, req: Req, bucket: string, props: BucketProps, msg: ActionMsg | undefined): Promise<void> {
+  if (!msg || msg.action !== 'promote') throw badRequest(`expected {"action":"promote","name":"/path/to/file/or/dir","value":{...}} on POST /v1/objects/${bucket}`);
+  if (props.provider !== 'ais') throw notServed(`promote: ais:// buckets only (${bucketUri(bucket, props.provider)})`);
+  let args: PromoteArgs;
+  try {
+    args = validatePromote(msg.name, msg.value);
+  } catch (err) {
+    throw err instanceof PromoteError ? new ApiError(err.status, err.message) : err;
+  }
+  let targets = node.smap.targets();
+  if (args.tid) {
+    const t = targets.find((s) => s.id === args.tid);
+    if (!t) throw new ApiError(404, `promote: target "${args.tid}" is not in the cluster map`);
+    targets = [t];
+  }
+  if (targets.length === 0) throw new ApiError(503, 'the cluster has no storage targets');
+  const scans = await Promise.all(
+    targets.map((t) =>
+      (t.id === node.self.id && node.isTarget
+        ? scanPromote(args)
+        : intraMsg<PromoteScan>(nodeUrl(t), '/v1/intra/promote/scan', { method: 'POST', secret: node.secret, body: packMsg(args) })
+      ).catch((err: Error) => {
+        if (err instanceof PromoteError) throw new ApiError(err.status, err.message);
+        throw err instanceof IntraError ? new ApiError(err.status, `target ${t.id}: ${err.detail}`) : err;
+      }),
+    ),
+  );
+  if (scans.every((s) => s.num === 0)) throw new ApiError(404, `promote: no files in "${args.src}"${args.rcr ? '' : ' (its subdirectories need --recursive)'}`);
+  const share = targets.length > 1 && !args.notshr && scans.every((s) => s.hash === scans[0]!.hash);
+  const id = newXactId();
+  await Promise.all(
+    targets.map((t, i) => {
+      if (scans[i]!.num === 0) return undefined;
+      const start: StartMsg = { id, kind: 'promote', bucket, msg: args, mode: share ? 'owned' : 'all' };
+      return t.id === node.self.id && node.isTarget
+        ? startOnTarget(node, start)
+        : intraMsg(nodeUrl(t), '/v1/intra/xact/start', { method: 'POST', secret: node.secret, body: packMsg(start) }).catch((err: Error) => {
+            throw err instanceof IntraError ? new ApiError(err.status, err.detail) : err;
+          });
+    }),
+  );
+  reply(res, req, '200 OK', [['Content-Type', 'text/plain']], id);
 }
 
 /** GET /v1/cluster?what=qryxstats[&id=ID]: {targetID: [snap...]}. */

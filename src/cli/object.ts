@@ -10,6 +10,7 @@ import { formatTime } from '../api/lso';
 import { listRangeValue, selection, waitJob } from './job';
 import { objectArg, opath, progressFor, showProgress } from './object-args';
 import { get } from './object-get';
+import { promote } from './object-promote';
 
 const put: Command = {
   name: 'put',
@@ -261,8 +262,8 @@ const cat: Command = {
 
 export const objectCommand: Command = {
   name: 'object',
-  summary: 'put, get, cat, show, rename and remove objects',
-  sub: [put, get, cat, show, setCustom, mv, rm],
+  summary: 'put, get, cat, show, rename, promote and remove objects',
+  sub: [put, get, cat, show, setCustom, mv, promote, rm],
 };
 
 export const putAlias: Command = { ...put, summary: `${put.summary} (ais object put)` };

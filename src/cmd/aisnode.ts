@@ -13,12 +13,13 @@ import { HttpThreads } from '../api/http-threads';
 import { startServer, type TlsFiles } from '../api/server';
 import { setIntraTls } from '../cluster/intra';
 import { etlPolicy } from '../etl/etl';
+import { promotePolicy } from '../xact/promote';
 import { log } from '../util/log';
 import type { ClusterConfig } from '../cluster/config';
 
 const USAGE = `usage: aisnode [--role proxy|target] [--host H] [--port P] [--mountpath DIR ...] [--confdir DIR]
                [--primary URL] [--public-host H] [--config FILE.json] [--workers N]
-               [--tls-cert FILE --tls-key FILE [--intra-port P]] [--etl-commands]
+               [--tls-cert FILE --tls-key FILE [--intra-port P]] [--etl-commands] [--promote-root DIR]
   --role        proxy (gateway, no data) or target (storage; the default)
   --primary     URL of the primary proxy to join (AIS_PRIMARY_EP); none: this node is the primary
   --public-host the address other nodes and redirected clients use (default: --host, or localhost)
@@ -27,7 +28,10 @@ const USAGE = `usage: aisnode [--role proxy|target] [--host H] [--port P] [--mou
                 nodes then use plain HTTP on --intra-port (AIS_INTRA_PORT; default: a free port)
   --etl-commands
                 a target starts the transformer commands of ETL specs (runtime.command; AIS_ETL_COMMANDS=true):
-                code run here by whoever may init an ETL, so off by default`;
+                code run here by whoever may init an ETL, so off by default
+  --promote-root
+                the only directory whose files \`ais object promote\` may turn into objects (AIS_PROMOTE_ROOT;
+                default /var/lib/ais/promote, as AIStore's)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
       'tls-key': { type: 'string', default: process.env.AIS_TLS_KEY },
       'intra-port': { type: 'string', default: process.env.AIS_INTRA_PORT },
       'etl-commands': { type: 'boolean', default: process.env.AIS_ETL_COMMANDS === 'true' },
+      'promote-root': { type: 'string', default: process.env.AIS_PROMOTE_ROOT ?? promotePolicy.root },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -72,6 +77,7 @@ async function main(): Promise<void> {
     setIntraTls({ ...(ca ? { ca: fs.readFileSync(ca) } : {}), skipVerify: process.env.AIS_SKIP_VERIFY_CRT === 'true' });
   }
   etlPolicy.commands = values['etl-commands'] === true;
+  promotePolicy.root = path.resolve(values['promote-root']);
   const node = new Node(opts);
   const server = await startServer(node, values.host, port, certs ? { tls: certs, intraPort } : {});
   const publicHost = values['public-host'] ?? (values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host);

@@ -19,6 +19,7 @@ const targets = intEnv('TAIS_TARGETS', 3);
 const mountpaths = intEnv('TAIS_MOUNTPATHS', 2);
 const aisnode = path.join(__dirname, 'aisnode.js');
 const pidFile = path.join(data, 'playground.pid');
+const promoteRoot = path.join(data, 'promote');
 // The nodes read AIS_TLS_CERT / AIS_TLS_KEY themselves (aisnode --tls-cert/--tls-key).
 const tls = Boolean(process.env.AIS_TLS_CERT && process.env.AIS_TLS_KEY);
 const scheme = tls ? 'https' : 'http';
@@ -37,7 +38,9 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 function startNode(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [aisnode, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Files under data/promote can be promoted (`ais object promote`) unless AIS_PROMOTE_ROOT says otherwise.
+  const env = { ...process.env, AIS_PROMOTE_ROOT: process.env.AIS_PROMOTE_ROOT ?? promoteRoot };
+  const child = spawn(process.execPath, [aisnode, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env });
   child.on('exit', (code, signal) => {
     if (stopping) return;
     console.error(`playground: node ${args.join(' ')} exited (${signal ?? code}); stopping the rest`);
@@ -92,7 +95,7 @@ function stop(code: number): void {
 }
 
 async function main(): Promise<void> {
-  fs.mkdirSync(data, { recursive: true });
+  fs.mkdirSync(promoteRoot, { recursive: true }); // and data itself
   try {
     const old = Number(fs.readFileSync(pidFile, 'utf8'));
     process.kill(old, 0);

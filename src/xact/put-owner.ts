@@ -14,6 +14,16 @@ import { keepAliveAgent } from '../util/agent';
 
 const agent = keepAliveAgent({ maxSockets: 32 });
 
+/** The owner answered other than 200 (`status`: 412 for a failed If-None-Match, ...). */
+export class PutRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** `s3`: the S3 PUT (user metadata as x-amz-meta-*); `native`: /v1/objects (a body of unknown length,
  *  sent chunked, is fine there). */
 export function putToOwner(node: Node, bucket: string, name: string, body: Buffer | Readable, headers: Record<string, string>, route: 's3' | 'native'): Promise<void> {
@@ -36,7 +46,7 @@ export function putToOwner(node: Node, bucket: string, name: string, body: Buffe
         } catch {
           // XML or text
         }
-        reject(new Error(`PUT ${bucket}/${name} on ${owner.id}: ${res.statusCode} ${msg}`));
+        reject(new PutRefused(res.statusCode ?? 0, `PUT ${bucket}/${name} on ${owner.id}: ${res.statusCode} ${msg}`));
       });
       res.on('error', reject);
     });
