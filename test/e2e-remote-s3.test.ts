@@ -515,7 +515,7 @@ test.serial('versioning.validate_warm_get: a changed remote object is fetched ag
   await ais('bucket', 'props', 'set', `s3://${B}`, 'versioning.validate_warm_get=false');
 });
 
-test.serial('S3-Presigned-Request (a bucket feature) with authentication on: a URL presigned for the remote is re-issued by the owner, stored and served; a bad one gets the remote\'s 403', async (t) => {
+test.serial('S3-Presigned-Request (a bucket feature) with authentication on: a URL presigned for the remote (GET, PUT) is re-issued by the owner, the object stored and served; a bad one gets the remote\'s 403', async (t) => {
   const c2 = await startCluster({
     name: 'pre',
     targets: 2,
@@ -569,6 +569,34 @@ test.serial('S3-Presigned-Request (a bucket feature) with authentication on: a U
     t.is(sha256(again.body), sha256(objects.get(key)!));
     const badAgain = await request(c2.primary.url, { method: 'GET', path: `${path_}?${q.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000')}` });
     t.is(badAgain.status, 403, 'a cached object is not served on a signature the remote refuses');
+    // A presigned PUT: the remote authorizes it (tampered: its 403 comes back, nothing stored, nothing on
+    // the remote); signed right, the remote has the object and the cluster a copy with the remote's ETag.
+    const pkey = 'presigned/put.bin';
+    const pbody = random(200_000);
+    const signer = new S3Client({ endpoint: `${relayUrl}/s3`, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: AK, secretAccessKey: SK } });
+    const purl = new URL(await getSignedUrl(signer, new PutObjectCommand({ Bucket: B, Key: pkey }), { expiresIn: 600 }));
+    signer.destroy();
+    const pq = purl.search.slice(1);
+    const cachedPut = (): boolean => c2.targets.some((tg) => tg.dirs.mountpaths.some((mp) => fs.existsSync(path.join(mp, '@ais', B, '%ob', pkey))));
+    const tampered = await request(c2.primary.url, { method: 'PUT', path: `/s3/${B}/${pkey}?${pq.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000')}`, body: pbody });
+    t.is(tampered.status, 403);
+    t.regex(tampered.body.toString(), /SignatureDoesNotMatch/);
+    t.false(cachedPut());
+    await t.throwsAsync(direct.send(new HeadObjectCommand({ Bucket: B, Key: pkey })), { name: 'NotFound' });
+    const put = await request(c2.primary.url, { method: 'PUT', path: `/s3/${B}/${pkey}?${pq}`, body: pbody });
+    t.is(put.status, 200, put.body.toString());
+    const onRemote = await direct.send(new GetObjectCommand({ Bucket: B, Key: pkey }));
+    t.is(sha256(Buffer.from(await onRemote.Body!.transformToByteArray())), sha256(pbody));
+    t.is(put.headers.etag, onRemote.ETag);
+    t.true(cachedPut());
+    // aws-chunked bodies cannot be re-sent as signed: a clear 501, nothing stored.
+    const chunkedPut = await request(c2.primary.url, {
+      method: 'PUT',
+      path: `/s3/${B}/presigned/chunked?${pq}`,
+      headers: { 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '3' },
+      body: '3\r\nabc\r\n0\r\n\r\n',
+    });
+    t.is(chunkedPut.status, 501, chunkedPut.body.toString());
   } finally {
     await c2.stop();
   }

@@ -1,4 +1,4 @@
-// Presigned request offload (feature S3-Presigned-Request): a GET or HEAD on an s3:// bucket that
+// Presigned request offload (feature S3-Presigned-Request): a GET, HEAD or PUT on an s3:// bucket that
 // carries an S3 signature made for the remote (a presigned URL's query, or a SigV4 Authorization
 // header) is re-issued by the owner target to the remote as it is — same method, query and signed
 // headers, Host = the remote's — so the remote, which holds the keys, decides. AIStore does the same
@@ -11,6 +11,19 @@ import type { Readable } from 'node:stream';
 import type { Req } from '../api/http';
 import type { BucketProps } from '../cluster/config';
 import type { RemoteObject } from './s3';
+
+/**
+ * Why a signed PUT cannot be re-issued as it is, or undefined when it can: the remote verifies the
+ * payload as the client signed it, and a streaming (aws-chunked) body was decoded here — its chunk
+ * signatures cannot be sent again.
+ */
+export function putNotReissuable(req: Req): string | undefined {
+  const sha = (req.headers['x-amz-content-sha256'] ?? '').toUpperCase();
+  if (sha.startsWith('STREAMING-') || (req.headers['content-encoding'] ?? '').includes('aws-chunked')) {
+    return 'a presigned PUT with an aws-chunked (streaming) body cannot be offloaded: sign it with UNSIGNED-PAYLOAD or the payload hash';
+  }
+  return undefined;
+}
 
 /** The client signed its Range header: the remote must get it, so the object cannot be fetched whole. */
 export function rangeIsSigned(req: Req): boolean {
@@ -52,13 +65,14 @@ export interface Reissued {
  * Sends the client's signed request to `url`. `probe`: a 1-byte Range GET (when the client did not
  * sign a Range header) — enough for the remote to authorize the request and tell its ETag.
  */
-export function reissue(req: Req, url: URL, method: 'GET' | 'HEAD', probe: boolean): Promise<Reissued> {
+export function reissue(req: Req, url: URL, method: 'GET' | 'HEAD' | 'PUT', probe: boolean, body?: { stream: Readable; size: number }): Promise<Reissued> {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (!DROP.has(k) && !k.startsWith('ais-')) headers[k] = v;
   headers.host = url.host;
   // The whole object is fetched (then the client's range served from it): an unsigned Range goes.
   if (!signedHeaders(req).has('range')) delete headers.range;
   if (probe && !signedHeaders(req).has('range')) headers.range = 'bytes=0-0';
+  if (body) headers['content-length'] = String(body.size);
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const r = mod.request({ method, hostname: url.hostname, port: url.port, path: url.pathname + url.search, headers, timeout: 5 * 60_000 }, (res) =>
@@ -66,7 +80,9 @@ export function reissue(req: Req, url: URL, method: 'GET' | 'HEAD', probe: boole
     );
     r.on('timeout', () => r.destroy(new Error('remote timed out')));
     r.on('error', reject);
-    r.end();
+    if (!body) return r.end();
+    body.stream.on('error', (err) => r.destroy(err));
+    body.stream.pipe(r);
   });
 }
 

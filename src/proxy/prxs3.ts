@@ -81,14 +81,14 @@ export function handleS3(node: Node, res: HttpResponse, req: Req, path: string):
 }
 
 /**
- * S3-Presigned-Request on an s3:// bucket: a signed GET/HEAD carries the remote's signature, not ours,
+ * S3-Presigned-Request on an s3:// bucket: a signed GET/HEAD/PUT carries the remote's signature, not ours,
  * and the owner re-issues it to the remote, which verifies it (target/tgts3-remote.ts). Checking it
  * here against our keys would refuse every such request (AIStore's 403 with AuthN on).
  */
 function presignedOffload(node: Node, op: S3Op, req: Req): boolean {
   return (
     hasS3Signature(req) &&
-    (op.kind === 'GetObject' || op.kind === 'HeadObject') &&
+    (op.kind === 'GetObject' || op.kind === 'HeadObject' || op.kind === 'PutObject') &&
     node.bmd.get(op.bucket)?.provider === 'aws' &&
     featureOn(node.config, node.bmd.get(op.bucket), 'S3-Presigned-Request')
   );

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HttpResponse } from '../util/uws';
 import { header, reply, endHead, statusLine, type Req } from '../api/http';
-import { hasS3Signature, presignedUrl, rangeIsSigned, reissue, remoteObjectOf, type Reissued } from '../backend/presigned';
+import { hasS3Signature, presignedUrl, putNotReissuable, rangeIsSigned, reissue, remoteObjectOf, type Reissued } from '../backend/presigned';
+import type { Readable } from 'node:stream';
 import { featureOn, type BucketProps } from '../cluster/config';
 import { encodeLom, loadLomPath, LOM_XATTR, etagOf, type Lom } from '../fs/lom';
 import { objectPath } from '../fs/fqn';
@@ -116,6 +117,13 @@ class RemoteAnswer extends Error {
   }
 }
 
+/** The remote URL a client's signature was made for: the key as the client sent it (still encoded). */
+function signedRemoteUrl(req: Req, props: BucketProps, op: { bucket: string; key: string }): URL {
+  const marker = `/${op.bucket}/`;
+  const at = req.url.indexOf(marker);
+  return presignedUrl(req, props, op.bucket, at < 0 ? encodeURIComponent(op.key) : req.url.slice(at + marker.length));
+}
+
 async function refusal(r: Reissued): Promise<RemoteAnswer> {
   const chunks: Buffer[] = [];
   for await (const c of r.body) chunks.push(c as Buffer);
@@ -130,9 +138,7 @@ async function refusal(r: Reissued): Promise<RemoteAnswer> {
  */
 async function presignedGetS3(target: Target, res: HttpResponse, req: Req, op: GetObjectOp | HeadObjectOp, props: BucketProps): Promise<void> {
   if (rangeIsSigned(req)) throw s3err('NotImplemented', 'a presigned request with a signed Range header cannot be offloaded (the object is fetched whole)');
-  const marker = `/${op.bucket}/`;
-  const at = req.url.indexOf(marker);
-  const url = presignedUrl(req, props, op.bucket, at < 0 ? encodeURIComponent(op.key) : req.url.slice(at + marker.length));
+  const url = signedRemoteUrl(req, props, op);
   const h = target.openObject(op.bucket, op.key);
   if (!h && op.kind === 'GetObject' && fetchInFlight(target, op.bucket, op.key)) {
     // Joining another client's fetch must not skip this client's authorization: the remote checks it first.
@@ -271,6 +277,13 @@ export function putRemoteS3(
   try {
     validateObjectKey(op.key);
     if (['if-match', 'if-none-match'].some((c) => header(req, c) !== '')) throw s3err('NotImplemented', 'conditional PUT is not supported on remote (s3://) buckets');
+    // S3-Presigned-Request: the client's signed PUT goes to the remote as it is, with the stored body.
+    const signed = featureOn(target.config, props, 'S3-Presigned-Request') && hasS3Signature(req);
+    if (signed) {
+      const why = putNotReissuable(req);
+      if (why) throw s3err('NotImplemented', why);
+    }
+    const upload: RemoteUpload | undefined = signed ? signedUpload(req, signedRemoteUrl(req, props, op)) : undefined;
     const { chunked, size } = bodyShape(req);
     const meta = userMeta(req);
     const contentMd5 = parseContentMd5(header(req, 'content-md5'));
@@ -284,7 +297,7 @@ export function putRemoteS3(
         if (!req.aborted) fail(res, req, putErrorToS3(err, op));
         return;
       }
-      writeThrough(target, op, props, staging, lom!.size, { contentType, meta }).then(
+      writeThrough(target, op, props, staging, lom!.size, { contentType, meta }, upload).then(
         (stored) => {
           target.stats.putCount++;
           target.stats.putBytes += stored.size;
@@ -294,7 +307,10 @@ export function putRemoteS3(
         (e: unknown) => {
           target.stats.errPutCount++;
           // The staging file goes before the answer: a client that saw the error finds nothing stored.
-          fs.rm(staging, { force: true }, () => fail(res, req, remoteErrorToS3(e, op.bucket, op.key)));
+          fs.rm(staging, { force: true }, () => {
+            if (e instanceof RemoteAnswer) return reply(res, req, statusLine(e.status), [['Content-Type', e.contentType]], e.body);
+            fail(res, req, remoteErrorToS3(e, op.bucket, op.key));
+          });
         },
       );
     });
@@ -320,6 +336,20 @@ export function stagedRemote(target: Target, bucket: string, key: string, props:
   };
 }
 
+/** How a staged object goes to the remote: the SDK's PutObject by default, or a client's signed PUT. */
+type RemoteUpload = (body: Readable, size: number) => Promise<{ etag: string; version?: string | undefined }>;
+
+/** The client's signed PUT, re-issued with the stored body; a refusal is the remote's answer, as it is. */
+function signedUpload(req: Req, url: URL): RemoteUpload {
+  return async (body, size) => {
+    const r = await reissue(req, url, 'PUT', false, { stream: body, size });
+    if (r.status !== 200) throw await refusal(r);
+    r.body.resume();
+    const ro = remoteObjectOf(r.headers);
+    return { etag: ro.etag, ...(ro.version ? { version: ro.version } : {}) };
+  };
+}
+
 async function writeThrough(
   target: Target,
   op: { bucket: string; key: string },
@@ -327,13 +357,17 @@ async function writeThrough(
   staging: string,
   size: number,
   opts: { contentType?: string | undefined; meta?: Record<string, string> },
+  upload?: RemoteUpload,
 ): Promise<Lom> {
   const lom = loadLomPath(staging)!;
   if (objectPath(op.key).long) lom.name = op.key; // kept under its hashed name: the LOM names it
-  const r = await putObject(op.bucket, op.key, props, fs.createReadStream(staging), size, {
-    ...(opts.contentType ? { contentType: opts.contentType } : {}),
-    ...(opts.meta && Object.keys(opts.meta).length ? { meta: opts.meta } : {}),
-  });
+  const body = fs.createReadStream(staging);
+  const r = upload
+    ? await upload(body, size)
+    : await putObject(op.bucket, op.key, props, body, size, {
+        ...(opts.contentType ? { contentType: opts.contentType } : {}),
+        ...(opts.meta && Object.keys(opts.meta).length ? { meta: opts.meta } : {}),
+      });
   lom.remote = { etag: r.etag, ...(r.version ? { version: r.version } : {}) };
   if (r.etag) lom.etag = r.etag;
   const fd = fs.openSync(staging, 'r');
