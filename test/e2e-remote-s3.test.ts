@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startCluster, type Cluster } from './helpers/cluster';
+import { startCluster, logNodesOnFailure, type Cluster } from './helpers/cluster';
 import { ROOT, request, random, sha256, s3Client, startNode, procMem, type AisNode } from './helpers/node';
 import { Readable } from 'node:stream';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -108,6 +108,11 @@ test.before(async () => {
   await startRelay();
   c = await startCluster({ name: 'rmt', targets: 2, env: { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_REGION: 'us-east-1' } });
   s3 = s3Client(c.primary.url);
+});
+
+test.afterEach.always((t) => {
+  logNodesOnFailure(t, c);
+  if (!t.passed && process.env.TAIS_TEST_LOGS && remote) t.log(`--- remote\n${remote.log().slice(-3000)}`);
 });
 
 test.after.always(async () => {

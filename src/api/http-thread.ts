@@ -5,6 +5,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { Node } from '../cluster/node';
 import { Mountpath } from '../fs/mountpath';
 import { startServer } from './server';
+import { setIntraTls } from '../cluster/intra';
 import { useLockTable } from '../target/conditions';
 import { log } from '../util/log';
 import type { HttpThreadInit, MetaPost } from './http-threads';
@@ -51,7 +52,9 @@ function catchUp(): void {
   seen = now;
 }
 
-startServer(node, init.host, init.port, { mainPort: init.mainPort, onRequest: catchUp, ...(init.tls ? { tls: init.tls, intraPort: init.intraPort } : {}) }).then(
+// workerData turned the CA's Buffer into a plain Uint8Array: a Buffer again for tls.
+if (init.tlsClient) setIntraTls({ ...init.tlsClient, ...(init.tlsClient.ca ? { ca: Buffer.from(init.tlsClient.ca) } : {}) });
+startServer(node, init.host, init.port, { mainPort: init.mainPort, onRequest: catchUp, ...(init.tls ? { tls: init.tls, intraPort: init.intraPort, intraTls: init.intraTls === true } : {}) }).then(
   (server) => {
     // Stop: close uWS first (listener and connections), then exit. Terminating a thread whose loop
     // still holds uWS's poll handles aborts the whole process (uv_loop_close with open handles).

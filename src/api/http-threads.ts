@@ -20,6 +20,7 @@ import type { Node, NodeOptions } from '../cluster/node';
 import type { MetaSet } from '../cluster/meta';
 import type { Snode } from '../cluster/snode';
 import type { TlsFiles } from './server';
+import { intraTlsSettings, type IntraTlsSettings } from '../cluster/intra-tls';
 import { lockTableBuffer } from '../target/conditions';
 import { log } from '../util/log';
 
@@ -42,6 +43,10 @@ export interface HttpThreadInit {
   /** With TLS: the certificate files and the node's intra-cluster (plain) port, served here too. */
   tls?: TlsFiles;
   intraPort?: number;
+  /** The intra-cluster port speaks HTTPS too (--intra-tls). */
+  intraTls?: boolean;
+  /** How this node verifies others over TLS (cluster/intra-tls.ts), set in each thread too. */
+  tlsClient?: IntraTlsSettings;
   node: NodeOptions;
   meta: MetaPost;
   metaPort: MessagePort;
@@ -58,7 +63,7 @@ export class HttpThreads {
   private constructor(private readonly node: Node) {}
 
   /** Starts `count` threads listening on host:port next to the main thread; resolves when all listen. */
-  static async start(node: Node, opts: NodeOptions, count: number, host: string, port: number, mainPort: number, tls?: { files: TlsFiles; intraPort: number }): Promise<HttpThreads> {
+  static async start(node: Node, opts: NodeOptions, count: number, host: string, port: number, mainPort: number, tls?: { files: TlsFiles; intraPort: number; intraTls: boolean }): Promise<HttpThreads> {
     const t = new HttpThreads(node);
     const mountpaths = node.isTarget ? node.target.mountpaths.map((m) => ({ path: m.path, direct: m.direct })) : [];
     const started: Promise<void>[] = [];
@@ -71,7 +76,8 @@ export class HttpThreads {
         host,
         port,
         mainPort,
-        ...(tls ? { tls: tls.files, intraPort: tls.intraPort } : {}),
+        ...(tls ? { tls: tls.files, intraPort: tls.intraPort, intraTls: tls.intraTls } : {}),
+        ...(intraTlsSettings() ? { tlsClient: intraTlsSettings() } : {}),
         node: { ...opts, replica: { mountpaths, shared: { ...node.shared, statsRow: i } } },
         meta: t.post(),
         metaPort: port2,

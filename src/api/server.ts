@@ -37,6 +37,8 @@ export interface ServerOptions {
    *  other nodes on intraPort (0: a free port). */
   tls?: TlsFiles;
   intraPort?: number;
+  /** With `tls`: the intra-cluster port speaks HTTPS too, with the same certificate (aisnode --intra-tls). */
+  intraTls?: boolean;
 }
 
 export interface TlsFiles {
@@ -50,9 +52,14 @@ export function startServer(node: Node, host: string, port: number, opts: Server
   const plain = uws.App();
   routes(plain, node, opts);
   let pub = plain;
+  let intra = plain;
   if (opts.tls) {
     pub = uws.SSLApp({ cert_file_name: opts.tls.cert, key_file_name: opts.tls.key });
     routes(pub, node, opts);
+    if (opts.intraTls) {
+      intra = uws.SSLApp({ cert_file_name: opts.tls.cert, key_file_name: opts.tls.key });
+      routes(intra, node, opts);
+    }
   }
   const listen = (app: TemplatedApp, h: string, p: number): Promise<us_listen_socket> =>
     new Promise((resolve, reject) => {
@@ -64,14 +71,14 @@ export function startServer(node: Node, host: string, port: number, opts: Server
     const pubPort = uws.us_socket_local_port(sock);
     let intraPort: number | undefined;
     if (opts.tls) {
-      const isock = await on(plain, opts.intraPort ?? 0);
+      const isock = await on(intra, opts.intraPort ?? 0);
       socks.push(isock);
       intraPort = uws.us_socket_local_port(isock);
     }
     // servePort lets large GETs go out by sendfile(2) on the socket: never under TLS (raw bytes).
     if (node.isTarget) node.target.servePort = opts.tls ? -1 : pubPort;
     return {
-      apps: pub === plain ? [plain] : [pub, plain],
+      apps: pub === plain ? [plain] : intra === plain ? [pub, plain] : [pub, intra, plain],
       port: pubPort,
       ...(intraPort !== undefined ? { intraPort } : {}),
       close: () => socks.forEach((s) => uws.us_listen_socket_close(s)),

@@ -10,7 +10,8 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Req } from '../api/http';
 import type { BucketProps } from '../cluster/config';
-import type { RemoteObject } from './s3';
+import { BackendError, type RemoteObject } from './s3';
+import { keepAliveAgent, keepAliveHttpsAgent } from '../util/agent';
 
 /**
  * Why a signed PUT cannot be re-issued as it is, or undefined when it can: the remote verifies the
@@ -52,6 +53,11 @@ export function presignedUrl(req: Req, props: BucketProps, bucket: string, rawKe
   return new URL(`https://${bucket}.s3.${region}.amazonaws.com/${rawKey}${query}`);
 }
 
+// Keep-alive agents that drop idle sockets before a server does (util/agent.ts): Node's global agent
+// would reuse one the remote is closing, and a re-issued PUT's body cannot be sent again.
+const httpAgent = keepAliveAgent({ maxSockets: 64 });
+const httpsAgent = keepAliveHttpsAgent({ maxSockets: 64 });
+
 // Not passed on: hop-by-hop, our own, and what the client addressed to us rather than to the remote.
 const DROP = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length', 'te', 'trailer', 'proxy-connection']);
 
@@ -73,13 +79,14 @@ export function reissue(req: Req, url: URL, method: 'GET' | 'HEAD' | 'PUT', prob
   if (!signedHeaders(req).has('range')) delete headers.range;
   if (probe && !signedHeaders(req).has('range')) headers.range = 'bytes=0-0';
   if (body) headers['content-length'] = String(body.size);
-  const mod = url.protocol === 'https:' ? https : http;
+  const tls = url.protocol === 'https:';
   return new Promise((resolve, reject) => {
-    const r = mod.request({ method, hostname: url.hostname, port: url.port, path: url.pathname + url.search, headers, timeout: 5 * 60_000 }, (res) =>
-      resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res }),
-    );
+    const opts = { method, hostname: url.hostname, port: url.port, path: url.pathname + url.search, headers, timeout: 5 * 60_000 };
+    const onRes = (res: http.IncomingMessage): void => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res });
+    const r = tls ? https.request({ ...opts, agent: httpsAgent }, onRes) : http.request({ ...opts, agent: httpAgent }, onRes);
     r.on('timeout', () => r.destroy(new Error('remote timed out')));
-    r.on('error', reject);
+    // Unreachable or cut: 503 for the client (BackendError), which may retry.
+    r.on('error', (err) => reject(new BackendError(503, 'RemoteUnreachable', `remote ${url.host}: ${err.message}`)));
     if (!body) return r.end();
     body.stream.on('error', (err) => r.destroy(err));
     body.stream.pipe(r);

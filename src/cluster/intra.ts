@@ -3,8 +3,10 @@
 // node checks on its intra-cluster routes (src/api/intra.ts).
 import http from 'node:http';
 import https from 'node:https';
-import { keepAliveAgent } from '../util/agent';
+import { keepAliveAgent, keepAliveHttpsAgent } from '../util/agent';
 import { pack, unpack } from 'msgpackr';
+import { setIntraTlsClient, intraTlsClient } from './intra-tls';
+import type { IntraAddr } from './snode';
 
 export const INTRA_HEADER = 'ais-intra';
 /** Marks a request forwarded by a gateway: the receiving target serves it locally, never forwards again. */
@@ -20,7 +22,26 @@ let tlsAgent: https.Agent | undefined;
  * certificate, the usual case of one certificate or CA for the cluster) unless skipVerify.
  */
 export function setIntraTls(opts: { ca?: Buffer; skipVerify?: boolean }): void {
-  tlsAgent = new https.Agent({ keepAlive: true, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.skipVerify ? { rejectUnauthorized: false } : {}) });
+  setIntraTlsClient(opts);
+  tlsAgent = keepAliveHttpsAgent({ maxSockets: 64, ...intraTlsClient() });
+}
+
+/** Keep-alive agents for one kind of intra-cluster traffic: plain HTTP, and HTTPS (made when first needed). */
+export class IntraAgents {
+  readonly plain: http.Agent;
+  private secure: https.Agent | undefined;
+
+  constructor(private readonly opts: http.AgentOptions) {
+    this.plain = keepAliveAgent(opts);
+  }
+
+  /** A request to another node's intra-cluster address, over TLS when that node asks for it. */
+  request(addr: IntraAddr, options: http.RequestOptions, cb?: (res: http.IncomingMessage) => void): http.ClientRequest {
+    const o = { ...options, host: addr.host, port: addr.port };
+    if (!addr.tls) return http.request({ ...o, agent: this.plain }, cb);
+    this.secure ??= keepAliveHttpsAgent({ ...this.opts, ...addr.tls });
+    return https.request({ ...o, agent: this.secure }, cb);
+  }
 }
 
 export interface IntraReply {
@@ -62,7 +83,7 @@ export function intraCall(baseUrl: string, path: string, opts: CallOptions = {})
   return new Promise((resolve, reject) => {
     const tls = u.protocol === 'https:';
     const req = (tls ? https.request : http.request)(
-      { agent: tls ? (tlsAgent ??= new https.Agent({ keepAlive: true })) : agent, hostname: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers, timeout: opts.timeoutMs ?? 10_000 },
+      { agent: tls ? (tlsAgent ??= keepAliveHttpsAgent({ maxSockets: 64 })) : agent, hostname: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers, timeout: opts.timeoutMs ?? 10_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -168,9 +168,9 @@ export class Node {
 
   /** After the HTTP listener is up (its port known): become primary or join the one given. `net`: a node
    *  serving HTTPS says so, with the plain port the other nodes use (Snode). */
-  async start(host: string, port: number, net: { tls?: boolean; intraPort?: number } = {}): Promise<void> {
+  async start(host: string, port: number, net: { tls?: boolean; intraPort?: number; intraTls?: boolean } = {}): Promise<void> {
     const id = loadDaemonId(this.confDir, this.type, port);
-    this.self = { id, type: this.type, host, port, flags: 0, ...(net.tls ? { tls: true, intraPort: net.intraPort } : {}) };
+    this.self = { id, type: this.type, host, port, flags: 0, ...(net.tls ? { tls: true, intraPort: net.intraPort, ...(net.intraTls ? { intraTls: true } : {}) } : {}) };
     log.setNode(id);
     const saved = loadMeta<SmapData>(this.confDir, 'smap');
     if (!this.joinUrl) {

@@ -61,7 +61,7 @@ export class Primary {
       const have = smap.get(snode.id);
       this.lastSeen.set(snode.id, Date.now());
       if (have && have.type !== snode.type) throw new Error(`node ${snode.id} is a ${have.type}, not a ${snode.type}`);
-      if (!have || have.host !== snode.host || have.port !== snode.port || have.flags !== snode.flags || have.intraPort !== snode.intraPort || have.tls !== snode.tls) {
+      if (!have || have.host !== snode.host || have.port !== snode.port || have.flags !== snode.flags || have.intraPort !== snode.intraPort || have.tls !== snode.tls || have.intraTls !== snode.intraTls) {
         log.info(`${have ? 'rejoin' : 'join'}: ${snode.type} ${snode.id} at ${nodeUrl(snode)}`);
         await this.setSmap(smap.next((d) => ((snode.type === 'proxy' ? d.pmap : d.tmap)[snode.id] = snode)), snode.id);
       }

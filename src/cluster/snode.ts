@@ -4,7 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import { digestOf } from './hrw';
+import { intraTlsClient } from './intra-tls';
 
 export type DaemonType = 'proxy' | 'target';
 
@@ -24,6 +26,15 @@ export interface Snode {
   /** Plain-HTTP port on the same host for the other nodes (a node with TLS listens on both; AIStore's
    *  intra-cluster network): calls and forwarded requests between nodes go there. */
   intraPort?: number;
+  /** The intra-cluster port speaks HTTPS too (aisnode --intra-tls): nodes reach this one over TLS. */
+  intraTls?: boolean;
+}
+
+/** Where and how other nodes connect to a node: its intra-cluster address, TLS options when it wants TLS. */
+export interface IntraAddr {
+  host: string;
+  port: number;
+  tls?: ConnectionOptions;
 }
 
 const digests = new Map<string, bigint>();
@@ -41,11 +52,11 @@ export function idDigest(id: string): bigint {
 /** Where other nodes reach `n`: its intra-cluster port if it has one, else its public port. */
 export function nodeUrl(n: Snode): string {
   const h = n.host.includes(':') ? `[${n.host}]` : n.host;
-  return `http://${h}:${n.intraPort ?? n.port}`;
+  return `${n.intraTls ? 'https' : 'http'}://${h}:${n.intraPort ?? n.port}`;
 }
 
-export function intraAddr(n: Snode): { host: string; port: number } {
-  return { host: n.host, port: n.intraPort ?? n.port };
+export function intraAddr(n: Snode): IntraAddr {
+  return { host: n.host, port: n.intraPort ?? n.port, ...(n.intraTls ? { tls: intraTlsClient() } : {}) };
 }
 
 /** Where clients reach `n` (redirects, the Smap's direct_url). */

@@ -19,7 +19,8 @@ import type { ClusterConfig } from '../cluster/config';
 
 const USAGE = `usage: aisnode [--role proxy|target] [--host H] [--port P] [--mountpath DIR ...] [--confdir DIR]
                [--primary URL] [--public-host H] [--config FILE.json] [--workers N]
-               [--tls-cert FILE --tls-key FILE [--intra-port P]] [--etl-commands] [--promote-root DIR]
+               [--tls-cert FILE --tls-key FILE [--intra-port P]] [--etl-commands] [--intra-tls]
+               [--promote-root DIR]
   --role        proxy (gateway, no data) or target (storage; the default)
   --primary     URL of the primary proxy to join (AIS_PRIMARY_EP); none: this node is the primary
   --public-host the address other nodes and redirected clients use (default: --host, or localhost)
@@ -29,6 +30,8 @@ const USAGE = `usage: aisnode [--role proxy|target] [--host H] [--port P] [--mou
   --etl-commands
                 a target starts the transformer commands of ETL specs (runtime.command; AIS_ETL_COMMANDS=true):
                 code run here by whoever may init an ETL, so off by default
+  --intra-tls   with --tls-cert/--tls-key: the intra-cluster port speaks HTTPS too (same certificate), and
+                this node reaches the others' over TLS when their Smap entry says so (AIS_INTRA_TLS=true)
   --promote-root
                 the only directory whose files \`ais object promote\` may turn into objects (AIS_PROMOTE_ROOT;
                 default /var/lib/ais/promote, as AIStore's)`;
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
       'tls-key': { type: 'string', default: process.env.AIS_TLS_KEY },
       'intra-port': { type: 'string', default: process.env.AIS_INTRA_PORT },
       'etl-commands': { type: 'boolean', default: process.env.AIS_ETL_COMMANDS === 'true' },
+      'intra-tls': { type: 'boolean', default: process.env.AIS_INTRA_TLS === 'true' },
       'promote-root': { type: 'string', default: process.env.AIS_PROMOTE_ROOT ?? promotePolicy.root },
       help: { type: 'boolean', short: 'h' },
     },
@@ -70,6 +74,8 @@ async function main(): Promise<void> {
   log.setNode(`${role === 'proxy' ? 'p' : 't'}${port}`);
   const opts: NodeOptions = { role, confDir, mountpaths, config, workers: values.workers ? Number(values.workers) : undefined, primaryUrl: values.primary };
   const certs = values['tls-cert'] || values['tls-key'] ? tlsFiles(values['tls-cert'], values['tls-key']) : undefined;
+  const intraTls = values['intra-tls'] === true;
+  if (intraTls && !certs) throw new Error(`--intra-tls needs --tls-cert and --tls-key (the intra-cluster port serves the same certificate)\n${USAGE}`);
   const intraPort = values['intra-port'] === undefined ? 0 : Number(values['intra-port']);
   if (!Number.isInteger(intraPort) || intraPort < 0 || intraPort > 65535) throw new Error(`invalid --intra-port ${values['intra-port']}`);
   if (certs || process.env.AIS_CLIENT_CA || values.primary?.startsWith('https:')) {
@@ -79,12 +85,12 @@ async function main(): Promise<void> {
   etlPolicy.commands = values['etl-commands'] === true;
   promotePolicy.root = path.resolve(values['promote-root']);
   const node = new Node(opts);
-  const server = await startServer(node, values.host, port, certs ? { tls: certs, intraPort } : {});
+  const server = await startServer(node, values.host, port, certs ? { tls: certs, intraPort, intraTls } : {});
   const publicHost = values['public-host'] ?? (values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host);
-  await node.start(publicHost, server.port, certs ? { tls: true, intraPort: server.intraPort! } : {});
+  await node.start(publicHost, server.port, certs ? { tls: true, intraPort: server.intraPort!, intraTls } : {});
   // More HTTP threads on the same port once the node is in its cluster (api/http-threads.ts).
   const extra = httpThreads(node.config) - 1;
-  const threads = extra > 0 ? await HttpThreads.start(node, opts, extra, values.host, server.port, await server.listenPrivate(), certs ? { files: certs, intraPort: server.intraPort! } : undefined) : undefined;
+  const threads = extra > 0 ? await HttpThreads.start(node, opts, extra, values.host, server.port, await server.listenPrivate(), certs ? { files: certs, intraPort: server.intraPort!, intraTls } : undefined) : undefined;
   node.markReady();
   const what = role === 'proxy' ? 'proxy' : node.isPrimary ? 'target, own gateway' : 'target';
   const scheme = certs ? 'https' : 'http';

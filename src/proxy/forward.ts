@@ -5,16 +5,13 @@
 // the client's upload, a slow client pauses the upstream's response. Nothing is buffered beyond one
 // chunk in flight each way.
 import http from 'node:http';
-import { UpstreamRequest, type UpstreamHandler, type UpstreamHead } from '../util/upstream';
+import { UpstreamRequest, type UpstreamHandler, type UpstreamHead, type UpstreamTarget as ForwardTarget } from '../util/upstream';
 import type { HttpResponse } from '../util/uws';
 import { endHead, type Req } from '../api/http';
 import { s3err } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 
-export interface ForwardTarget {
-  host: string;
-  port: number;
-}
+export type { UpstreamTarget as ForwardTarget } from '../util/upstream';
 
 /** A hung upstream must not pin the client forever: no byte either way for this long ends the exchange. */
 const IDLE_TIMEOUT_MS = 5 * 60_000;

@@ -111,7 +111,7 @@ function sendTo(node: Node, res: HttpResponse, req: Req, to: Snode): void {
 
 function forwardTo(node: Node, res: HttpResponse, req: Req, to: ForwardTarget): void {
   const pathAndQuery = req.query ? `${req.url}?${req.query}` : req.url;
-  forwardRequest(res, req, { host: to.host, port: to.port }, pathAndQuery, { [FWD_HEADER]: node.secret });
+  forwardRequest(res, req, to, pathAndQuery, { [FWD_HEADER]: node.secret });
 }
 
 /**

@@ -5,7 +5,6 @@
 // buffers are full, so a copy of any size holds a few buffers at most.
 import fs from 'node:fs';
 import http from 'node:http';
-import { keepAliveAgent } from '../util/agent';
 import type { HttpResponse } from '../util/uws';
 import { header, reply, type Req } from '../api/http';
 import type { BucketProps } from '../cluster/config';
@@ -14,7 +13,7 @@ import type { CopyObjectOp, CopySource } from '../s3/ops';
 import { s3err, noSuchKey, S3Error, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 import { copyResultXml } from '../s3/object-xml';
-import { FWD_HEADER } from '../cluster/intra';
+import { FWD_HEADER, IntraAgents } from '../cluster/intra';
 import { intraAddr, type Snode } from '../cluster/snode';
 import { userMeta } from './body';
 import { taggingDirective, copyChecksumAlg, type CopyDst } from './copy';
@@ -24,7 +23,7 @@ import { objectPaths, putCondition, putConditionError, preconditionFailed } from
 import { PutStream, type PutError, type PutParams } from './put';
 import type { Target } from './target';
 
-const agent = keepAliveAgent({ maxSockets: 64 });
+const agents = new IntraAgents({ maxSockets: 64 });
 const EMPTY = new Uint8Array(0);
 const COPY_SOURCE_IF = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
 
@@ -119,7 +118,7 @@ export function openRemoteSource(secret: string, from: Snode, req: Req, src: Cop
   if (range) headers['range'] = `bytes=${range.start}-${range.end}`;
   const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}`;
   return new Promise((resolve, reject) => {
-    const up = http.request({ ...intraAddr(from), method: 'GET', path, headers, agent, timeout: 5 * 60_000 });
+    const up = agents.request(intraAddr(from), { method: 'GET', path, headers, timeout: 5 * 60_000 });
     up.on('timeout', () => up.destroy(new Error('source target timed out')));
     up.on('error', (err) => reject(s3err('ServiceUnavailable', `source target unreachable: ${err.message}`)));
     req.onAbort = () => up.destroy();
@@ -138,7 +137,7 @@ export function openRemoteSource(secret: string, from: Snode, req: Req, src: Cop
 function remoteTags(secret: string, from: Snode, src: CopySource): Promise<TagSet> {
   const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}?tagging`;
   return new Promise((resolve, reject) => {
-    const up = http.request({ ...intraAddr(from), method: 'GET', path, headers: { [FWD_HEADER]: secret }, agent, timeout: 60_000 });
+    const up = agents.request(intraAddr(from), { method: 'GET', path, headers: { [FWD_HEADER]: secret }, timeout: 60_000 });
     up.on('timeout', () => up.destroy(new Error('source target timed out')));
     up.on('error', (err) => reject(s3err('ServiceUnavailable', `source target unreachable: ${err.message}`)));
     up.on('response', (ur) => {

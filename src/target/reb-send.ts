@@ -3,15 +3,13 @@
 // lom} — the LOM encoded as on disk, with its own XXH64, so the metadata is checked in transit too —
 // then the object's bytes. The receiver (reb-recv.ts) verifies size and checksum before it publishes.
 import fs from 'node:fs';
-import http from 'node:http';
 import { pack } from 'msgpackr';
-import { keepAliveAgent } from '../util/agent';
-import { INTRA_HEADER } from '../cluster/intra';
+import { INTRA_HEADER, IntraAgents } from '../cluster/intra';
 import { encodeLom, loadLomFd, type Lom } from '../fs/lom';
 import { intraAddr, type Snode } from '../cluster/snode';
 
 export const REB_PATH = '/v1/intra/reb';
-const agent = keepAliveAgent({ maxSockets: 16 });
+const agents = new IntraAgents({ maxSockets: 16 });
 const TIMEOUT_MS = 60_000;
 
 export interface MovedHeader {
@@ -87,10 +85,9 @@ export async function sendObject(to: Snode, secret: string, bucket: string, name
 
 function put(to: Snode, secret: string, prefix: Buffer, fh: fs.promises.FileHandle, size: number, rate: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = agents.request(
+      intraAddr(to),
       {
-        agent,
-        ...intraAddr(to),
         method: 'PUT',
         path: REB_PATH,
         timeout: TIMEOUT_MS,

@@ -3,6 +3,7 @@
 // socket at that instant sends its request into a closing connection and gets ECONNRESET ("socket
 // hang up"). Dropping our idle sockets after KEEPALIVE_IDLE_MS (well under 10 s) closes that window.
 import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 
 export const KEEPALIVE_IDLE_MS = 4000;
@@ -10,7 +11,15 @@ export const KEEPALIVE_IDLE_MS = 4000;
 const idleSince = new WeakMap<Socket, number>();
 
 export function keepAliveAgent(opts: http.AgentOptions = {}): http.Agent {
-  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', ...opts });
+  return sweepIdle(new http.Agent({ keepAlive: true, scheduling: 'lifo', ...opts }));
+}
+
+/** The same for HTTPS (other nodes' intra-cluster ports with --intra-tls; `opts` carries the CA). */
+export function keepAliveHttpsAgent(opts: https.AgentOptions = {}): https.Agent {
+  return sweepIdle(new https.Agent({ keepAlive: true, scheduling: 'lifo', ...opts }));
+}
+
+function sweepIdle<A extends http.Agent>(agent: A): A {
   agent.on('free', (socket: Socket) => idleSince.set(socket, Date.now()));
   const sweep = setInterval(() => {
     const now = Date.now();

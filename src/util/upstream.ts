@@ -11,6 +11,7 @@
 // A connection goes back to the pool only when the request was fully sent and the response fully read,
 // neither side said `Connection: close` and HTTP/1.1 was spoken.
 import net from 'node:net';
+import tls from 'node:tls';
 import { ResponseParser, type ResponseHead } from './h1-response';
 import { KEEPALIVE_IDLE_MS } from './agent';
 
@@ -38,6 +39,8 @@ export interface UpstreamHandler {
 export interface UpstreamTarget {
   host: string;
   port: number;
+  /** Connect over TLS with these options (another node's intra-cluster port under --intra-tls). */
+  tls?: tls.ConnectionOptions;
 }
 
 /** Idle connections kept per upstream. */
@@ -55,12 +58,19 @@ class Conn {
 
   constructor(to: UpstreamTarget, key: string) {
     this.key = key;
-    this.socket = net.connect({
-      host: to.host,
-      port: to.port,
-      noDelay: true,
-      onread: { buffer: Buffer.allocUnsafe(READ_BUF), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) },
-    });
+    if (to.tls) {
+      // TLS sockets deliver decrypted bytes in fresh buffers ('data'); received() pauses the socket itself.
+      this.socket = tls.connect({ ...to.tls, host: to.host, port: to.port });
+      this.socket.setNoDelay(true);
+      this.socket.on('data', (b: Buffer) => this.onRead(b.length, b));
+    } else {
+      this.socket = net.connect({
+        host: to.host,
+        port: to.port,
+        noDelay: true,
+        onread: { buffer: Buffer.allocUnsafe(READ_BUF), callback: (n: number, buf: Uint8Array) => this.onRead(n, buf) },
+      });
+    }
     this.socket.on('error', (err) => this.onClose(err));
     this.socket.on('close', () => this.onClose());
     this.socket.on('drain', () => this.ex?.drained());
@@ -110,7 +120,7 @@ function unpool(c: Conn): void {
 }
 
 function checkout(to: UpstreamTarget): Conn {
-  const key = `${to.host}:${to.port}`;
+  const key = `${to.tls ? 'tls:' : ''}${to.host}:${to.port}`;
   const list = pool.get(key);
   const now = Date.now();
   while (list && list.length) {

@@ -10,9 +10,8 @@ import path from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Node } from '../cluster/node';
-import { FWD_HEADER } from '../cluster/intra';
+import { FWD_HEADER, IntraAgents } from '../cluster/intra';
 import { intraAddr } from '../cluster/snode';
-import { keepAliveAgent } from '../util/agent';
 import { log } from '../util/log';
 import { memberHeader, padding, TAR_END } from '../archive/tar';
 import { ZipWriter } from '../archive/zip-write';
@@ -37,7 +36,7 @@ export interface ArchiveMsg {
 }
 
 const MAX_MEMBERS = 100_000;
-const agent = keepAliveAgent({ maxSockets: 16 });
+const agents = new IntraAgents({ maxSockets: 16 });
 
 export function validateArchive(raw: unknown): ArchiveMsg {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('the value must be {"archname":"shard.tar","objnames":[...]} or {"archname":...,"template":"..."}');
@@ -145,7 +144,7 @@ function getFromOwner(node: Node, bucket: string, name: string): Promise<http.In
   if (!owner) return Promise.reject(new Error('the cluster has no storage targets'));
   const p = `/v1/objects/${encodeURIComponent(bucket)}/${name.split('/').map(encodeURIComponent).join('/')}?provider=${node.bmd.get(bucket)?.provider ?? 'ais'}`;
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...intraAddr(owner), path: p, method: 'GET', agent, headers: { [FWD_HEADER]: node.secret }, timeout: 5 * 60_000 }, resolve);
+    const req = agents.request(intraAddr(owner), { path: p, method: 'GET', headers: { [FWD_HEADER]: node.secret }, timeout: 5 * 60_000 }, resolve);
     req.on('timeout', () => req.destroy(new Error(`GET ${bucket}/${name}: timed out`)));
     req.on('error', reject);
     req.end();

@@ -3,16 +3,14 @@
 // PUT: its bucket's checksum and MD5, a work file and an atomic rename. A body that fails midway (a
 // source that did not verify, an archive member that could not be read) destroys the request: the
 // owner gets a short or unterminated body and stores nothing.
-import http from 'node:http';
 import { Readable } from 'node:stream';
 import type { Node } from '../cluster/node';
 import type { ObjectHandle } from '../target/target';
 import { readPieces } from './read-verified';
-import { FWD_HEADER } from '../cluster/intra';
+import { FWD_HEADER, IntraAgents } from '../cluster/intra';
 import { intraAddr } from '../cluster/snode';
-import { keepAliveAgent } from '../util/agent';
 
-const agent = keepAliveAgent({ maxSockets: 32 });
+const agents = new IntraAgents({ maxSockets: 32 });
 
 /** The owner answered other than 200 (`status`: 412 for a failed If-None-Match, ...). */
 export class PutRefused extends Error {
@@ -34,7 +32,7 @@ export function putToOwner(node: Node, bucket: string, name: string, body: Buffe
   const path = route === 's3' ? `/s3/${encodeURIComponent(bucket)}/${key}` : `/v1/objects/${encodeURIComponent(bucket)}/${key}?provider=${provider}`;
   return new Promise((resolve, reject) => {
     // The path as given (not resolved as a URL: a name's '..' segments would be collapsed).
-    const req = http.request({ ...intraAddr(owner), path, method: 'PUT', agent, headers: { ...headers, [FWD_HEADER]: node.secret } }, (res) => {
+    const req = agents.request(intraAddr(owner), { path, method: 'PUT', headers: { ...headers, [FWD_HEADER]: node.secret } }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (b: Buffer) => parts.push(b));
       res.on('end', () => {
