@@ -4,15 +4,12 @@
 // PUTs to owners, a rebalance when a third target joins — works over TLS, and a plain-HTTP client gets
 // nothing from an intra-cluster port.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { CopyObjectCommand, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startCluster, hrwPlacement, misplacedObjects, waitRebalanced, logNodesOnFailure, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, runScript, sha256, trustCa } from './helpers/node';
+import { ROOT, request, random, runScript, sha256, selfSignedCert, httpsS3Client } from './helpers/node';
 
 const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
 const B = 'itls';
@@ -30,18 +27,10 @@ async function getBytes(bucket: string, key: string): Promise<Buffer> {
 
 test.before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-itls-'));
-  cert = path.join(work, 'cert.pem');
-  const key = path.join(work, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=tais-test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-  trustCa(fs.readFileSync(cert));
-  c = await startCluster({ name: 'itls', targets: 2, tls: { cert, key }, env: { AIS_INTRA_TLS: 'true' } });
-  s3 = new S3Client({
-    endpoint: `${c.primary.url}/s3`,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
-    requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: fs.readFileSync(cert), keepAlive: true }) }),
-  });
+  const pair = selfSignedCert(work);
+  cert = pair.cert;
+  c = await startCluster({ name: 'itls', targets: 2, tls: pair, env: { AIS_INTRA_TLS: 'true' } });
+  s3 = httpsS3Client(c.primary.url, cert);
   for (let i = 0; i < 16; i++) objects.set(`obj-${i}`, random((256 << 10) + i * 4099));
   objects.set('big', random(24 << 20));
 });

@@ -3,15 +3,13 @@
 // other over their plain intra-cluster ports, and the S3 SDK, the ais CLI and redirects all work; a
 // client that does not trust the certificate is refused, and a restarted target rejoins.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startCluster, hrwPlacement, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, runScript, sha256, trustCa, type ScriptRun } from './helpers/node';
+import { ROOT, request, random, runScript, sha256, type ScriptRun, selfSignedCert, httpsS3Client } from './helpers/node';
 
 const AIS = path.join(ROOT, 'dist', 'src', 'cmd', 'ais.js');
 const AISLOADER = path.join(ROOT, 'dist', 'src', 'cmd', 'aisloader.js');
@@ -27,18 +25,10 @@ const ais = (env: Record<string, string>, ...args: string[]): Promise<ScriptRun>
 
 test.before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-tls-'));
-  cert = path.join(work, 'cert.pem');
-  const key = path.join(work, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=tais-test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-  trustCa(fs.readFileSync(cert));
-  c = await startCluster({ name: 'tls', targets: 2, tls: { cert, key } });
-  s3 = new S3Client({
-    endpoint: `${c.primary.url}/s3`,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
-    requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: fs.readFileSync(cert), keepAlive: true }) }),
-  });
+  const pair = selfSignedCert(work);
+  cert = pair.cert;
+  c = await startCluster({ name: 'tls', targets: 2, tls: pair });
+  s3 = httpsS3Client(c.primary.url, cert);
   for (let i = 0; i < 8; i++) objects.set(`obj-${i}`, random((1 << 20) + i * 4099));
 });
 

@@ -36,6 +36,24 @@ function sendMsg(res: HttpResponse, req: Req, value: unknown): void {
   reply(res, req, '200 OK', [MSG_CT], packMsg(value));
 }
 
+/**
+ * A target's part of a cluster operation: POST of a msgpack message (at most `limit` bytes) that `run`
+ * carries out; its result goes back as msgpack. Errors with a `status` keep it.
+ */
+function targetCall(app: TemplatedApp, node: Node, route: string, limit: number, run: (msg: unknown) => unknown): void {
+  app.post(route, (res, r) => {
+    const req = captureRequest(res, r);
+    const body = readBody(res, limit);
+    if (!trusted(node, res, req)) return;
+    body
+      .then(async (b) => {
+        if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
+        sendMsg(res, req, await run(unpack(b)));
+      })
+      .catch((err: Error) => jsonError(res, req, (err as { status?: number }).status ?? 400, err.message));
+  });
+}
+
 export function registerIntra(app: TemplatedApp, node: Node): void {
   app.put('/v1/metasync', (res, r) => {
     const req = captureRequest(res, r);
@@ -122,30 +140,9 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
     );
   });
   // Jobs (api/xactions.ts): start this target's part, report its snaps, stop it.
-  app.post('/v1/intra/xact/start', (res, r) => {
-    const req = captureRequest(res, r);
-    const body = readBody(res, 16 << 20);
-    if (!trusted(node, res, req)) return;
-    body
-      .then((b) => {
-        if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
-        startOnTarget(node, unpack(b) as StartMsg);
-        reply(res, req, '200 OK', []);
-      })
-      .catch((err: Error) => jsonError(res, req, (err as { status?: number }).status ?? 400, err.message));
-  });
+  targetCall(app, node, '/v1/intra/xact/start', 16 << 20, (m) => startOnTarget(node, m as StartMsg));
   // promote: what this target sees at the source (api/xactions.ts compares the targets' answers).
-  app.post('/v1/intra/promote/scan', (res, r) => {
-    const req = captureRequest(res, r);
-    const body = readBody(res, 1 << 20);
-    if (!trusted(node, res, req)) return;
-    body
-      .then(async (b) => {
-        if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
-        sendMsg(res, req, await scanPromote(unpack(b) as PromoteArgs));
-      })
-      .catch((err: Error) => jsonError(res, req, (err as { status?: number }).status ?? 400, err.message));
-  });
+  targetCall(app, node, '/v1/intra/promote/scan', 1 << 20, (m) => scanPromote(m as PromoteArgs));
   app.get('/v1/intra/xact/snap', (res, r) => {
     const req = captureRequest(res, r);
     if (!trusted(node, res, req)) return;
@@ -161,17 +158,7 @@ export function registerIntra(app: TemplatedApp, node: Node): void {
     );
   });
   // ETLs (api/etl.ts): this target's part of init, start, stop, delete, list, logs.
-  app.post('/v1/intra/etl', (res, r) => {
-    const req = captureRequest(res, r);
-    const body = readBody(res, 1 << 20);
-    if (!trusted(node, res, req)) return;
-    body
-      .then(async (b) => {
-        if (!node.isTarget) return jsonError(res, req, 400, 'not a target');
-        sendMsg(res, req, await etlOnTarget(node, unpack(b) as EtlOpMsg));
-      })
-      .catch((err: Error) => jsonError(res, req, (err as { status?: number }).status ?? 400, err.message));
-  });
+  targetCall(app, node, '/v1/intra/etl', 1 << 20, (m) => etlOnTarget(node, m as EtlOpMsg));
   // The files of a .tar shard this target holds (bucket listings with the arch-dir flag, lso.ts).
   app.get('/v1/intra/archls/*', (res, r) => {
     const req = captureRequest(res, r);

@@ -1,6 +1,6 @@
 // End-to-end test helpers: a real aisnode process on a free loopback port with its own temp dirs, an
 // S3 client for it, and a raw HTTP request helper for checks the SDK hides (exact status, headers, bodies).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { keepAliveAgent } from '../../src/util/agent';
 
 /** Repository root (this file runs from dist/test/helpers/). */
@@ -398,4 +399,24 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 /** S3 list order: UTF-8 byte order. */
 export function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** A self-signed certificate for 127.0.0.1 and localhost in `dir` (openssl), trusted by request() from now on. */
+export function selfSignedCert(dir: string): { cert: string; key: string } {
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=tais-test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  trustCa(fs.readFileSync(cert));
+  return { cert, key };
+}
+
+/** An S3 client of an https:// node that trusts `cert`. */
+export function httpsS3Client(url: string, cert: string): S3Client {
+  return new S3Client({
+    endpoint: `${url}/s3`,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
+    requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: fs.readFileSync(cert), keepAlive: true }) }),
+  });
 }
