@@ -8,6 +8,7 @@ import { startServer } from './server';
 import { setIntraTls } from '../cluster/intra';
 import { useLockTable } from '../target/conditions';
 import { log } from '../util/log';
+import { guardRejections } from '../util/guard';
 import type { HttpThreadInit, MetaPost } from './http-threads';
 
 const init = workerData as HttpThreadInit;
@@ -52,6 +53,7 @@ function catchUp(): void {
   seen = now;
 }
 
+guardRejections('HTTP thread');
 // workerData turned the CA's Buffer into a plain Uint8Array: a Buffer again for tls.
 if (init.tlsClient) setIntraTls({ ...init.tlsClient, ...(init.tlsClient.ca ? { ca: Buffer.from(init.tlsClient.ca) } : {}) });
 startServer(node, init.host, init.port, { mainPort: init.mainPort, onRequest: catchUp, ...(init.tls ? { tls: init.tls, intraPort: init.intraPort, intraTls: init.intraTls === true } : {}) }).then(

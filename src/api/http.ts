@@ -1,6 +1,7 @@
 // What a handler needs of a uWS request, captured synchronously (uWS request objects die when the
 // handler returns), and the small response helpers every handler shares.
 import type { HttpRequest, HttpResponse } from '../util/uws';
+import { log } from '../util/log';
 
 export interface Req {
   readonly method: string;
@@ -36,7 +37,46 @@ export function captureRequest(res: HttpResponse, req: HttpRequest): Req {
     r.aborted = true;
     r.onAbort?.();
   });
+  contain(res, r);
   return r;
+}
+
+/**
+ * A handler that throws from a uWS callback (a body piece, a writable socket) would take the whole
+ * HTTP thread, and so the node, down with it: Go's HTTP server recovers a handler's panic per request,
+ * and so do we. The error is logged with its stack and that one connection is closed (what was sent of
+ * the answer, if anything, cannot be trusted); the node goes on serving.
+ */
+function contain(res: HttpResponse, r: Req): void {
+  const onData = res.onData.bind(res);
+  const onWritable = res.onWritable.bind(res);
+  const failed = (err: unknown): void => {
+    log.error(`request ${r.id} ${r.method} ${r.url}: handler failed, connection closed: ${(err as Error)?.stack ?? String(err)}`);
+    if (r.aborted) return;
+    try {
+      res.close(); // runs onAborted: r.aborted, and the handler's onAbort to release what it holds
+    } catch {
+      // uWS has let go of the response already
+    }
+  };
+  const mut = res as { onData: HttpResponse['onData']; onWritable: HttpResponse['onWritable'] };
+  mut.onData = (handler) =>
+    onData((chunk, isLast) => {
+      try {
+        handler(chunk, isLast);
+      } catch (err) {
+        failed(err);
+      }
+    });
+  mut.onWritable = (handler) =>
+    onWritable((offset) => {
+      try {
+        return handler(offset);
+      } catch (err) {
+        failed(err);
+        return true;
+      }
+    });
 }
 
 export function header(req: Req, name: string): string {

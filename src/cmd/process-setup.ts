@@ -5,6 +5,7 @@
 // meant for a process that touches files now and then; a storage node has a read or write of every
 // stream on it. A value set in the environment wins.
 import { mmapThreshold } from '../native';
+import { guardRejections } from '../util/guard';
 
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
@@ -20,3 +21,5 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 // what steady load uses and glibc reuses the freed ones for the next of the same size (bench:soak
 // checks the sum stays flat). The PUT slab (slab.ts) is larger than the threshold: one mapping.
 mmapThreshold(32 * 1024 * 1024);
+
+guardRejections('aisnode');
