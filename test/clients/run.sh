@@ -5,7 +5,8 @@
 # bytes; and the large transfers (issue 4): `aws s3 cp` of 200 MiB both ways (aws v2), multipart by
 # hand with `aws s3api` (upload-part-copy too), boto3's threaded upload_file/download_file (boto3_transfer.py),
 # rclone copy / sync / check of a tree of 300 files; what ML engineers read data with (ml_readers.py: smart_open,
-# a PyTorch DataLoader, pyarrow, polars). Needs a build (`npm run build`) and the clients (.ci/run installs them from Debian).
+# a PyTorch DataLoader, pyarrow, polars); an s3:// bucket whose remote is another node (section remote: cold
+# GET, copies and moves with the aws CLI, checked on the remote). Needs a build (`npm run build`) and the clients (.ci/run installs them from Debian).
 #
 #   bash test/clients/run.sh            # every client
 #   CLIENTS=aws,s3cmd bash test/clients/run.sh
@@ -28,7 +29,7 @@ HERE="$ROOT/test/clients"
 AISNODE="$ROOT/dist/src/cmd/aisnode.js"
 PLAYGROUND="$ROOT/dist/src/cmd/playground.js"
 TOPOLOGY=${CLIENTS_TOPOLOGY:-playground}
-CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3,ml,authn,tls,etl}
+CLIENTS=${CLIENTS:-aws,s3cmd,rclone,boto3,ml,authn,tls,etl,remote}
 DEBUG=${CLIENTS_DEBUG:-}
 
 if [[ ! -f $AISNODE ]]; then
@@ -671,6 +672,37 @@ section_authn() {
   stop_side_node
 }
 
+# A remote s3:// bucket: a second node with S3 keys plays the remote (the cluster's nodes reach it with
+# the keys in their environment, FAKEKEY), attached with `ais bucket create s3://B --props
+# extra.aws.endpoint=...`. The aws CLI, unmodified, reads it cold through the cluster and copies and
+# moves within it (CopyObject below its 8 MiB multipart threshold, UploadPartCopy above); every
+# result is checked on the remote itself.
+section_remote() {
+  local r="$W/remote" ep rep
+  mkdir -p "$r"
+  echo '{"auth":{"s3":{"keys":{"FAKEKEY":"FAKESECRET"},"max_skew_s":900}}}' >"$r/config.json"
+  start_side_node remote --config "$r/config.json" || return
+  if ! command -v aws >/dev/null; then
+    fail "remote aws installed" "no aws CLI"
+    stop_side_node
+    return
+  fi
+  rep="http://127.0.0.1:$SIDE_PORT/s3"
+  ep="http://127.0.0.1:$PORT/s3"
+  check "remote: a bucket and objects on the remote" '' bash -c 'aws --endpoint-url "$1" s3 mb s3://rmt && aws --endpoint-url "$1" s3 cp "$2/big7.bin" s3://rmt/src/big7.bin && aws --endpoint-url "$1" s3 cp "$2/large.bin" s3://rmt/src/large.bin' _ "$rep" "$D"
+  check "remote: ais bucket create s3://rmt (attach)" 'has "$OUT" "bucket added"' env AIS_ENDPOINT="http://127.0.0.1:$PORT" node "$ROOT/dist/src/cmd/ais.js" bucket create s3://rmt --props "extra.aws.endpoint=$rep"
+  check "remote aws: s3 ls through the cluster" 'has "$OUT" " 7340032 big7\.bin\$"; has "$OUT" " 41955385 large\.bin\$"' aws --endpoint-url "$ep" s3 ls s3://rmt/src/
+  check "remote aws: cp down (cold GET)" 'same "$W/remote/dl-big7.bin" "$D/big7.bin"' aws --endpoint-url "$ep" s3 cp s3://rmt/src/big7.bin "$r/dl-big7.bin"
+  check "remote aws: s3 cp between keys, 7 MiB (CopyObject, written through)" '' aws --endpoint-url "$ep" s3 cp s3://rmt/src/big7.bin s3://rmt/copy/big7.bin
+  check "remote aws: s3 cp between keys, 40 MiB (UploadPartCopy from an uncached source)" '' aws --endpoint-url "$ep" s3 cp s3://rmt/src/large.bin s3://rmt/copy/large.bin
+  check "remote aws: s3 mv (copy, then delete)" '' aws --endpoint-url "$ep" s3 mv s3://rmt/copy/big7.bin s3://rmt/moved/big7.bin
+  check "remote: the remote has the copies and the move" 'has "$OUT" " 7340032 moved/big7\.bin\$"; has "$OUT" " 41955385 copy/large\.bin\$"; hasnt "$OUT" "copy/big7\.bin"' \
+    aws --endpoint-url "$rep" s3 ls --recursive s3://rmt
+  check "remote: moved bytes on the remote" 'same "$W/remote/moved.bin" "$D/big7.bin"' aws --endpoint-url "$rep" s3 cp s3://rmt/moved/big7.bin "$r/moved.bin"
+  check "remote: copied 40 MiB on the remote" 'same "$W/remote/copied.bin" "$D/large.bin"' aws --endpoint-url "$rep" s3 cp s3://rmt/copy/large.bin "$r/copied.bin"
+  stop_side_node
+}
+
 # A node serving HTTPS (aisnode --tls-cert/--tls-key, a certificate made with openssl): the clients
 # trust it with their own options (aws --ca-bundle, s3cmd --ca-certs, boto3 verify=).
 section_tls() {
@@ -796,8 +828,9 @@ for c in ${CLIENTS//,/ }; do
     authn) section_authn ;;
     tls) section_tls ;;
     etl) section_etl ;;
+    remote) section_remote ;;
     ml) section_ml ;;
-    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3, ml, authn, tls, etl)" ;;
+    *) fail "client $c" "unknown client (aws, s3cmd, rclone, boto3, ml, authn, tls, etl, remote)" ;;
   esac
   echo "# $c: $((SECONDS - t)) s"
 done
