@@ -1,10 +1,11 @@
-// End to end, CopyObject and UploadPartCopy with remote s3:// buckets (as source, destination or both)
-// on a cluster of a proxy and two targets. The remote is a tais node with access keys (SigV4 verified
+// End to end, CopyObject and UploadPartCopy with remote s3:// buckets (as source, destination or both),
+// and promote into one, on a cluster of a proxy and two targets. The remote is a tais node with access keys (SigV4 verified
 // on every call the cluster makes); its own metrics count the object GETs it served. A source not in
 // the cluster yet is fetched once, by its owner (the target its GETs go to); a copy into an s3:// bucket
 // is written through to the remote before the client hears 200, with the remote's ETag.
 import test from 'ava';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import {
@@ -20,7 +21,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { startCluster, logNodesOnFailure, type Cluster } from './helpers/cluster';
-import { ROOT, request, random, sha256, s3Client, type AisNode, startNode } from './helpers/node';
+import { ROOT, request, random, runScript, sha256, s3Client, type AisNode, startNode } from './helpers/node';
 import { digestOf, hrwSelect, objectUname } from '../src/cluster/hrw';
 
 const AK = 'REMOTEKEY';
@@ -33,6 +34,7 @@ let remote: AisNode;
 let direct: S3Client;
 let c: Cluster;
 let s3: S3Client;
+let promoteRoot: string;
 
 function ais(...args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) =>
@@ -93,7 +95,8 @@ test.before(async () => {
   remote = await startNode({ name: 'rcp-remote', config: { auth: { s3: { keys: { [AK]: SK }, max_skew_s: 900 } } } });
   direct = new S3Client({ endpoint: remote.s3url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: AK, secretAccessKey: SK }, maxAttempts: 1 });
   await direct.send(new CreateBucketCommand({ Bucket: B }));
-  c = await startCluster({ name: 'rcp', targets: 2, env: { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_REGION: 'us-east-1' } });
+  promoteRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tais-rcp-promote-'));
+  c = await startCluster({ name: 'rcp', targets: 2, env: { AWS_ACCESS_KEY_ID: AK, AWS_SECRET_ACCESS_KEY: SK, AWS_REGION: 'us-east-1', AIS_PROMOTE_ROOT: promoteRoot } });
   s3 = s3Client(c.primary.url);
   const made = await ais('bucket', 'create', `s3://${B}`, '--props', `extra.aws.endpoint=${remote.s3url}`);
   if (made.code !== 0) throw new Error(made.stderr);
@@ -105,6 +108,7 @@ test.after.always(async () => {
   direct?.destroy();
   await c?.stop();
   await remote?.stop();
+  if (promoteRoot) fs.rmSync(promoteRoot, { recursive: true, force: true });
 });
 
 test.serial('s3:// to s3:// (source on the destination\'s owner, and on the other target): fetched once on its owner, the copy on the remote with the source\'s metadata and the remote\'s ETag', async (t) => {
@@ -202,6 +206,29 @@ test.serial('failures: a source missing on the remote is NoSuchKey; a remote tha
   await t.throwsAsync(direct.send(new HeadObjectCommand({ Bucket: B, Key: 'd/never-0' })), { name: 'NotFound' });
 
   await t.throwsAsync(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'd/cond', CopySource: `${L}/d/local`, IfNoneMatch: '*' })), { name: 'NotImplemented' });
+});
+
+test.serial('promote into an s3:// bucket: every file written through to the remote by its owner; existing objects kept unless --overwrite-dst', async (t) => {
+  const dir = path.join(promoteRoot, 'ds');
+  const files = new Map<string, Buffer>();
+  for (let i = 0; i < 8; i++) files.set(`f${i}.bin`, random(50_000 + i));
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [k, v] of files) fs.writeFileSync(path.join(dir, k), v);
+  await direct.send(new PutObjectCommand({ Bucket: B, Key: 'prom/f0.bin', Body: 'kept' }));
+  const env = { AIS_ENDPOINT: c.primary.url };
+  const run = (...args: string[]) => runScript(AIS, ['object', 'promote', dir, `s3://${B}/prom/`, '--wait', ...args], { env });
+  const r = await run();
+  t.is(r.code, 0, r.stderr);
+  t.is((await bytes(direct, B, 'prom/f0.bin')).toString(), 'kept');
+  for (const [k, v] of files) {
+    if (k === 'f0.bin') continue;
+    t.is(sha256(await bytes(direct, B, `prom/${k}`)), sha256(v), k);
+    t.deepEqual(holders(B, `prom/${k}`), [await owner(B, `prom/${k}`)], `${k} cached on its owner`);
+  }
+  const over = await run('--overwrite-dst');
+  t.is(over.code, 0, over.stderr);
+  t.is(sha256(await bytes(direct, B, 'prom/f0.bin')), sha256(files.get('f0.bin')!));
+  t.deepEqual(workFiles(B), []);
 });
 
 test.afterEach.always((t) => logNodesOnFailure(t, c));

@@ -25,7 +25,7 @@ import { renameObject } from '../target/rename';
 import { parseCustomMd, setCustomMd } from '../target/custom-md';
 import { headObject, deleteObject as deleteRemote, BackendError } from '../backend/s3';
 import { coldFetch, RemoteNotFound } from '../target/cold-get';
-import { putRemoteS3 } from '../target/tgts3-remote';
+import { putRemoteS3 } from '../target/tgts3-remote-put';
 import { getTransformed } from './etl-inline';
 import { getArchived } from '../target/archpath';
 import { getArchivedMany, parseMatchMode } from '../target/archregx';

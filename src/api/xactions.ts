@@ -147,7 +147,6 @@ export async function startArchiveJob(node: Node, res: HttpResponse, req: Req, s
  */
 export async function startPromoteJob(node: Node, res: HttpResponse, req: Req, bucket: string, props: BucketProps, msg: ActionMsg | undefined): Promise<void> {
   if (!msg || msg.action !== 'promote') throw badRequest(`expected {"action":"promote","name":"/path/to/file/or/dir","value":{...}} on POST /v1/objects/${bucket}`);
-  if (props.provider !== 'ais') throw notServed(`promote: ais:// buckets only (${bucketUri(bucket, props.provider)})`);
   let args: PromoteArgs;
   try {
     args = validatePromote(msg.name, msg.value);

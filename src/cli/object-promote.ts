@@ -34,7 +34,6 @@ export const promote: Command = {
     const src = pos[0]!;
     if (!path.isAbsolute(src)) throw new UsageError(`promoted source (file or directory) must have an absolute path: "${src}"`, p);
     const { bucket, obj } = objectArg(pos[1]!, p, false);
-    if (bucket.provider !== 'ais') throw new UsageError(`provider "${bucket.provider}" not supported (ais:// buckets only)`, p);
     const value = {
       src,
       obj,

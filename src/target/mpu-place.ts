@@ -14,7 +14,7 @@ import { s3err } from '../s3/errors';
 import { log } from '../util/log';
 import { headOn } from './gfn';
 import { moveToOwner } from './rebalance';
-import { writeThroughAssembled } from './tgts3-remote';
+import { writeThroughAssembled } from './tgts3-remote-put';
 import type { CompleteHooks } from './mpu-s3';
 
 /** Sends to an owner whose Smap lags this target's (NotOwnerError) converge within a metasync. */

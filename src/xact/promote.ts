@@ -1,5 +1,5 @@
 // promote (AIStore's "promote" action): files that the targets can read — one file, or a directory's
-// files, recursively or not — become objects of an ais:// bucket. The gateway first asks every target
+// files, recursively or not — become objects of a bucket. The gateway first asks every target
 // what it sees at the source (scanPromote: the count and a hash of the names and sizes); when all see
 // the same files, the source is a file share and each target promotes only the files HRW gives it;
 // otherwise (or with `notshr`, or one named target `tid`) each target promotes every file it sees, to
@@ -7,6 +7,8 @@
 // bucket's checksum and MD5, a work file, an atomic rename), so a file that changes while it is read
 // stores nothing. Without `ovw` an existing object is kept (the PUT is If-None-Match: *); with `dls` the
 // file is removed once its object is stored.
+//
+// Into an s3:// bucket each file is written through to the remote by its owner, as a PUT is.
 //
 // Only what lies under the node's promote root (`aisnode --promote-root`, AIS_PROMOTE_ROOT; AIStore's
 // fixed /var/lib/ais/promote by default) may be promoted: the source is resolved to its real path and
@@ -20,6 +22,8 @@ import { validateObjectKey } from '../s3/names';
 import { putToOwner, PutRefused } from './put-owner';
 import { xactRegistry, Xaction } from './xaction';
 import { log } from '../util/log';
+import { FWD_HEADER, intraCall } from '../cluster/intra';
+import { nodeUrl } from '../cluster/snode';
 
 export const promotePolicy = { root: '/var/lib/ais/promote' };
 
@@ -153,7 +157,7 @@ const WORKERS = 4;
  * every file it sees, each to its owner. Returns at once; progress in the job's snap.
  */
 export function startPromote(node: Node, id: string, bucket: string, args: PromoteArgs, mode: 'owned' | 'all'): Xaction {
-  const x = new Xaction(id, 'promote', bucket, 'ais');
+  const x = new Xaction(id, 'promote', bucket, node.bmd.get(bucket)?.provider ?? 'ais');
   xactRegistry.add(x);
   run(node, x, args, mode)
     .catch((err: Error) => {
@@ -176,7 +180,7 @@ async function run(node: Node, x: Xaction, args: PromoteArgs, mode: 'owned' | 'a
       if (next.done) return;
       const f = next.value;
       const name = promotedName(args, f);
-      if (mode === 'owned' && node.smap.owner(x.bucket, name)?.id !== node.self.id) continue;
+      if (mode === 'owned' && node.smap.owner(x.bucket, name, x.provider)?.id !== node.self.id) continue;
       try {
         validateObjectKey(name);
         await promoteOne(node, x, args, f, name);
@@ -192,7 +196,13 @@ async function run(node: Node, x: Xaction, args: PromoteArgs, mode: 'owned' | 'a
 
 async function promoteOne(node: Node, x: Xaction, args: PromoteArgs, f: Found, name: string): Promise<void> {
   const headers: Record<string, string> = { 'content-length': String(f.size) };
-  if (!args.ovw) headers['if-none-match'] = '*';
+  if (!args.ovw) {
+    // ais://: the owner keeps an existing object atomically. s3://: remotes need not support a
+    // conditional PUT, so the owner is asked first (HEAD: cached, or the remote's) — a file racing
+    // another writer of the same name between the two may still replace it.
+    if (x.provider !== 'aws') headers['if-none-match'] = '*';
+    else if (await existsAtOwner(node, x.bucket, name)) return;
+  }
   try {
     await putToOwner(node, x.bucket, name, fs.createReadStream(f.file), headers, 's3');
   } catch (err) {
@@ -202,4 +212,15 @@ async function promoteOne(node: Node, x: Xaction, args: PromoteArgs, f: Found, n
   x.objs++;
   x.bytes += f.size;
   if (args.dls) await fs.promises.unlink(f.file);
+}
+
+/** HEAD of bucket/name at its owner through the S3 API (a remote bucket's owner asks the remote). */
+async function existsAtOwner(node: Node, bucket: string, name: string): Promise<boolean> {
+  const owner = node.smap.owner(bucket, name, node.bmd.get(bucket)?.provider ?? 'ais');
+  if (!owner) throw new Error('the cluster has no storage targets');
+  const path = `/s3/${encodeURIComponent(bucket)}/${name.split('/').map(encodeURIComponent).join('/')}`;
+  const r = await intraCall(nodeUrl(owner), path, { method: 'HEAD', headers: { [FWD_HEADER]: node.secret } });
+  if (r.status === 200) return true;
+  if (r.status === 404) return false;
+  throw new Error(`HEAD ${bucket}/${name} on ${owner.id}: ${r.status}`);
 }
