@@ -17,9 +17,10 @@ const agent = keepAliveAgent({ maxSockets: 64 });
 let tlsAgent: https.Agent | undefined;
 
 /**
- * Nodes talk plain HTTP to each other's intra-cluster ports; only a join sent to the primary's public
- * https:// URL (--primary) goes over TLS, verified against `ca` (PEM: AIS_CLIENT_CA, or the node's own
- * certificate, the usual case of one certificate or CA for the cluster) unless skipVerify.
+ * How this node verifies others over TLS: a join sent to the primary's public https:// URL
+ * (--primary), and every call to a node whose intra-cluster port speaks HTTPS (--intra-tls; plain HTTP
+ * otherwise), against `ca` (PEM: AIS_CLIENT_CA, or the node's own certificate, the usual case of one
+ * certificate or CA for the cluster) unless skipVerify.
  */
 export function setIntraTls(opts: { ca?: Buffer; skipVerify?: boolean }): void {
   setIntraTlsClient(opts);

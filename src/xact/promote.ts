@@ -165,7 +165,7 @@ export function startPromote(node: Node, id: string, bucket: string, args: Promo
       x.lastErr = err.message;
     })
     .finally(() => {
-      if (x.lastErr) log.warn(`promote[${id}] ${args.src} => ais://${bucket}: ${x.lastErr}`);
+      if (x.lastErr) log.warn(`promote[${id}] ${args.src} => ${x.provider === 'aws' ? 's3' : 'ais'}://${bucket}: ${x.lastErr}`);
       x.finish();
     });
   return x;
