@@ -17,6 +17,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { xxh64 } from '../src/native';
 import { memberHeader, padding, streamTar, TAR_END } from '../src/archive/tar';
 import { digestOf, hrwSelect, objectUname } from '../src/cluster/hrw';
+import { keepAliveAgent } from '../src/util/agent';
 
 const AK = 'REMOTEKEY';
 const SK = 'remote/Secret+1';
@@ -47,13 +48,17 @@ function ais(...args: string[]): Promise<Run> {
   });
 }
 
+const relayAgent = keepAliveAgent();
+
 function startRelay(): Promise<void> {
   relay = http.createServer((creq, cres) => {
     if (gate.mode === 'down') return creq.socket.destroy();
     const isObjectGet = creq.method === 'GET' && /^\/s3\/[^/?]+\/[^?]+/.test(creq.url ?? '');
     if (isObjectGet) gate.objectGets++;
     // Host is passed unchanged: the SigV4 signature names it, and the remote verifies it.
-    const up = http.request({ host: '127.0.0.1', port: remote.port, method: creq.method, path: creq.url, headers: creq.headers }, (ures) => {
+    // Its own keep-alive agent that drops idle sockets before the remote (uWS, 10 s) does: Node's global
+    // agent reused one the remote was closing in a long, loaded run, and the relay reset the exchange.
+    const up = http.request({ host: '127.0.0.1', port: remote.port, method: creq.method, path: creq.url, headers: creq.headers, agent: relayAgent }, (ures) => {
       cres.writeHead(ures.statusCode ?? 502, ures.headers);
       if (!isObjectGet || gate.mode === 'pass') {
         ures.pipe(cres);

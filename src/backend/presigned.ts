@@ -53,8 +53,8 @@ export function presignedUrl(req: Req, props: BucketProps, bucket: string, rawKe
   return new URL(`https://${bucket}.s3.${region}.amazonaws.com/${rawKey}${query}`);
 }
 
-// Keep-alive agents that drop idle sockets before a server does (util/agent.ts): Node's global agent
-// would reuse one the remote is closing, and a re-issued PUT's body cannot be sent again.
+// Keep-alive agents for GET/HEAD re-issues that drop idle sockets before a server does (util/agent.ts):
+// Node's global agent would reuse one the remote is closing.
 const httpAgent = keepAliveAgent({ maxSockets: 64 });
 const httpsAgent = keepAliveHttpsAgent({ maxSockets: 64 });
 
@@ -83,7 +83,9 @@ export function reissue(req: Req, url: URL, method: 'GET' | 'HEAD' | 'PUT', prob
   return new Promise((resolve, reject) => {
     const opts = { method, hostname: url.hostname, port: url.port, path: url.pathname + url.search, headers, timeout: 5 * 60_000 };
     const onRes = (res: http.IncomingMessage): void => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res });
-    const r = tls ? https.request({ ...opts, agent: httpsAgent }, onRes) : http.request({ ...opts, agent: httpAgent }, onRes);
+    // A PUT goes on a connection of its own: its body cannot be sent again if a reused connection turns
+    // out closed (an earlier request's early answer, a server's idle timeout), which failed under load.
+    const r = tls ? https.request({ ...opts, agent: body ? false : httpsAgent }, onRes) : http.request({ ...opts, agent: body ? false : httpAgent }, onRes);
     r.on('timeout', () => r.destroy(new Error('remote timed out')));
     // Unreachable or cut: 503 for the client (BackendError), which may retry.
     r.on('error', (err) => reject(new BackendError(503, 'RemoteUnreachable', `remote ${url.host}: ${err.message}`)));
