@@ -117,7 +117,12 @@ export function signedRemoteUrl(req: Req, props: BucketProps, op: { bucket: stri
 
 export async function refusal(r: Reissued): Promise<RemoteAnswer> {
   const chunks: Buffer[] = [];
-  for await (const c of r.body) chunks.push(c as Buffer);
+  try {
+    for await (const c of r.body) chunks.push(c as Buffer);
+  } catch {
+    // A remote that refuses a PUT before reading its body may close the connection as it answers:
+    // its status stands, with as much of its message as arrived.
+  }
   return new RemoteAnswer(r.status, String(r.headers['content-type'] ?? 'application/xml'), Buffer.concat(chunks));
 }
 
