@@ -113,6 +113,16 @@ export async function intraMsg<T>(baseUrl: string, path: string, opts: CallOptio
   return (r.body.length ? unpack(r.body) : undefined) as T;
 }
 
+/** The path of an object on another node's S3 API ('/' kept between segments: a name is never resolved as a URL, so its '.' and '..' segments reach the node as they are). */
+export function s3Path(bucket: string, objName: string): string {
+  return `/s3/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** The same on the native API (/v1/objects). */
+export function objectsPath(bucket: string, objName: string): string {
+  return `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 export function packMsg(v: unknown): Buffer {
   return pack(v);
 }

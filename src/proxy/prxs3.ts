@@ -129,11 +129,13 @@ function copySourceOwner(node: Node, src: CopySource, srcProps: BucketProps): Sn
   return from && from.id !== node.self.id ? from : undefined;
 }
 
-/** A remote bucket's copy source owned here is fetched into the cluster first, as a cold GET would. */
-async function cacheCopySource(node: Node, res: HttpResponse, src: CopySource, srcProps: BucketProps): Promise<void> {
-  if (srcProps.provider !== 'aws') return;
-  res.onData(() => {}); // no body; drained while the source is fetched
-  await cacheRemote(node.target, src.bucket, src.key, srcProps);
+/**
+ * A remote bucket's copy source owned here is fetched into the cluster first, as a cold GET would. The
+ * copy's own handler attaches res.onData afterwards (a copy has no body): attaching it here as well
+ * once made the body-hash check see the body's end twice.
+ */
+async function cacheCopySource(node: Node, src: CopySource, srcProps: BucketProps): Promise<void> {
+  if (srcProps.provider === 'aws') await cacheRemote(node.target, src.bucket, src.key, srcProps);
 }
 
 // Not async: object operations must reach toOwner (which attaches res.onData) synchronously.
@@ -217,7 +219,7 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
       const srcProps = bucketProps(node, op.copySource.bucket);
       return uploadOp(node, res, req, op, async () => {
         const from = copySourceOwner(node, op.copySource, srcProps);
-        if (!from) await cacheCopySource(node, res, op.copySource, srcProps);
+        if (!from) await cacheCopySource(node, op.copySource, srcProps);
         return uploadPartCopyS3(node.target, node.secret, from, res, req, op);
       });
     }
@@ -243,7 +245,7 @@ function dispatch(node: Node, res: HttpResponse, req: Req, op: S3Op): Promise<vo
         }
         const from = copySourceOwner(node, op.copySource, srcProps);
         if (from) return copyObjectRemoteS3(node.target, node.secret, from, res, req, op, props, to);
-        await cacheCopySource(node, res, op.copySource, srcProps);
+        await cacheCopySource(node, op.copySource, srcProps);
         return copyObjectS3(node.target, res, req, op, props, to);
       });
     }

@@ -8,7 +8,7 @@ import { header, reply, type Req } from '../api/http';
 import { forwardRequest, type ForwardTarget } from './forward';
 import { deleteOnNeighbours } from '../target/gfn';
 import { uploadHolder } from '../target/mpu-id';
-import { FWD_HEADER, intraCall } from '../cluster/intra';
+import { FWD_HEADER, intraCall, s3Path } from '../cluster/intra';
 import { intraAddr, nodeUrl, publicUrl, type Snode } from '../cluster/snode';
 import { s3err, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
 import type { Node } from '../cluster/node';
@@ -142,8 +142,7 @@ export async function removeObject(node: Node, bucket: string, objName: string):
     if (await node.target.deleteObject(bucket, objName)) node.target.stats.delCount++;
     return;
   }
-  const path = `/s3/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
-  const r = await intraCall(nodeUrl(owner), path, { method: 'DELETE', headers: { [FWD_HEADER]: node.secret } });
+  const r = await intraCall(nodeUrl(owner), s3Path(bucket, objName), { method: 'DELETE', headers: { [FWD_HEADER]: node.secret } });
   if (r.status === 204 || r.status === 200 || r.status === 404) return;
   const code = /<Code>([^<]*)<\/Code>/.exec(r.body.toString())?.[1];
   throw code && Object.hasOwn(S3_ERRORS, code) ? s3err(code as S3ErrorCode) : s3err('InternalError', `target ${owner.id}: status ${r.status}`);

@@ -13,7 +13,7 @@ import type { CopyObjectOp, CopySource } from '../s3/ops';
 import { s3err, noSuchKey, S3Error, S3_ERRORS, type S3ErrorCode } from '../s3/errors';
 import { sendS3Error } from '../s3/reply';
 import { copyResultXml } from '../s3/object-xml';
-import { FWD_HEADER, IntraAgents } from '../cluster/intra';
+import { FWD_HEADER, IntraAgents, s3Path } from '../cluster/intra';
 import { intraAddr, type Snode } from '../cluster/snode';
 import { userMeta } from './body';
 import { taggingDirective, copyChecksumAlg, type CopyDst } from './copy';
@@ -116,7 +116,7 @@ export function openRemoteSource(secret: string, from: Snode, req: Req, src: Cop
     if (v !== '') headers[c] = v;
   }
   if (range) headers['range'] = `bytes=${range.start}-${range.end}`;
-  const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}`;
+  const path = s3Path(src.bucket, src.key);
   return new Promise((resolve, reject) => {
     const up = agents.request(intraAddr(from), { method: 'GET', path, headers, timeout: 5 * 60_000 });
     up.on('timeout', () => up.destroy(new Error('source target timed out')));
@@ -135,7 +135,7 @@ export function openRemoteSource(secret: string, from: Snode, req: Req, src: Cop
 
 /** The source's tags, from its owner (GET ?tagging). */
 function remoteTags(secret: string, from: Snode, src: CopySource): Promise<TagSet> {
-  const path = `/s3/${encodeURIComponent(src.bucket)}/${src.key.split('/').map(encodeURIComponent).join('/')}?tagging`;
+  const path = `${s3Path(src.bucket, src.key)}?tagging`;
   return new Promise((resolve, reject) => {
     const up = agents.request(intraAddr(from), { method: 'GET', path, headers: { [FWD_HEADER]: secret }, timeout: 60_000 });
     up.on('timeout', () => up.destroy(new Error('source target timed out')));

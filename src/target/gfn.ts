@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { header, type Req } from '../api/http';
 import type { HttpResponse } from '../util/uws';
 import type { Node } from '../cluster/node';
-import { FWD_HEADER, intraCall } from '../cluster/intra';
+import { FWD_HEADER, intraCall, objectsPath } from '../cluster/intra';
 import { intraAddr, nodeUrl, type Snode } from '../cluster/snode';
 import { forwardRequest } from '../proxy/forward';
 import { log } from '../util/log';
@@ -89,7 +89,7 @@ export interface StoredThere {
 
 /** HEAD of bucket/objName on target `t`, from its storage only; undefined when it does not have it. Throws when unreachable. */
 export async function headOn(node: Node, t: Snode, bucket: string, objName: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<StoredThere | undefined> {
-  const path = `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
+  const path = objectsPath(bucket, objName);
   const r = await intraCall(nodeUrl(t), path, { method: 'HEAD', headers: { [FWD_HEADER]: node.secret, [GFN_HEADER]: '1' }, timeoutMs });
   if (r.status !== 200) return undefined;
   const etag = String(r.headers['etag'] ?? '').replace(/^"|"$/g, '');
@@ -122,7 +122,7 @@ export async function deleteOnNeighbours(node: Node, req: Req | undefined, bucke
   if ((node.rmd.running === false && node.ready) || !node.isTarget) return false;
   node.reb?.deleted(bucket, objName); // on the owner and on every neighbour asked: any may be a copy's receiver
   if (!node.secret || !node.smap || (req && header(req, GFN_HEADER) !== '')) return false;
-  const path = `/v1/objects/${encodeURIComponent(bucket)}/${objName.split('/').map(encodeURIComponent).join('/')}`;
+  const path = objectsPath(bucket, objName);
   const others = node.smap.targets().filter((t) => t.id !== node.self.id);
   const deleted = await Promise.all(
     others.map((t) =>

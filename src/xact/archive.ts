@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Node } from '../cluster/node';
-import { FWD_HEADER, IntraAgents } from '../cluster/intra';
+import { FWD_HEADER, IntraAgents, objectsPath } from '../cluster/intra';
 import { intraAddr } from '../cluster/snode';
 import { log } from '../util/log';
 import { memberHeader, padding, TAR_END } from '../archive/tar';
@@ -142,7 +142,7 @@ async function run(node: Node, x: Xaction, dst: string, msg: ArchiveMsg): Promis
 function getFromOwner(node: Node, bucket: string, name: string): Promise<http.IncomingMessage> {
   const owner = node.smap.owner(bucket, name, node.bmd.get(bucket)?.provider ?? 'ais');
   if (!owner) return Promise.reject(new Error('the cluster has no storage targets'));
-  const p = `/v1/objects/${encodeURIComponent(bucket)}/${name.split('/').map(encodeURIComponent).join('/')}?provider=${node.bmd.get(bucket)?.provider ?? 'ais'}`;
+  const p = `${objectsPath(bucket, name)}?provider=${node.bmd.get(bucket)?.provider ?? 'ais'}`;
   return new Promise((resolve, reject) => {
     const req = agents.request(intraAddr(owner), { path: p, method: 'GET', headers: { [FWD_HEADER]: node.secret }, timeout: 5 * 60_000 }, resolve);
     req.on('timeout', () => req.destroy(new Error(`GET ${bucket}/${name}: timed out`)));

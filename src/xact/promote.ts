@@ -22,7 +22,7 @@ import { validateObjectKey } from '../s3/names';
 import { putToOwner, PutRefused } from './put-owner';
 import { xactRegistry, Xaction } from './xaction';
 import { log } from '../util/log';
-import { FWD_HEADER, intraCall } from '../cluster/intra';
+import { FWD_HEADER, intraCall, s3Path } from '../cluster/intra';
 import { nodeUrl } from '../cluster/snode';
 
 export const promotePolicy = { root: '/var/lib/ais/promote' };
@@ -218,8 +218,7 @@ async function promoteOne(node: Node, x: Xaction, args: PromoteArgs, f: Found, n
 async function existsAtOwner(node: Node, bucket: string, name: string): Promise<boolean> {
   const owner = node.smap.owner(bucket, name, node.bmd.get(bucket)?.provider ?? 'ais');
   if (!owner) throw new Error('the cluster has no storage targets');
-  const path = `/s3/${encodeURIComponent(bucket)}/${name.split('/').map(encodeURIComponent).join('/')}`;
-  const r = await intraCall(nodeUrl(owner), path, { method: 'HEAD', headers: { [FWD_HEADER]: node.secret } });
+  const r = await intraCall(nodeUrl(owner), s3Path(bucket, name), { method: 'HEAD', headers: { [FWD_HEADER]: node.secret } });
   if (r.status === 200) return true;
   if (r.status === 404) return false;
   throw new Error(`HEAD ${bucket}/${name} on ${owner.id}: ${r.status}`);

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { Node } from '../cluster/node';
 import type { ObjectHandle } from '../target/target';
 import { readPieces } from './read-verified';
-import { FWD_HEADER, IntraAgents } from '../cluster/intra';
+import { FWD_HEADER, IntraAgents, s3Path, objectsPath } from '../cluster/intra';
 import { intraAddr } from '../cluster/snode';
 
 const agents = new IntraAgents({ maxSockets: 32 });
@@ -27,9 +27,8 @@ export class PutRefused extends Error {
 export function putToOwner(node: Node, bucket: string, name: string, body: Buffer | Readable, headers: Record<string, string>, route: 's3' | 'native'): Promise<void> {
   const owner = node.smap.owner(bucket, name, node.bmd.get(bucket)?.provider ?? 'ais');
   if (!owner) return Promise.reject(new Error('the cluster has no storage targets'));
-  const key = name.split('/').map(encodeURIComponent).join('/');
   const provider = node.bmd.get(bucket)?.provider ?? 'ais';
-  const path = route === 's3' ? `/s3/${encodeURIComponent(bucket)}/${key}` : `/v1/objects/${encodeURIComponent(bucket)}/${key}?provider=${provider}`;
+  const path = route === 's3' ? s3Path(bucket, name) : `${objectsPath(bucket, name)}?provider=${provider}`;
   return new Promise((resolve, reject) => {
     // The path as given (not resolved as a URL: a name's '..' segments would be collapsed).
     const req = agents.request(intraAddr(owner), { path, method: 'PUT', headers: { ...headers, [FWD_HEADER]: node.secret } }, (res) => {
